@@ -4,61 +4,61 @@
  * reading our code.
  */
 export interface PolicyProblem {
-    /** Full config key, e.g. `openclaw:firewall.services[0].sources[1]`. */
-    readonly key: string;
-    /** The offending value as written (JSON-encoded in messages so control characters are visible). */
-    readonly value: unknown;
-    /** What is wrong with it. */
-    readonly problem: string;
-    /** What would be accepted instead. */
-    readonly accepted: string;
+  /** Full config key, e.g. `openclaw:firewall.services[0].sources[1]`. */
+  readonly key: string;
+  /** The offending value as written (JSON-encoded in messages so control characters are visible). */
+  readonly value: unknown;
+  /** What is wrong with it. */
+  readonly problem: string;
+  /** What would be accepted instead. */
+  readonly accepted: string;
 }
 
 /** A warning does not stop the run, but is printed by `plan` and logged by `pulumi up`. */
 export interface PolicyWarning {
-    readonly key: string;
-    readonly message: string;
+  readonly key: string;
+  readonly message: string;
 }
 
 export function formatProblem(p: PolicyProblem): string {
-    return `${p.key}: ${describeValue(p.value)} ${p.problem}. Accepted: ${p.accepted}.`;
+  return `${p.key}: ${describeValue(p.value)} ${p.problem}. Accepted: ${p.accepted}.`;
 }
 
 export function formatWarning(w: PolicyWarning): string {
-    return `${w.key}: ${w.message}`;
+  return `${w.key}: ${w.message}`;
 }
 
 function describeValue(value: unknown): string {
-    if (value === undefined) return "(missing)";
-    const text = JSON.stringify(value);
-    return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+  if (value === undefined) return "(missing)";
+  const text = JSON.stringify(value);
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
 /** Thrown when the config is invalid; carries every problem found, not just the first. */
 export class PolicyError extends Error {
-    constructor(public readonly problems: readonly PolicyProblem[]) {
-        super(
-            `Invalid firewall configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
-                problems.map((p) => `  - ${formatProblem(p)}`).join("\n"),
-        );
-        this.name = "PolicyError";
-    }
+  constructor(public readonly problems: readonly PolicyProblem[]) {
+    super(
+      `Invalid firewall configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems.map((p) => `  - ${formatProblem(p)}`).join("\n"),
+    );
+    this.name = "PolicyError";
+  }
 }
 
 /** Collects problems and warnings while a config is parsed, so all of them are reported at once. */
 export class Findings {
-    readonly problems: PolicyProblem[] = [];
-    readonly warnings: PolicyWarning[] = [];
+  readonly problems: PolicyProblem[] = [];
+  readonly warnings: PolicyWarning[] = [];
 
-    fail(key: string, value: unknown, problem: string, accepted: string): void {
-        this.problems.push({ key, value, problem, accepted });
-    }
+  fail(key: string, value: unknown, problem: string, accepted: string): void {
+    this.problems.push({ key, value, problem, accepted });
+  }
 
-    warn(key: string, message: string): void {
-        this.warnings.push({ key, message });
-    }
+  warn(key: string, message: string): void {
+    this.warnings.push({ key, message });
+  }
 
-    throwIfFailed(): void {
-        if (this.problems.length > 0) throw new PolicyError(this.problems);
-    }
+  throwIfFailed(): void {
+    if (this.problems.length > 0) throw new PolicyError(this.problems);
+  }
 }

@@ -13,67 +13,67 @@ export const LOGGING_LEVELS: readonly LoggingLevel[] = ["off", "low", "medium", 
  * checks it and reports every problem with its key.
  */
 export interface FirewallConfig {
-    ssh?: {
-        /** SSH port on the host. Default 22. */
-        port?: number;
-        /** Who may reach SSH. Required and non-empty: an empty list would lock everyone out. */
-        adminCidrs?: string[];
-        /** Use UFW's `limit` (6 new connections per 30 s per source) on SSH. Default false. */
-        rateLimit?: boolean;
-    };
-    services?: ServiceConfig[];
-    /** UFW logging level. Default `medium`. */
-    logging?: LoggingLevel;
-    /** Enforce IPv6 as well as IPv4. Default true; false drops all IPv6 on the host. */
-    ipv6?: boolean;
-    outgoing?: {
-        /** `allow` (default) lets the host reach anything; `deny` admits only `allow` below. */
-        policy?: "allow" | "deny";
-        allow?: OutboundConfig[];
-    };
+  ssh?: {
+    /** SSH port on the host. Default 22. */
+    port?: number;
+    /** Who may reach SSH. Required and non-empty: an empty list would lock everyone out. */
+    adminCidrs?: string[];
+    /** Use UFW's `limit` (6 new connections per 30 s per source) on SSH. Default false. */
+    rateLimit?: boolean;
+  };
+  services?: ServiceConfig[];
+  /** UFW logging level. Default `medium`. */
+  logging?: LoggingLevel;
+  /** Enforce IPv6 as well as IPv4. Default true; false drops all IPv6 on the host. */
+  ipv6?: boolean;
+  outgoing?: {
+    /** `allow` (default) lets the host reach anything; `deny` admits only `allow` below. */
+    policy?: "allow" | "deny";
+    allow?: OutboundConfig[];
+  };
 }
 
 export interface ServiceConfig {
-    name?: string;
-    description?: string;
-    /** One port or range: `8000` or `"8080-8090"`. Use `ports` for several. */
-    port?: number | string;
-    ports?: (number | string)[];
-    /** `tcp` (default) or `udp`. */
-    protocol?: string;
-    /** Trusted source addresses or networks. */
-    sources?: string[];
-    /** Use UFW's `limit` for this service. Default false. */
-    rateLimit?: boolean;
-    /** Must be true for `0.0.0.0/0` or `::/0` to be accepted in `sources`. */
-    public?: boolean;
+  name?: string;
+  description?: string;
+  /** One port or range: `8000` or `"8080-8090"`. Use `ports` for several. */
+  port?: number | string;
+  ports?: (number | string)[];
+  /** `tcp` (default) or `udp`. */
+  protocol?: string;
+  /** Trusted source addresses or networks. */
+  sources?: string[];
+  /** Use UFW's `limit` for this service. Default false. */
+  rateLimit?: boolean;
+  /** Must be true for `0.0.0.0/0` or `::/0` to be accepted in `sources`. */
+  public?: boolean;
 }
 
 export interface OutboundConfig {
-    name?: string;
-    description?: string;
-    port?: number | string;
-    ports?: (number | string)[];
-    protocol?: string;
-    destinations?: string[];
+  name?: string;
+  description?: string;
+  port?: number | string;
+  ports?: (number | string)[];
+  protocol?: string;
+  destinations?: string[];
 }
 
 /** A normalised inbound service: canonical CIDRs, merged ports, stable order. */
 export interface Service {
-    readonly name: string;
-    readonly description: string;
-    readonly protocol: Protocol;
-    readonly ports: readonly PortRange[];
-    readonly sources: readonly Cidr[];
-    readonly rateLimit: boolean;
+  readonly name: string;
+  readonly description: string;
+  readonly protocol: Protocol;
+  readonly ports: readonly PortRange[];
+  readonly sources: readonly Cidr[];
+  readonly rateLimit: boolean;
 }
 
 export interface OutboundRule {
-    readonly name: string;
-    readonly description: string;
-    readonly protocol: Protocol;
-    readonly ports: readonly PortRange[];
-    readonly destinations: readonly Cidr[];
+  readonly name: string;
+  readonly description: string;
+  readonly protocol: Protocol;
+  readonly ports: readonly PortRange[];
+  readonly destinations: readonly Cidr[];
 }
 
 /**
@@ -81,59 +81,60 @@ export interface OutboundRule {
  * produces a byte-identical policy.
  */
 export interface FirewallPolicy {
-    readonly ssh: Service;
-    readonly services: readonly Service[];
-    readonly logging: LoggingLevel;
-    readonly ipv6: boolean;
-    readonly outgoing: { readonly policy: "allow" } | { readonly policy: "deny"; readonly allow: readonly OutboundRule[] };
+  readonly ssh: Service;
+  readonly services: readonly Service[];
+  readonly logging: LoggingLevel;
+  readonly ipv6: boolean;
+  readonly outgoing:
+    { readonly policy: "allow" } | { readonly policy: "deny"; readonly allow: readonly OutboundRule[] };
 }
 
 /** One admitted (protocol, port range, source) triple: the unit every layer must agree on. */
 export interface InboundRule {
-    /** `ssh` or the service name. */
-    readonly owner: string;
-    readonly description: string;
-    readonly protocol: Protocol;
-    readonly ports: PortRange;
-    readonly source: Cidr;
-    readonly rateLimit: boolean;
+  /** `ssh` or the service name. */
+  readonly owner: string;
+  readonly description: string;
+  readonly protocol: Protocol;
+  readonly ports: PortRange;
+  readonly source: Cidr;
+  readonly rateLimit: boolean;
 }
 
 export interface OutboundRuleEntry {
-    readonly owner: string;
-    readonly description: string;
-    readonly protocol: Protocol;
-    readonly ports: PortRange;
-    readonly destination: Cidr;
+  readonly owner: string;
+  readonly description: string;
+  readonly protocol: Protocol;
+  readonly ports: PortRange;
+  readonly destination: Cidr;
 }
 
 /** Flattens the policy into atomic inbound rules: SSH first, then services in name order. */
 export function inboundRules(policy: FirewallPolicy): InboundRule[] {
-    return [policy.ssh, ...policy.services].flatMap((s) =>
-        s.ports.flatMap((ports) =>
-            s.sources.map((source) => ({
-                owner: s.name,
-                description: s.description,
-                protocol: s.protocol,
-                ports,
-                source,
-                rateLimit: s.rateLimit,
-            })),
-        ),
-    );
+  return [policy.ssh, ...policy.services].flatMap((s) =>
+    s.ports.flatMap((ports) =>
+      s.sources.map((source) => ({
+        owner: s.name,
+        description: s.description,
+        protocol: s.protocol,
+        ports,
+        source,
+        rateLimit: s.rateLimit,
+      })),
+    ),
+  );
 }
 
 export function outboundRules(policy: FirewallPolicy): OutboundRuleEntry[] {
-    if (policy.outgoing.policy === "allow") return [];
-    return policy.outgoing.allow.flatMap((r) =>
-        r.ports.flatMap((ports) =>
-            r.destinations.map((destination) => ({
-                owner: r.name,
-                description: r.description,
-                protocol: r.protocol,
-                ports,
-                destination,
-            })),
-        ),
-    );
+  if (policy.outgoing.policy === "allow") return [];
+  return policy.outgoing.allow.flatMap((r) =>
+    r.ports.flatMap((ports) =>
+      r.destinations.map((destination) => ({
+        owner: r.name,
+        description: r.description,
+        protocol: r.protocol,
+        ports,
+        destination,
+      })),
+    ),
+  );
 }

@@ -6,45 +6,49 @@ import { columns, renderAdmittedTable } from "./table";
 import { renderUfwRules } from "./ufwRules";
 
 function describeTarget(s: StackSettings): string {
-    switch (s.target.kind) {
-        case "aws":
-            return `AWS EC2 ${s.target.instanceType}; cloud firewall: security group, host firewall: UFW`;
-        case "hcloud":
-            return `Hetzner Cloud ${s.target.serverType} in ${s.target.location}; cloud firewall: Hetzner firewall, host firewall: UFW`;
-        case "existing":
-            return `existing host ${s.target.address} (SSH port ${s.target.sshPort}); no cloud firewall: UFW on the host is the only layer`;
-    }
+  switch (s.target.kind) {
+    case "aws":
+      return `AWS EC2 ${s.target.instanceType}; cloud firewall: security group, host firewall: UFW`;
+    case "hcloud":
+      return `Hetzner Cloud ${s.target.serverType} in ${s.target.location}; cloud firewall: Hetzner firewall, host firewall: UFW`;
+    case "existing":
+      return `existing host ${s.target.address} (SSH port ${s.target.sshPort}); no cloud firewall: UFW on the host is the only layer`;
+  }
 }
 
 /** The offline plan: everything `pulumi up` would enforce, without touching a cloud or a host. */
 export function renderPlan(stack: string, s: StackSettings): string {
-    const aws = renderAwsRules(s.policy).map((r) => [
-        r.direction,
-        r.ipProtocol === "-1" ? "all" : r.ipProtocol,
-        r.fromPort === undefined ? "all" : r.fromPort === r.toPort ? String(r.fromPort) : `${r.fromPort}-${r.toPort}`,
-        r.cidrIpv4 ?? r.cidrIpv6 ?? "",
-        r.key,
-    ]);
-    const hcloud = renderHcloudRules(s.policy).map((r) => [
-        r.direction,
-        r.protocol,
-        r.port,
-        (r.sourceIps ?? r.destinationIps ?? []).join(", "),
-    ]);
-    const applies = (kind: string) => (s.target.kind === kind ? " (this stack)" : " (not used by this stack)");
-    const sections = [
-        `Stack ${stack}: ${describeTarget(s)}`,
-        `== Admitted traffic ==\n${renderAdmittedTable(s.policy)}`,
-        `== AWS security group rules${applies("aws")} ==\n${columns([["DIR", "PROTO", "PORTS", "CIDR", "RESOURCE"], ...aws])}`,
-        `== Hetzner firewall rules${applies("hcloud")} ==\n${
-            hcloud.length > 0 ? columns([["DIR", "PROTO", "PORT", "ADDRESSES"], ...hcloud]) : "(none)"
-        }${s.policy.outgoing.policy === "allow" ? "\n(outgoing: no out rules, so Hetzner allows all outgoing traffic)" : ""}`,
-        `== UFW on the host ==\n${[
-            `defaults: deny incoming, ${s.policy.outgoing.policy} outgoing; logging ${s.policy.logging}; IPV6=${s.policy.ipv6 ? "yes" : "no"}`,
-            "rules, as `ufw show added` prints them:",
-            ...renderUfwRules(s.policy),
-        ].join("\n")}`,
-        `== Warnings ==\n${s.warnings.length === 0 ? "(none)" : s.warnings.map((w) => `- ${formatWarning(w)}`).join("\n")}`,
-    ];
-    return sections.join("\n\n") + "\n";
+  const aws = renderAwsRules(s.policy).map((r) => [
+    r.direction,
+    r.ipProtocol === "-1" ? "all" : r.ipProtocol,
+    r.fromPort === undefined
+      ? "all"
+      : r.fromPort === r.toPort
+        ? String(r.fromPort)
+        : `${r.fromPort}-${r.toPort}`,
+    r.cidrIpv4 ?? r.cidrIpv6 ?? "",
+    r.key,
+  ]);
+  const hcloud = renderHcloudRules(s.policy).map((r) => [
+    r.direction,
+    r.protocol,
+    r.port,
+    (r.sourceIps ?? r.destinationIps ?? []).join(", "),
+  ]);
+  const applies = (kind: string) => (s.target.kind === kind ? " (this stack)" : " (not used by this stack)");
+  const sections = [
+    `Stack ${stack}: ${describeTarget(s)}`,
+    `== Admitted traffic ==\n${renderAdmittedTable(s.policy)}`,
+    `== AWS security group rules${applies("aws")} ==\n${columns([["DIR", "PROTO", "PORTS", "CIDR", "RESOURCE"], ...aws])}`,
+    `== Hetzner firewall rules${applies("hcloud")} ==\n${
+      hcloud.length > 0 ? columns([["DIR", "PROTO", "PORT", "ADDRESSES"], ...hcloud]) : "(none)"
+    }${s.policy.outgoing.policy === "allow" ? "\n(outgoing: no out rules, so Hetzner allows all outgoing traffic)" : ""}`,
+    `== UFW on the host ==\n${[
+      `defaults: deny incoming, ${s.policy.outgoing.policy} outgoing; logging ${s.policy.logging}; IPV6=${s.policy.ipv6 ? "yes" : "no"}`,
+      "rules, as `ufw show added` prints them:",
+      ...renderUfwRules(s.policy),
+    ].join("\n")}`,
+    `== Warnings ==\n${s.warnings.length === 0 ? "(none)" : s.warnings.map((w) => `- ${formatWarning(w)}`).join("\n")}`,
+  ];
+  return sections.join("\n\n") + "\n";
 }

@@ -4,38 +4,45 @@ import { type FirewallPolicy, inboundRules, outboundRules } from "../policy/type
 
 /** Aligns rows into columns separated by two spaces; the first row is the header. */
 export function columns(rows: readonly (readonly string[])[]): string {
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-    return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 /** Who may reach which port, over which protocol and address family: the policy for humans. */
 export function renderAdmittedTable(policy: FirewallPolicy): string {
-    const rows = inboundRules(policy).map((r) => [
-        r.owner,
-        r.protocol,
-        formatPortRange(r.ports),
-        `IPv${r.source.family}`,
-        isWorld(r.source) ? `${r.source.text} (anyone)` : r.source.text,
-        r.rateLimit ? "limit 6/30s" : "-",
+  const rows = inboundRules(policy).map((r) => [
+    r.owner,
+    r.protocol,
+    formatPortRange(r.ports),
+    `IPv${r.source.family}`,
+    isWorld(r.source) ? `${r.source.text} (anyone)` : r.source.text,
+    r.rateLimit ? "limit 6/30s" : "-",
+  ]);
+  const lines = [
+    columns([["SERVICE", "PROTO", "PORT", "FAMILY", "SOURCE", "RATE"], ...rows]),
+    "",
+    `Incoming: everything else is denied${policy.ipv6 ? ", on IPv4 and IPv6" : "; IPv6 is dropped entirely"}.`,
+  ];
+  if (policy.outgoing.policy === "allow") {
+    lines.push("Outgoing: allowed to anywhere.");
+  } else {
+    lines.push("Outgoing: denied except to:");
+    const out = outboundRules(policy).map((r) => [
+      r.owner,
+      r.protocol,
+      formatPortRange(r.ports),
+      `IPv${r.destination.family}`,
+      r.destination.text,
     ]);
-    const lines = [
-        columns([["SERVICE", "PROTO", "PORT", "FAMILY", "SOURCE", "RATE"], ...rows]),
-        "",
-        `Incoming: everything else is denied${policy.ipv6 ? ", on IPv4 and IPv6" : "; IPv6 is dropped entirely"}.`,
-    ];
-    if (policy.outgoing.policy === "allow") {
-        lines.push("Outgoing: allowed to anywhere.");
-    } else {
-        lines.push("Outgoing: denied except to:");
-        const out = outboundRules(policy).map((r) => [
-            r.owner,
-            r.protocol,
-            formatPortRange(r.ports),
-            `IPv${r.destination.family}`,
-            r.destination.text,
-        ]);
-        lines.push(columns([["NAME", "PROTO", "PORT", "FAMILY", "DESTINATION"], ...out]));
-    }
-    lines.push(`Logging: ${policy.logging}.`);
-    return lines.join("\n");
+    lines.push(columns([["NAME", "PROTO", "PORT", "FAMILY", "DESTINATION"], ...out]));
+  }
+  lines.push(`Logging: ${policy.logging}.`);
+  return lines.join("\n");
 }

@@ -9,40 +9,40 @@ import { quotaProblems } from "../render/quotas";
 export const NAMESPACE = "openclaw";
 
 export interface AwsTargetSettings {
-    readonly kind: "aws";
-    readonly instanceType: string;
-    readonly publicKey: string;
-    readonly subnetId?: string;
-    readonly vpcId?: string;
-    readonly ami?: string;
-    readonly rootVolumeGiB: number;
+  readonly kind: "aws";
+  readonly instanceType: string;
+  readonly publicKey: string;
+  readonly subnetId?: string;
+  readonly vpcId?: string;
+  readonly ami?: string;
+  readonly rootVolumeGiB: number;
 }
 
 export interface HcloudTargetSettings {
-    readonly kind: "hcloud";
-    readonly serverType: string;
-    readonly location: string;
-    readonly image: string;
-    readonly publicKey: string;
+  readonly kind: "hcloud";
+  readonly serverType: string;
+  readonly location: string;
+  readonly image: string;
+  readonly publicKey: string;
 }
 
 export interface ExistingTargetSettings {
-    readonly kind: "existing";
-    /** Address the deployer reaches the host at (a LAN address for the home server). */
-    readonly address: string;
-    /** Port the deployer reaches SSH at; differs from firewall.ssh.port behind a port-forward. */
-    readonly sshPort: number;
+  readonly kind: "existing";
+  /** Address the deployer reaches the host at (a LAN address for the home server). */
+  readonly address: string;
+  /** Port the deployer reaches SSH at; differs from firewall.ssh.port behind a port-forward. */
+  readonly sshPort: number;
 }
 
 export type TargetSettings = AwsTargetSettings | HcloudTargetSettings | ExistingTargetSettings;
 
 /** Everything a stack declares except the secrets, validated. */
 export interface StackSettings {
-    readonly target: TargetSettings;
-    readonly sshUser: string;
-    readonly sshHostKey?: string;
-    readonly policy: FirewallPolicy;
-    readonly warnings: readonly PolicyWarning[];
+  readonly target: TargetSettings;
+  readonly sshUser: string;
+  readonly sshHostKey?: string;
+  readonly policy: FirewallPolicy;
+  readonly warnings: readonly PolicyWarning[];
 }
 
 /** Reads a config value by its key within the namespace (`target`, `firewall`, ...). */
@@ -50,9 +50,9 @@ export type ConfigReader = (key: string) => unknown;
 
 const TARGETS = ["aws", "hcloud", "existing"] as const;
 const DEFAULT_USER: Record<(typeof TARGETS)[number], string | undefined> = {
-    aws: "ubuntu",
-    hcloud: "root",
-    existing: undefined,
+  aws: "ubuntu",
+  hcloud: "root",
+  existing: undefined,
 };
 const USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
 
@@ -62,139 +62,193 @@ const USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
  * resource is registered. Throws `PolicyError` with every problem found.
  */
 export function parseStackSettings(read: ConfigReader): StackSettings {
-    const f = new Findings();
-    const k = (key: string) => `${NAMESPACE}:${key}`;
+  const f = new Findings();
+  const k = (key: string) => `${NAMESPACE}:${key}`;
 
-    const kind = read("target");
-    if (typeof kind !== "string" || !(TARGETS as readonly string[]).includes(kind)) {
-        f.fail(k("target"), kind, "is not a known target", TARGETS.join(", "));
-        f.throwIfFailed();
-    }
-    const target = parseTarget(f, k, kind as TargetSettings["kind"], read(kind as string));
-
-    const user = read("sshUser") ?? DEFAULT_USER[kind as TargetSettings["kind"]];
-    if (typeof user !== "string" || !USER_PATTERN.test(user)) {
-        f.fail(k("sshUser"), user, "is not a valid login name", "a Linux user name such as ubuntu or root");
-    }
-    const hostKey = read("sshHostKey");
-    if (hostKey !== undefined && (typeof hostKey !== "string" || !/^(ssh-|ecdsa-)[A-Za-z0-9-]+ [A-Za-z0-9+/=]+$/.test(hostKey))) {
-        f.fail(k("sshHostKey"), hostKey, "is not a public host key", 'the key line "TYPE BASE64", e.g. from ssh-keyscan');
-    }
-
-    let parsed: ParsedPolicy | undefined;
-    try {
-        parsed = parsePolicy(read("firewall"), {
-            key: k("firewall"),
-            hostHasPublicAddress: target?.kind !== "existing" || !isPrivateAddress(target.address),
-        });
-    } catch (e) {
-        if (!(e instanceof PolicyError)) throw e;
-        f.problems.push(...e.problems);
-    }
-    if (parsed && target && target.kind !== "existing") {
-        f.problems.push(...quotaProblems(parsed.policy, target.kind, k("firewall")));
-        const sshPort = parsed.policy.ssh.ports[0]!.from;
-        if (sshPort !== 22) {
-            f.fail(
-                k("firewall.ssh.port"),
-                sshPort,
-                `is not the port a new ${target.kind} VM's sshd listens on`,
-                "22 for cloud targets (sshd is not moved to another port)",
-            );
-        }
-    }
+  const kind = read("target");
+  if (typeof kind !== "string" || !(TARGETS as readonly string[]).includes(kind)) {
+    f.fail(k("target"), kind, "is not a known target", TARGETS.join(", "));
     f.throwIfFailed();
-    return {
-        target: target!,
-        sshUser: user as string,
-        ...(hostKey === undefined ? {} : { sshHostKey: hostKey as string }),
-        policy: parsed!.policy,
-        warnings: parsed!.warnings,
-    };
+  }
+  const target = parseTarget(f, k, kind as TargetSettings["kind"], read(kind as string));
+
+  const user = read("sshUser") ?? DEFAULT_USER[kind as TargetSettings["kind"]];
+  if (typeof user !== "string" || !USER_PATTERN.test(user)) {
+    f.fail(k("sshUser"), user, "is not a valid login name", "a Linux user name such as ubuntu or root");
+  }
+  const hostKey = read("sshHostKey");
+  if (
+    hostKey !== undefined &&
+    (typeof hostKey !== "string" || !/^(ssh-|ecdsa-)[A-Za-z0-9-]+ [A-Za-z0-9+/=]+$/.test(hostKey))
+  ) {
+    f.fail(
+      k("sshHostKey"),
+      hostKey,
+      "is not a public host key",
+      'the key line "TYPE BASE64", e.g. from ssh-keyscan',
+    );
+  }
+
+  let parsed: ParsedPolicy | undefined;
+  try {
+    parsed = parsePolicy(read("firewall"), {
+      key: k("firewall"),
+      hostHasPublicAddress: target?.kind !== "existing" || !isPrivateAddress(target.address),
+    });
+  } catch (e) {
+    if (!(e instanceof PolicyError)) throw e;
+    f.problems.push(...e.problems);
+  }
+  if (parsed && target && target.kind !== "existing") {
+    f.problems.push(...quotaProblems(parsed.policy, target.kind, k("firewall")));
+    const sshPort = parsed.policy.ssh.ports[0]!.from;
+    if (sshPort !== 22) {
+      f.fail(
+        k("firewall.ssh.port"),
+        sshPort,
+        `is not the port a new ${target.kind} VM's sshd listens on`,
+        "22 for cloud targets (sshd is not moved to another port)",
+      );
+    }
+  }
+  f.throwIfFailed();
+  return {
+    target: target!,
+    sshUser: user as string,
+    ...(hostKey === undefined ? {} : { sshHostKey: hostKey as string }),
+    policy: parsed!.policy,
+    warnings: parsed!.warnings,
+  };
 }
 
 function parseTarget(
-    f: Findings,
-    k: (key: string) => string,
-    kind: TargetSettings["kind"],
-    raw: unknown,
+  f: Findings,
+  k: (key: string) => string,
+  kind: TargetSettings["kind"],
+  raw: unknown,
 ): TargetSettings | undefined {
-    const key = k(kind);
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-        f.fail(key, raw, `is required when target is ${kind}`, `an object with the ${kind} settings (see README)`);
-        return undefined;
+  const key = k(kind);
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    f.fail(
+      key,
+      raw,
+      `is required when target is ${kind}`,
+      `an object with the ${kind} settings (see README)`,
+    );
+    return undefined;
+  }
+  const o = raw as Record<string, unknown>;
+  const text = (name: string, required: boolean, pattern: RegExp, accepted: string): string | undefined => {
+    const v = o[name];
+    if (v === undefined && !required) return undefined;
+    if (typeof v !== "string" || !pattern.test(v)) {
+      f.fail(`${key}.${name}`, v, v === undefined ? "is required" : "is not valid", accepted);
+      return undefined;
     }
-    const o = raw as Record<string, unknown>;
-    const text = (name: string, required: boolean, pattern: RegExp, accepted: string): string | undefined => {
-        const v = o[name];
-        if (v === undefined && !required) return undefined;
-        if (typeof v !== "string" || !pattern.test(v)) {
-            f.fail(`${key}.${name}`, v, v === undefined ? "is required" : "is not valid", accepted);
-            return undefined;
-        }
-        return v;
-    };
-    const known = {
-        aws: ["instanceType", "publicKey", "subnetId", "vpcId", "ami", "rootVolumeGiB"],
-        hcloud: ["serverType", "location", "image", "publicKey"],
-        existing: ["address", "sshPort"],
-    }[kind];
-    for (const name of Object.keys(o)) {
-        if (!known.includes(name)) f.fail(`${key}.${name}`, o[name], "is not a known key", `one of ${known.join(", ")}`);
+    return v;
+  };
+  const known = {
+    aws: ["instanceType", "publicKey", "subnetId", "vpcId", "ami", "rootVolumeGiB"],
+    hcloud: ["serverType", "location", "image", "publicKey"],
+    existing: ["address", "sshPort"],
+  }[kind];
+  for (const name of Object.keys(o)) {
+    if (!known.includes(name))
+      f.fail(`${key}.${name}`, o[name], "is not a known key", `one of ${known.join(", ")}`);
+  }
+  const publicKeyPattern =
+    /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( [^\n\r'"`$;]*)?$/;
+  const publicKeyAccepted = "an OpenSSH public key line, e.g. the contents of ~/.ssh/id_ed25519.pub";
+  switch (kind) {
+    case "aws": {
+      const size = o["rootVolumeGiB"] ?? 20;
+      if (typeof size !== "number" || !Number.isInteger(size) || size < 8 || size > 16384) {
+        f.fail(
+          `${key}.rootVolumeGiB`,
+          size,
+          "is not a valid volume size",
+          "a whole number of GiB from 8 to 16384",
+        );
+      }
+      const instanceType = text(
+        "instanceType",
+        true,
+        /^[a-z0-9]+\.[a-z0-9]+$/,
+        "an EC2 instance type, e.g. t3.small",
+      );
+      const publicKey = text("publicKey", true, publicKeyPattern, publicKeyAccepted);
+      const subnetId = text("subnetId", false, /^subnet-[0-9a-f]+$/, "a subnet id, e.g. subnet-0123abcd");
+      const vpcId = text("vpcId", false, /^vpc-[0-9a-f]+$/, "a VPC id, e.g. vpc-0123abcd");
+      const ami = text(
+        "ami",
+        false,
+        /^ami-[0-9a-f]+$/,
+        "an AMI id, e.g. ami-0123abcd, or leave unset for Ubuntu 24.04",
+      );
+      if (subnetId && !vpcId) {
+        f.fail(
+          `${key}.vpcId`,
+          undefined,
+          "is required with subnetId (the security group must be in the subnet's VPC)",
+          "the subnet's VPC id",
+        );
+      }
+      if (!instanceType || !publicKey) return undefined;
+      return {
+        kind,
+        instanceType,
+        publicKey,
+        rootVolumeGiB: size as number,
+        ...(subnetId ? { subnetId } : {}),
+        ...(vpcId ? { vpcId } : {}),
+        ...(ami ? { ami } : {}),
+      };
     }
-    const publicKeyPattern = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( [^\n\r'"`$;]*)?$/;
-    const publicKeyAccepted = "an OpenSSH public key line, e.g. the contents of ~/.ssh/id_ed25519.pub";
-    switch (kind) {
-        case "aws": {
-            const size = o["rootVolumeGiB"] ?? 20;
-            if (typeof size !== "number" || !Number.isInteger(size) || size < 8 || size > 16384) {
-                f.fail(`${key}.rootVolumeGiB`, size, "is not a valid volume size", "a whole number of GiB from 8 to 16384");
-            }
-            const instanceType = text("instanceType", true, /^[a-z0-9]+\.[a-z0-9]+$/, "an EC2 instance type, e.g. t3.small");
-            const publicKey = text("publicKey", true, publicKeyPattern, publicKeyAccepted);
-            const subnetId = text("subnetId", false, /^subnet-[0-9a-f]+$/, "a subnet id, e.g. subnet-0123abcd");
-            const vpcId = text("vpcId", false, /^vpc-[0-9a-f]+$/, "a VPC id, e.g. vpc-0123abcd");
-            const ami = text("ami", false, /^ami-[0-9a-f]+$/, "an AMI id, e.g. ami-0123abcd, or leave unset for Ubuntu 24.04");
-            if (subnetId && !vpcId) {
-                f.fail(`${key}.vpcId`, undefined, "is required with subnetId (the security group must be in the subnet's VPC)", "the subnet's VPC id");
-            }
-            if (!instanceType || !publicKey) return undefined;
-            return {
-                kind,
-                instanceType,
-                publicKey,
-                rootVolumeGiB: size as number,
-                ...(subnetId ? { subnetId } : {}),
-                ...(vpcId ? { vpcId } : {}),
-                ...(ami ? { ami } : {}),
-            };
-        }
-        case "hcloud": {
-            const serverType = text("serverType", true, /^[a-z0-9-]+$/, "a Hetzner server type, e.g. cx23, cpx22 or cax11");
-            const location = text("location", true, /^[a-z0-9-]+$/, "a Hetzner location, e.g. fsn1, nbg1, hel1 or ash");
-            const image = text("image", false, /^[a-z0-9.-]+$/, "a Hetzner image name, e.g. ubuntu-24.04") ?? "ubuntu-24.04";
-            const publicKey = text("publicKey", true, publicKeyPattern, publicKeyAccepted);
-            if (!serverType || !location || !publicKey) return undefined;
-            return { kind, serverType, location, image, publicKey };
-        }
-        case "existing": {
-            const address = o["address"];
-            const parsed = parseCidr(address);
-            const ok = parsed.ok && parsed.cidr.prefix === (parsed.cidr.family === 4 ? 32 : 128) && !String(address).includes("/");
-            if (!ok) {
-                f.fail(`${key}.address`, address, "is not a host address", "the IPv4 or IPv6 address the host is reached at, e.g. 192.168.1.100");
-            }
-            const port = parsePortRange(o["sshPort"] ?? 22);
-            if (!port.ok || port.range.from !== port.range.to) {
-                f.fail(`${key}.sshPort`, o["sshPort"], "is not a port", "a single port from 1 to 65535, e.g. 22");
-            }
-            if (!ok || !port.ok) return undefined;
-            return { kind, address: address as string, sshPort: port.range.from };
-        }
+    case "hcloud": {
+      const serverType = text(
+        "serverType",
+        true,
+        /^[a-z0-9-]+$/,
+        "a Hetzner server type, e.g. cx23, cpx22 or cax11",
+      );
+      const location = text(
+        "location",
+        true,
+        /^[a-z0-9-]+$/,
+        "a Hetzner location, e.g. fsn1, nbg1, hel1 or ash",
+      );
+      const image =
+        text("image", false, /^[a-z0-9.-]+$/, "a Hetzner image name, e.g. ubuntu-24.04") ?? "ubuntu-24.04";
+      const publicKey = text("publicKey", true, publicKeyPattern, publicKeyAccepted);
+      if (!serverType || !location || !publicKey) return undefined;
+      return { kind, serverType, location, image, publicKey };
     }
+    case "existing": {
+      const address = o["address"];
+      const parsed = parseCidr(address);
+      const ok =
+        parsed.ok &&
+        parsed.cidr.prefix === (parsed.cidr.family === 4 ? 32 : 128) &&
+        !String(address).includes("/");
+      if (!ok) {
+        f.fail(
+          `${key}.address`,
+          address,
+          "is not a host address",
+          "the IPv4 or IPv6 address the host is reached at, e.g. 192.168.1.100",
+        );
+      }
+      const port = parsePortRange(o["sshPort"] ?? 22);
+      if (!port.ok || port.range.from !== port.range.to) {
+        f.fail(`${key}.sshPort`, o["sshPort"], "is not a port", "a single port from 1 to 65535, e.g. 22");
+      }
+      if (!ok || !port.ok) return undefined;
+      return { kind, address: address as string, sshPort: port.range.from };
+    }
+  }
 }
 
 function isPrivateAddress(address: string): boolean {
-    const parsed = parseCidr(address);
-    return parsed.ok && isPrivate(parsed.cidr);
+  const parsed = parseCidr(address);
+  return parsed.ok && isPrivate(parsed.cidr);
 }

@@ -1,0 +1,152 @@
+// Reads each layer's rendering back into the traffic it admits, and decides admission with
+// node's net.BlockList: an oracle that shares no code with the policy core.
+import * as net from "node:net";
+import type { AwsRule } from "../../components/render/awsRules";
+import type { HcloudRule } from "../../components/render/hcloudRules";
+
+export type Direction = "in" | "out";
+
+/** One admitted slice of traffic: protocol, an inclusive port range and a peer network. */
+export interface Entry {
+  readonly direction: Direction;
+  readonly protocol: "tcp" | "udp";
+  readonly from: number;
+  readonly to: number;
+  /** `address/prefix` exactly as the layer holds it. */
+  readonly peer: string;
+}
+
+const WORLD = { 4: "0.0.0.0/0", 6: "::/0" } as const;
+
+function splitPeer(peer: string): { address: string; prefix: number; family: 4 | 6 } {
+  const [address, prefix] = peer.split("/") as [string, string | undefined];
+  const family = net.isIP(address);
+  if (family === 0) throw new Error(`not an address: ${peer}`);
+  return {
+    address,
+    prefix: prefix === undefined ? (family === 4 ? 32 : 128) : Number(prefix),
+    family: family as 4 | 6,
+  };
+}
+
+export function fromAws(rules: readonly AwsRule[]): Entry[] {
+  return rules.flatMap((r) => {
+    const direction: Direction = r.direction === "ingress" ? "in" : "out";
+    const peer = (r.cidrIpv4 ?? r.cidrIpv6)!;
+    if (r.ipProtocol === "-1") {
+      return (["tcp", "udp"] as const).map((protocol) => ({ direction, protocol, from: 1, to: 65535, peer }));
+    }
+    return [{ direction, protocol: r.ipProtocol, from: r.fromPort!, to: r.toPort!, peer }];
+  });
+}
+
+/** Hetzner denies inbound by default and allows all outbound until an out rule exists. */
+export function fromHcloud(rules: readonly HcloudRule[], ipv6: boolean): Entry[] {
+  const entries = rules.flatMap((r) => {
+    const [from, to] = r.port.split("-").map(Number) as [number, number | undefined];
+    return (r.sourceIps ?? r.destinationIps ?? []).map((peer) => ({
+      direction: r.direction,
+      protocol: r.protocol,
+      from,
+      to: to ?? from,
+      peer,
+    }));
+  });
+  if (!entries.some((e) => e.direction === "out")) entries.push(...openOutbound(ipv6));
+  return entries;
+}
+
+const UFW_LINE =
+  /^ufw (allow|limit)( out)? (?:(\d+(?::\d+)?)\/(tcp|udp)|(?:from|to) (\S+) (?:to any )?port (\d+(?::\d+)?) proto (tcp|udp)) comment '([^']*)'$/;
+
+/**
+ * Reads `ufw show added` lines. `any` covers both families, or IPv4 alone when IPV6=no; the
+ * outgoing default comes from `ufw default ... outgoing`, given here as `outgoingAllowed`.
+ */
+export function fromUfw(lines: readonly string[], ipv6: boolean, outgoingAllowed: boolean): Entry[] {
+  const entries = lines.flatMap((line) => {
+    const m = UFW_LINE.exec(line);
+    if (!m) throw new Error(`unrecognised ufw line: ${line}`);
+    const direction: Direction = m[2] ? "out" : "in";
+    const ports = (m[3] ?? m[6])!;
+    const protocol = (m[4] ?? m[7]) as "tcp" | "udp";
+    const [from, to] = ports.split(":").map(Number) as [number, number | undefined];
+    const peers = m[5] ? [m[5]] : ipv6 ? [WORLD[4], WORLD[6]] : [WORLD[4]];
+    return peers.map((peer) => ({ direction, protocol, from, to: to ?? from, peer }));
+  });
+  if (outgoingAllowed) entries.push(...openOutbound(ipv6));
+  return entries;
+}
+
+export function openOutbound(ipv6: boolean): Entry[] {
+  return (["tcp", "udp"] as const).flatMap((protocol) =>
+    (ipv6 ? [WORLD[4], WORLD[6]] : [WORLD[4]]).map((peer) => ({
+      direction: "out" as const,
+      protocol,
+      from: 1,
+      to: 65535,
+      peer,
+    })),
+  );
+}
+
+/**
+ * Answers "does this rule set admit (direction, protocol, port, address)?" with one BlockList
+ * per (direction, protocol, port), built on first use.
+ */
+export class Oracle {
+  private readonly cache = new Map<string, net.BlockList>();
+  constructor(private readonly entries: readonly Entry[]) {}
+
+  admits(direction: Direction, protocol: "tcp" | "udp", port: number, address: string): boolean {
+    const key = `${direction} ${protocol} ${port}`;
+    let list = this.cache.get(key);
+    if (!list) {
+      list = new net.BlockList();
+      for (const e of this.entries) {
+        if (e.direction !== direction || e.protocol !== protocol || port < e.from || port > e.to) continue;
+        const p = splitPeer(e.peer);
+        list.addSubnet(p.address, p.prefix, p.family === 4 ? "ipv4" : "ipv6");
+      }
+      this.cache.set(key, list);
+    }
+    return list.check(address, net.isIPv4(address) ? "ipv4" : "ipv6");
+  }
+}
+
+/** Addresses worth probing around a network: its first and last address and the neighbours outside. */
+export function boundaryAddresses(peer: string): string[] {
+  const { address, prefix, family } = splitPeer(peer);
+  const bits = family === 4 ? 32 : 128;
+  const value = toBigInt(address, family);
+  const size = 1n << BigInt(bits - prefix);
+  const first = (value / size) * size;
+  const last = first + size - 1n;
+  const max = (1n << BigInt(bits)) - 1n;
+  return [first - 1n, first, last, last + 1n]
+    .filter((v) => v >= 0n && v <= max)
+    .map((v) => fromBigInt(v, family));
+}
+
+export function boundaryPorts(entries: readonly Entry[]): number[] {
+  const ports = new Set<number>([1, 65535]);
+  for (const e of entries)
+    for (const p of [e.from - 1, e.from, e.to, e.to + 1]) if (p >= 1 && p <= 65535) ports.add(p);
+  return [...ports].sort((a, b) => a - b);
+}
+
+function toBigInt(address: string, family: 4 | 6): bigint {
+  if (family === 4) return address.split(".").reduce((acc, o) => (acc << 8n) | BigInt(Number(o)), 0n);
+  const [head, tail] = address.split("::") as [string, string | undefined];
+  const h = head ? head.split(":") : [];
+  const t = tail ? tail.split(":") : [];
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill("0"), ...t];
+  return groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
+}
+
+function fromBigInt(value: bigint, family: 4 | 6): string {
+  if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 255n)).join(".");
+  const groups: string[] = [];
+  for (let s = 112n; s >= 0n; s -= 16n) groups.push(((value >> s) & 0xffffn).toString(16));
+  return groups.join(":");
+}

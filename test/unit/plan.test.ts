@@ -1,0 +1,138 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { PolicyError } from "../../components/policy/errors";
+import { parseStackSettings } from "../../components/stack/settings";
+import { readStackFile } from "../../components/stack/stackFile";
+
+const ROOT = path.join(__dirname, "..", "..");
+const STACKS = path.join(ROOT, "stacks");
+
+function plan(...args: string[]) {
+  return spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "bin", "plan.ts"), ...args], {
+    encoding: "utf8",
+    cwd: ROOT,
+  });
+}
+
+describe("npm run plan", () => {
+  test("--stack home prints the seed's rules, the cloud rules and the SSH warning", () => {
+    const r = plan("--stack", "home");
+    assert.equal(r.status, 0, r.stderr);
+    for (const line of [
+      "Stack home: existing host 192.168.1.100 (SSH port 22); no cloud firewall: UFW on the host is the only layer",
+      "openclaw-api  tcp    8000  IPv4    192.168.1.0/24      -",
+      "ufw allow 22/tcp comment 'openclaw:ssh'",
+      "ufw allow from 192.168.1.0/24 to any port 8000 proto tcp comment 'openclaw:openclaw-api'",
+      "defaults: deny incoming, allow outgoing; logging medium; IPV6=yes",
+      "ingress  tcp    8000   192.168.1.0/24  in-tcp-8000-8000-192.168.1.0_24",
+      "in   tcp    8000  192.168.1.0/24",
+      "- openclaw:firewall.ssh.adminCidrs: SSH is open to the whole internet",
+    ]) {
+      assert.ok(r.stdout.includes(line), `missing: ${line}\n${r.stdout}`);
+    }
+  });
+  test("every shipped stack plans cleanly", () => {
+    for (const file of fs.readdirSync(STACKS)) {
+      const stack = /^Pulumi\.(.+)\.yaml$/.exec(file)![1]!;
+      const r = plan("--stack", stack);
+      assert.equal(r.status, 0, `${stack}: ${r.stderr}`);
+    }
+  });
+  test("bad config exits 1 and prints every problem with its key", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-plan-"));
+    try {
+      fs.writeFileSync(
+        path.join(dir, "Pulumi.bad.yaml"),
+        "config:\n  openclaw:target: existing\n  openclaw:existing: { address: 192.168.1.100 }\n  openclaw:sshUser: admin\n" +
+          "  openclaw:firewall:\n    ssh: { adminCidrs: [] }\n    services: [{ name: api, port: 8000, sources: ['10.0.0.5/24'] }]\n",
+      );
+      assert.throws(
+        () => parseStackSettings(readStackFile(dir, "bad")),
+        (e: unknown) => {
+          assert.ok(e instanceof PolicyError);
+          assert.deepEqual(
+            e.problems.map((p) => p.key),
+            ["openclaw:firewall.ssh.adminCidrs", "openclaw:firewall.services[0].sources[0]"],
+          );
+          return true;
+        },
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  test("the CLI exits 1 on invalid config and 2 on bad usage", () => {
+    const missing = plan("--stack", "no-such-stack");
+    assert.equal(missing.status, 1);
+    assert.match(
+      missing.stderr,
+      /No stack file .*Pulumi\.no-such-stack\.yaml\. Accepted stacks: dev, home, prod\./,
+    );
+    assert.equal(plan().status, 2);
+    assert.equal(plan("--stak", "home").status, 2);
+  });
+});
+
+describe("stack settings", () => {
+  const reader = (values: Record<string, unknown>) => (key: string) => values[key];
+  const firewall = { ssh: { adminCidrs: ["203.0.113.50"] } };
+  const problems = (values: Record<string, unknown>) => {
+    try {
+      parseStackSettings(reader(values));
+    } catch (e) {
+      assert.ok(e instanceof PolicyError);
+      return e.problems.map((p) => `${p.key} ${p.problem}`);
+    }
+    return [];
+  };
+  test("unknown target", () =>
+    assert.deepEqual(problems({ target: "gcp" }), ["openclaw:target is not a known target"]));
+  test("existing host: address must be a host, default SSH port 22, user required", () => {
+    assert.deepEqual(problems({ target: "existing", existing: { address: "192.168.1.0/24" }, firewall }), [
+      "openclaw:existing.address is not a host address",
+      "openclaw:sshUser is not a valid login name",
+    ]);
+    const s = parseStackSettings(
+      reader({ target: "existing", existing: { address: "192.168.1.100" }, sshUser: "admin", firewall }),
+    );
+    assert.deepEqual(s.target, { kind: "existing", address: "192.168.1.100", sshPort: 22 });
+  });
+  test("cloud targets: sshd stays on 22, quotas apply, user defaults per provider", () => {
+    const hcloud = {
+      serverType: "cx23",
+      location: "fsn1",
+      publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey",
+    };
+    assert.deepEqual(
+      problems({ target: "hcloud", hcloud, firewall: { ssh: { port: 2222, adminCidrs: ["192.0.2.1"] } } }),
+      ["openclaw:firewall.ssh.port is not the port a new hcloud VM's sshd listens on"],
+    );
+    const s = parseStackSettings(reader({ target: "hcloud", hcloud, firewall }));
+    assert.equal(s.sshUser, "root");
+    assert.equal(s.target.kind === "hcloud" && s.target.image, "ubuntu-24.04");
+  });
+  test("aws: subnet needs its VPC, bad ids are named", () => {
+    const aws = {
+      instanceType: "t3.small",
+      publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey",
+      subnetId: "subnet-0abc",
+    };
+    assert.deepEqual(problems({ target: "aws", aws, firewall }), [
+      "openclaw:aws.vpcId is required with subnetId (the security group must be in the subnet's VPC)",
+    ]);
+    assert.deepEqual(
+      problems({ target: "aws", aws: { ...aws, vpcId: "vpc-0abc", ami: "ubuntu" }, firewall }),
+      ["openclaw:aws.ami is not valid"],
+    );
+  });
+  test("a public key with shell characters is refused", () => {
+    const hcloud = { serverType: "cx23", location: "fsn1", publicKey: "ssh-ed25519 AAAA x';reboot'" };
+    assert.deepEqual(problems({ target: "hcloud", hcloud, firewall }), [
+      "openclaw:hcloud.publicKey is not valid",
+    ]);
+  });
+});
