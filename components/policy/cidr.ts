@@ -127,3 +127,9 @@ export function isPrivate(c: Cidr): boolean {
   const range = ipaddr.parse(c.address).range();
   return ["private", "uniqueLocal", "carrierGradeNat", "loopback", "linkLocal"].includes(range);
 }
+
+/** True for a single address that is private (e.g. a home server's LAN address). */
+export function isPrivateAddress(address: string): boolean {
+  const parsed = parseCidr(address);
+  return parsed.ok && isPrivate(parsed.cidr);
+}

@@ -1,4 +1,4 @@
-import { isPrivate, parseCidr } from "../policy/cidr";
+import { isPrivateAddress, parseCidr } from "../policy/cidr";
 import { Findings, PolicyError, type PolicyWarning } from "../policy/errors";
 import { parsePortRange } from "../policy/ports";
 import { type ParsedPolicy, parsePolicy } from "../policy/parse";
@@ -246,9 +246,4 @@ function parseTarget(
       return { kind, address: address as string, sshPort: port.range.from };
     }
   }
-}
-
-function isPrivateAddress(address: string): boolean {
-  const parsed = parseCidr(address);
-  return parsed.ok && isPrivate(parsed.cidr);
 }

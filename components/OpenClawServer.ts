@@ -1,0 +1,180 @@
+import * as pulumi from "@pulumi/pulumi";
+import { type AwsServerArgs, createAwsServer } from "./cloud/aws";
+import { type HcloudServerArgs, createHcloudServer } from "./cloud/hcloud";
+import { type HardeningOptions, hardenHost } from "./host/hardening";
+import { formatWarning } from "./policy/errors";
+import { isPrivateAddress } from "./policy/cidr";
+import { parsePolicy } from "./policy/parse";
+import type { FirewallConfig, FirewallPolicy } from "./policy/types";
+import { assertWithinQuotas } from "./render/quotas";
+import { renderAdmittedTable } from "./render/table";
+
+/** Run on a new EC2 instance. The region comes from the AWS provider. */
+export interface AwsTarget extends AwsServerArgs {
+  kind: "aws";
+}
+
+/** Run on a new Hetzner Cloud server. */
+export interface HcloudTarget extends HcloudServerArgs {
+  kind: "hcloud";
+}
+
+/** Harden a host that already runs, such as a home server behind a NAT router. */
+export interface ExistingTarget {
+  kind: "existing";
+  /** Address the deployer reaches the host at. */
+  address: pulumi.Input<string>;
+  /** SSH port the deployer reaches; defaults to the policy's SSH port. */
+  sshPort?: pulumi.Input<number>;
+}
+
+export type Target = AwsTarget | HcloudTarget | ExistingTarget;
+
+export interface OpenClawServerArgs {
+  /**
+   * The firewall policy, as written under `openclaw:firewall` in a stack file. A plain value,
+   * not an Input: the cloud firewall's rules are one resource each, named from their content,
+   * and resources cannot be registered from inside an Output. Validated in the constructor,
+   * before any child resource is registered.
+   */
+  firewall: FirewallConfig;
+  /** Where the server runs: `aws`, `hcloud` or `existing`. */
+  target: Target;
+  /** The SSH identity the hardening logs in with. */
+  ssh: {
+    /** Login user; defaults: `ubuntu` (aws), `root` (hcloud). Required for existing hosts. */
+    user?: pulumi.Input<string>;
+    /** Private key for that user; wrapped as a secret whatever it arrives as. */
+    privateKey: pulumi.Input<string>;
+    /** Host public key to pin (`TYPE BASE64`); unset means the host key is not checked. */
+    hostKey?: pulumi.Input<string>;
+  };
+  /** Options for the hardening steps. */
+  hardening?: HardeningOptions;
+}
+
+/**
+ * An OpenClaw server on AWS, Hetzner Cloud or an existing host, with one firewall policy
+ * enforced by the cloud firewall (from the first packet) and by UFW on the host (converged and
+ * verified over SSH).
+ */
+export class OpenClawServer extends pulumi.ComponentResource {
+  /** Public IPv4 address (the address hardened, for an existing host). */
+  public readonly publicIpv4: pulumi.Output<string | undefined>;
+  /** Public IPv6 address, where the target has one. */
+  public readonly publicIpv6: pulumi.Output<string | undefined>;
+  /** The command that reaches the host over SSH. */
+  public readonly sshCommand: pulumi.Output<string>;
+  /** The security group or Hetzner firewall id; undefined for an existing host. */
+  public readonly cloudFirewallId: pulumi.Output<string | undefined>;
+  /** The layers enforcing the policy, outermost first. An existing host has only `ufw`. */
+  public readonly firewallLayers: pulumi.Output<string[]>;
+  /** Who may reach which port, over which protocol and family, as a text table. */
+  public readonly admittedTraffic: pulumi.Output<string>;
+  /** `ufw status verbose` as read on the host after the policy was verified there. */
+  public readonly hostFirewallStatus: pulumi.Output<string>;
+  /** The normalised policy every layer was rendered from. */
+  public readonly policy: FirewallPolicy;
+
+  constructor(name: string, args: OpenClawServerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("openclaw:index:OpenClawServer", name, {}, opts);
+
+    const { target } = args;
+    if (!target || !["aws", "hcloud", "existing"].includes(target.kind)) {
+      throw new Error(`OpenClawServer ${name}: target.kind must be one of aws, hcloud, existing`);
+    }
+    const knownPrivate =
+      target.kind === "existing" && typeof target.address === "string" && isPrivateAddress(target.address);
+    const { policy, warnings } = parsePolicy(args.firewall, {
+      key: `${name}.firewall`,
+      hostHasPublicAddress: !knownPrivate,
+    });
+    if (target.kind !== "existing") assertWithinQuotas(policy, target.kind, `${name}.firewall`);
+    for (const w of warnings) pulumi.log.warn(formatWarning(w), this);
+    this.policy = policy;
+
+    const sshPort = policy.ssh.ports[0]!.from;
+    let host: pulumi.Output<string>;
+    let port: pulumi.Input<number> = sshPort;
+    let hostIdentity: pulumi.Input<string>[];
+    let deletedWith: pulumi.Resource | undefined;
+    let dependsOn: pulumi.Resource[] = [];
+    let defaultUser: string | undefined;
+    switch (target.kind) {
+      case "aws": {
+        const aws = createAwsServer(name, target, policy, this);
+        host = aws.instance.publicIp;
+        this.publicIpv4 = aws.instance.publicIp;
+        this.publicIpv6 = aws.instance.ipv6Addresses.apply((a) => a[0]);
+        this.cloudFirewallId = aws.securityGroup.id;
+        this.firewallLayers = pulumi.output(["aws-security-group", "ufw"]);
+        hostIdentity = [aws.instance.id];
+        deletedWith = aws.instance;
+        dependsOn = [aws.instance, ...aws.rules];
+        defaultUser = "ubuntu";
+        break;
+      }
+      case "hcloud": {
+        const hc = createHcloudServer(name, target, policy, this);
+        host = hc.server.ipv4Address;
+        this.publicIpv4 = hc.server.ipv4Address;
+        this.publicIpv6 = hc.server.ipv6Address.apply((a) => a || undefined);
+        this.cloudFirewallId = hc.firewall.id;
+        this.firewallLayers = pulumi.output(["hcloud-firewall", "ufw"]);
+        hostIdentity = [hc.server.id];
+        deletedWith = hc.server;
+        dependsOn = [hc.server];
+        defaultUser = "root";
+        break;
+      }
+      case "existing": {
+        host = pulumi.output(target.address);
+        port = target.sshPort ?? sshPort;
+        this.publicIpv4 = pulumi.output(target.address);
+        this.publicIpv6 = pulumi.output(undefined);
+        this.cloudFirewallId = pulumi.output(undefined);
+        this.firewallLayers = pulumi.output(["ufw"]);
+        hostIdentity = [pulumi.interpolate`${target.address}:${port}`];
+        break;
+      }
+    }
+
+    const user = args.ssh.user ?? defaultUser;
+    if (user === undefined) {
+      throw new Error(
+        `OpenClawServer ${name}: ssh.user is required for an existing host (there is no image default)`,
+      );
+    }
+    const { verify } = hardenHost(
+      name,
+      {
+        connection: {
+          host,
+          port,
+          user,
+          privateKey: args.ssh.privateKey,
+          ...(args.ssh.hostKey === undefined ? {} : { hostKey: args.ssh.hostKey }),
+        },
+        policy,
+        ...(args.hardening ? { options: args.hardening } : {}),
+        hostIdentity,
+        ...(deletedWith ? { deletedWith } : {}),
+        dependsOn,
+      },
+      this,
+    );
+    this.sshCommand = pulumi.interpolate`ssh -p ${port} ${user}@${host}`;
+    this.admittedTraffic = pulumi.output(renderAdmittedTable(policy));
+    this.hostFirewallStatus = verify.stdout;
+
+    this.registerOutputs({
+      publicIpv4: this.publicIpv4,
+      publicIpv6: this.publicIpv6,
+      sshCommand: this.sshCommand,
+      cloudFirewallId: this.cloudFirewallId,
+      firewallLayers: this.firewallLayers,
+      admittedTraffic: this.admittedTraffic,
+      hostFirewallStatus: this.hostFirewallStatus,
+    });
+  }
+}

@@ -1,0 +1,89 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import type { FirewallPolicy } from "../policy/types";
+import { REMOTE_SHELL, renderConvergeScript, renderVerifyScript } from "./script";
+
+/** How to reach the host over SSH. */
+export interface SshConnectionArgs {
+  host: pulumi.Input<string>;
+  port: pulumi.Input<number>;
+  user: pulumi.Input<string>;
+  /** Always wrapped as a secret before it reaches any resource. */
+  privateKey: pulumi.Input<string>;
+  /** Pin the host key; unset means the host key is not checked. */
+  hostKey?: pulumi.Input<string>;
+}
+
+export interface HardeningOptions {
+  /**
+   * How long a step may take, including waiting for a booting VM to accept SSH: dials are
+   * retried without limit until then. Default "10m".
+   */
+  timeout?: string;
+  /** Seconds for each SSH dial attempt. Default 15. */
+  perDialTimeout?: number;
+}
+
+export interface HardeningArgs {
+  connection: SshConnectionArgs;
+  policy: FirewallPolicy;
+  options?: HardeningOptions;
+  /** Values whose change means a new host to harden from scratch (e.g. the server id). */
+  hostIdentity: pulumi.Input<string>[];
+  /** The VM; when it is deleted, these commands go with it instead of running on a dead host. */
+  deletedWith?: pulumi.Resource;
+  /** Resources that must exist first: the cloud firewall rules that admit SSH. */
+  dependsOn?: pulumi.Resource[];
+}
+
+export interface Hardening {
+  readonly converge: command.remote.Command;
+  readonly verify: command.remote.Command;
+}
+
+/**
+ * The host layer: converge UFW to the policy over one SSH session, then verify it from a
+ * second one. Both take their script and the policy on stdin. A policy change changes stdin
+ * and runs `update`; a new host changes `triggers` and replaces (re-runs) both steps.
+ */
+export function hardenHost(name: string, args: HardeningArgs, parent: pulumi.Resource): Hardening {
+  const connection: command.types.input.remote.ConnectionArgs = {
+    host: args.connection.host,
+    port: args.connection.port,
+    user: args.connection.user,
+    privateKey: pulumi.secret(args.connection.privateKey),
+    dialErrorLimit: -1,
+    perDialTimeout: args.options?.perDialTimeout ?? 15,
+    ...(args.connection.hostKey === undefined ? {} : { hostKey: args.connection.hostKey }),
+  };
+  const timeout = args.options?.timeout ?? "10m";
+  const common = {
+    parent,
+    customTimeouts: { create: timeout, update: timeout },
+    ...(args.deletedWith ? { deletedWith: args.deletedWith } : {}),
+  };
+  const converge = new command.remote.Command(
+    `${name}-harden`,
+    {
+      connection,
+      create: REMOTE_SHELL,
+      update: REMOTE_SHELL,
+      stdin: renderConvergeScript(args.policy),
+      triggers: args.hostIdentity,
+    },
+    { ...common, dependsOn: args.dependsOn ?? [] },
+  );
+  const verify = new command.remote.Command(
+    `${name}-verify`,
+    {
+      connection,
+      create: REMOTE_SHELL,
+      update: REMOTE_SHELL,
+      stdin: renderVerifyScript(args.policy),
+      // Re-verify after every converge run, even when only the host drifted.
+      triggers: [...args.hostIdentity, converge.stdout],
+    },
+    { ...common, dependsOn: [converge] },
+  );
+  return { converge, verify };
+}

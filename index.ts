@@ -1,0 +1,12 @@
+// The stack program behind `pulumi up`: one OpenClawServer from the stack's config.
+import { runStack } from "./components/stack/program";
+
+const server = runStack();
+
+export const publicIpv4 = server.publicIpv4;
+export const publicIpv6 = server.publicIpv6;
+export const sshCommand = server.sshCommand;
+export const cloudFirewallId = server.cloudFirewallId;
+export const firewallLayers = server.firewallLayers;
+export const admittedTraffic = server.admittedTraffic;
+export const hostFirewallStatus = server.hostFirewallStatus;

@@ -1,0 +1,116 @@
+// Pulumi mocks that record every resource registration and invoke, the way Pulumi's own
+// libraries test components: exact type, name, parent and inputs, with no engine or cloud.
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+
+export interface Registration {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, unknown>;
+  /** `type::name` of the parent, or undefined for a top-level resource. */
+  readonly parent?: string;
+}
+
+export const registrations: Registration[] = [];
+export const invokes: { token: string; inputs: Record<string, unknown> }[] = [];
+const parents = new Map<string, string>();
+
+/** Ids as the providers return them: Hetzner uses numbers (as strings), AWS prefixed ids. */
+let nextId = 1000;
+
+pulumi.runtime.setMocks(
+  {
+    newResource(args) {
+      const key = `${args.type}::${args.name}`;
+      const parent = parents.get(key);
+      registrations.push({
+        type: args.type,
+        name: args.name,
+        inputs: args.inputs,
+        ...(parent ? { parent } : {}),
+      });
+      const state: Record<string, unknown> = { ...args.inputs };
+      const id = args.type.startsWith("hcloud:") ? String(nextId++) : `${args.name}-id`;
+      switch (args.type) {
+        case "aws:ec2/instance:Instance":
+          Object.assign(state, { publicIp: "203.0.113.10", ipv6Addresses: ["2001:db8:10::10"] });
+          break;
+        case "aws:ec2/keyPair:KeyPair":
+          state["keyName"] = `${args.name}-keyname`;
+          break;
+        case "hcloud:index/server:Server":
+          Object.assign(state, { ipv4Address: "198.51.100.20", ipv6Address: "2001:db8:20::1" });
+          break;
+        case "command:remote:Command":
+          state["stdout"] = `stdout of ${args.name}`;
+          break;
+      }
+      return { id, state };
+    },
+    call(args) {
+      invokes.push({ token: args.token, inputs: args.inputs });
+      if (args.token === "aws:ec2/getAmi:getAmi") return { id: "ami-0123456789abcdef0", ...args.inputs };
+      return args.inputs;
+    },
+  },
+  "openclaw",
+  "test",
+  false,
+);
+
+/**
+ * Pass as `transformations` on the component: they see every child's options before it is
+ * registered, the only place its parent is visible under mocks.
+ */
+export const recordParents: pulumi.ResourceTransformation = (args) => {
+  const parent = args.opts.parent as
+    (pulumi.Resource & { __name?: string; __pulumiType?: string }) | undefined;
+  if (parent?.__name && parent.__pulumiType)
+    parents.set(`${args.type}::${args.name}`, `${parent.__pulumiType}::${parent.__name}`);
+  return undefined;
+};
+
+// Pulumi's wire marker for a secret value (sdk/nodejs/runtime/rpc.ts, specialSigKey/specialSecretSig).
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Unwraps a registered input: `secret` tells whether Pulumi sent it as a secret. */
+export function unwrapSecret(value: unknown): { secret: boolean; value: unknown } {
+  if (
+    typeof value === "object" &&
+    value !== null &&
+    (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG
+  ) {
+    return { secret: true, value: (value as { value: unknown }).value };
+  }
+  return { secret: false, value };
+}
+
+export function reset(): void {
+  registrations.length = 0;
+  invokes.length = 0;
+}
+
+export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply(resolve));
+}
+
+/** Loads a shipped stack file as the stack's config, as `pulumi up` would, plus a private key. */
+export function useStackConfig(
+  stack: string,
+  privateKey: string,
+  overrides: Record<string, unknown> = {},
+): void {
+  const file = path.join(__dirname, "..", "..", "stacks", `Pulumi.${stack}.yaml`);
+  const config = (parseYaml(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> }).config;
+  setConfig({ ...config, "openclaw:sshPrivateKey": privateKey, ...overrides });
+}
+
+export function setConfig(values: Record<string, unknown>): void {
+  const flat = Object.fromEntries(
+    Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+  );
+  pulumi.runtime.setAllConfig(flat, ["openclaw:sshPrivateKey"]);
+}
