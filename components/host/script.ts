@@ -55,6 +55,8 @@ export function renderConvergeScript(policy: FirewallPolicy): string {
   return `${preamble(policy)}
 if ! command -v ufw >/dev/null 2>&1; then
     say "installing ufw"
+    # Fresh images (Debian on Hetzner) ship without package lists.
+    apt-get update -q >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q ufw >/dev/null
 fi
 
