@@ -62,28 +62,25 @@ export function hardenHost(name: string, args: HardeningArgs, parent: pulumi.Res
     customTimeouts: { create: timeout, update: timeout },
     ...(args.deletedWith ? { deletedWith: args.deletedWith } : {}),
   };
-  const converge = new command.remote.Command(
-    `${name}-harden`,
-    {
-      connection,
-      create: REMOTE_SHELL,
-      update: REMOTE_SHELL,
-      stdin: renderConvergeScript(args.policy),
-      triggers: args.hostIdentity,
-    },
-    { ...common, dependsOn: args.dependsOn ?? [] },
-  );
-  const verify = new command.remote.Command(
-    `${name}-verify`,
-    {
-      connection,
-      create: REMOTE_SHELL,
-      update: REMOTE_SHELL,
-      stdin: renderVerifyScript(args.policy),
-      // Re-verify after every converge run, even when only the host drifted.
-      triggers: [...args.hostIdentity, converge.stdout],
-    },
-    { ...common, dependsOn: [converge] },
+  // Each step is its own SSH session running a constant command; only stdin differs.
+  const step = (
+    suffix: string,
+    stdin: string,
+    triggers: pulumi.Input<unknown>[],
+    dependsOn: pulumi.Resource[],
+  ) =>
+    new command.remote.Command(
+      `${name}-${suffix}`,
+      { connection, create: REMOTE_SHELL, update: REMOTE_SHELL, stdin, triggers },
+      { ...common, dependsOn },
+    );
+  const converge = step("harden", renderConvergeScript(args.policy), args.hostIdentity, args.dependsOn ?? []);
+  // Re-verify after every converge run, even when only the host drifted.
+  const verify = step(
+    "verify",
+    renderVerifyScript(args.policy),
+    [...args.hostIdentity, converge.stdout],
+    [converge],
   );
   return { converge, verify };
 }
