@@ -21,7 +21,9 @@ export interface PolicyWarning {
 }
 
 export function formatProblem(p: PolicyProblem): string {
-  return `${p.key}: ${describeValue(p.value)} ${p.problem}. Accepted: ${p.accepted}.`;
+  // A problem that ends in a question ("did you mean ...?") takes no extra full stop.
+  const end = p.problem.endsWith("?") ? "" : ".";
+  return `${p.key}: ${describeValue(p.value)} ${p.problem}${end} Accepted: ${p.accepted}.`;
 }
 
 export function formatWarning(w: PolicyWarning): string {

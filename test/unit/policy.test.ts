@@ -49,7 +49,7 @@ describe("validation errors name the key, the value and what is accepted", () =>
       withService({ sources: ["10.0.0.5/24"] }),
       src,
       '"10.0.0.5/24"',
-      "did you mean 10.0.0.0/24?",
+      "did you mean 10.0.0.0/24? Accepted",
     ));
   test("IPv6 host bits set, suggestion in RFC 5952 form", () =>
     assertRejected(withService({ sources: ["2001:DB8::1/32"] }), src, "did you mean 2001:db8::/32?"));
