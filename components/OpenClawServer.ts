@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { type AwsServerArgs, createAwsServer } from "./cloud/aws";
 import { type HcloudServerArgs, createHcloudServer } from "./cloud/hcloud";
-import { type HardeningOptions, hardenHost } from "./host/hardening";
+import { hardenHost } from "./host/hardening";
+import { type HardeningOptions, parseHardeningOptions } from "./host/options";
 import { formatWarning } from "./policy/errors";
 import { isPrivateAddress } from "./policy/cidr";
 import { parsePolicy } from "./policy/parse";
@@ -90,6 +91,7 @@ export class OpenClawServer extends pulumi.ComponentResource {
       hostHasPublicAddress: !knownPrivate,
     });
     if (target.kind !== "existing") assertWithinQuotas(policy, target.kind, `${name}.firewall`);
+    const settings = parseHardeningOptions(args.hardening, `${name}.hardening`);
     for (const w of warnings) pulumi.log.warn(formatWarning(w), this);
     this.policy = policy;
 
@@ -156,7 +158,7 @@ export class OpenClawServer extends pulumi.ComponentResource {
           ...(args.ssh.hostKey === undefined ? {} : { hostKey: args.ssh.hostKey }),
         },
         policy,
-        ...(args.hardening ? { options: args.hardening } : {}),
+        settings,
         hostIdentity,
         ...(deletedWith ? { deletedWith } : {}),
         dependsOn,

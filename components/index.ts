@@ -1,7 +1,7 @@
 // The package's public surface, for platform teams importing the component into their stacks.
 export { OpenClawServer } from "./OpenClawServer";
 export type { OpenClawServerArgs, Target, AwsTarget, HcloudTarget, ExistingTarget } from "./OpenClawServer";
-export type { HardeningOptions } from "./host/hardening";
+export type { HardeningOptions } from "./host/options";
 export type { FirewallConfig, FirewallPolicy, ServiceConfig, OutboundConfig } from "./policy/types";
 export { parsePolicy } from "./policy/parse";
 export { PolicyError, type PolicyProblem, type PolicyWarning } from "./policy/errors";

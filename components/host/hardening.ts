@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import type { FirewallPolicy } from "../policy/types";
+import type { HostSettings } from "./options";
 import { REMOTE_SHELL, renderConvergeScript, renderVerifyScript } from "./script";
 
 /** How to reach the host over SSH. */
@@ -14,20 +15,11 @@ export interface SshConnectionArgs {
   hostKey?: pulumi.Input<string>;
 }
 
-export interface HardeningOptions {
-  /**
-   * How long a step may take, including waiting for a booting VM to accept SSH: dials are
-   * retried without limit until then. Default "10m".
-   */
-  timeout?: string;
-  /** Seconds for each SSH dial attempt. Default 15. */
-  perDialTimeout?: number;
-}
-
 export interface HardeningArgs {
   connection: SshConnectionArgs;
   policy: FirewallPolicy;
-  options?: HardeningOptions;
+  /** Validated by parseHardeningOptions. */
+  settings: HostSettings;
   /** Values whose change means a new host to harden from scratch (e.g. the server id). */
   hostIdentity: pulumi.Input<string>[];
   /** The VM; when it is deleted, these commands go with it instead of running on a dead host. */
@@ -43,7 +35,7 @@ export interface Hardening {
 
 /**
  * The host layer: converge UFW to the policy over one SSH session, then verify it from a
- * second one. Both take their script and the policy on stdin. A policy change changes stdin
+ * second one, which also confirms the change (unconfirmed, the host rolls it back itself). Both take their script and the policy on stdin. A policy change changes stdin
  * and runs `update`; a new host changes `triggers` and replaces (re-runs) both steps.
  */
 export function hardenHost(name: string, args: HardeningArgs, parent: pulumi.Resource): Hardening {
@@ -53,10 +45,10 @@ export function hardenHost(name: string, args: HardeningArgs, parent: pulumi.Res
     user: args.connection.user,
     privateKey: pulumi.secret(args.connection.privateKey),
     dialErrorLimit: -1,
-    perDialTimeout: args.options?.perDialTimeout ?? 15,
+    perDialTimeout: args.settings.perDialTimeout,
     ...(args.connection.hostKey === undefined ? {} : { hostKey: args.connection.hostKey }),
   };
-  const timeout = args.options?.timeout ?? "10m";
+  const timeout = args.settings.timeout;
   const common = {
     parent,
     customTimeouts: { create: timeout, update: timeout },
@@ -74,11 +66,16 @@ export function hardenHost(name: string, args: HardeningArgs, parent: pulumi.Res
       { connection, create: REMOTE_SHELL, update: REMOTE_SHELL, stdin, triggers },
       { ...common, dependsOn },
     );
-  const converge = step("harden", renderConvergeScript(args.policy), args.hostIdentity, args.dependsOn ?? []);
+  const converge = step(
+    "harden",
+    renderConvergeScript(args.policy, args.settings),
+    args.hostIdentity,
+    args.dependsOn ?? [],
+  );
   // Re-verify after every converge run, even when only the host drifted.
   const verify = step(
     "verify",
-    renderVerifyScript(args.policy),
+    renderVerifyScript(args.policy, args.settings),
     [...args.hostIdentity, converge.stdout],
     [converge],
   );

@@ -30,6 +30,7 @@ export function runStack(
         privateKey: config.requireSecret("sshPrivateKey"),
         ...(settings.sshHostKey === undefined ? {} : { hostKey: settings.sshHostKey }),
       },
+      hardening: settings.hardening,
     },
     opts,
   );

@@ -3,6 +3,7 @@ import { Findings, PolicyError, type PolicyWarning } from "../policy/errors";
 import { parsePortRange } from "../policy/ports";
 import { type ParsedPolicy, parsePolicy } from "../policy/parse";
 import type { FirewallPolicy } from "../policy/types";
+import { type HostSettings, parseHardeningOptions } from "../host/options";
 import { quotaProblems } from "../render/quotas";
 
 /** The config namespace: the project name in Pulumi.yaml. */
@@ -43,6 +44,8 @@ export interface StackSettings {
   readonly sshHostKey?: string;
   readonly policy: FirewallPolicy;
   readonly warnings: readonly PolicyWarning[];
+  /** `openclaw:hardening`, with defaults filled in. */
+  readonly hardening: HostSettings;
 }
 
 /** Reads a config value by its key within the namespace (`target`, `firewall`, ...). */
@@ -89,6 +92,14 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
     );
   }
 
+  let hardening: HostSettings | undefined;
+  try {
+    hardening = parseHardeningOptions(read("hardening"), k("hardening"));
+  } catch (e) {
+    if (!(e instanceof PolicyError)) throw e;
+    f.problems.push(...e.problems);
+  }
+
   let parsed: ParsedPolicy | undefined;
   try {
     parsed = parsePolicy(read("firewall"), {
@@ -118,6 +129,7 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
     ...(hostKey === undefined ? {} : { sshHostKey: hostKey as string }),
     policy: parsed!.policy,
     warnings: parsed!.warnings,
+    hardening: hardening!,
   };
 }
 

@@ -1,8 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { parsePolicy } from "../../components/policy/parse";
 import { REMOTE_SHELL, renderConvergeScript, renderVerifyScript } from "../../components/host/script";
+import { HOST_DEFAULTS, parseHardeningOptions } from "../../components/host/options";
+import { PolicyError } from "../../components/policy/errors";
 import { renderUfwRules } from "../../components/render/ufwRules";
 
 const { policy } = parsePolicy({
@@ -10,38 +14,129 @@ const { policy } = parsePolicy({
   services: [{ name: "openclaw-api", ports: [8000, "9000-9010"], sources: ["192.168.1.0/24"] }],
   logging: "high",
 });
+const LIBRARY = fs.readFileSync(path.join(__dirname, "../../components/host/hardening.sh"), "utf8");
 
 const heredoc = (script: string) =>
   /<<'OPENCLAW_RULES'\n([\s\S]*?)\nOPENCLAW_RULES\n/.exec(script)![1]!.split("\n");
 
-test("both scripts are valid bash and carry exactly the rendered rules", () => {
-  for (const script of [renderConvergeScript(policy), renderVerifyScript(policy)]) {
+/** The body of one shell function in the library. */
+function fn(name: string): string {
+  const start = LIBRARY.indexOf(`\n${name}() {`);
+  assert.ok(start >= 0, `no function ${name}`);
+  return LIBRARY.slice(start, LIBRARY.indexOf("\n}\n", start) + 2);
+}
+// Failure messages advise the operator (e.g. a reload in a maintenance window); only what runs counts.
+const code = (text: string) => text.replace(/fail "[^"]*"/g, 'fail "..."').replace(/^\s*#.*$/gm, "");
+
+test("both scripts are valid bash, carry exactly the rendered rules and end in one call", () => {
+  const settings = { rollbackAfter: 45, stateDir: "/srv/openclaw-state" };
+  for (const [script, entry] of [
+    [renderConvergeScript(policy, settings), "converge_main"],
+    [renderVerifyScript(policy, settings), "verify_main"],
+  ] as const) {
     const check = spawnSync("bash", ["-n"], { input: script, encoding: "utf8" });
     assert.equal(check.status, 0, check.stderr);
     assert.deepEqual(heredoc(script), renderUfwRules(policy));
     assert.match(script, /^WANT_LOGGING=high$/m);
     assert.match(script, /^WANT_DEFAULTS="deny \(incoming\), allow \(outgoing\)"$/m);
+    assert.match(script, /^STATE='\/srv\/openclaw-state'$/m);
+    assert.match(script, /^ROLLBACK_AFTER=45$/m);
+    assert.equal(script.trimEnd().split("\n").at(-1), entry);
+  }
+  assert.match(renderConvergeScript(policy), /^STATE='\/var\/lib\/openclaw'$/m);
+});
+
+test("a script cut short in transit runs nothing", () => {
+  const script = renderConvergeScript(policy, { rollbackAfter: 30, stateDir: "/nonexistent/openclaw" });
+  const lines = script.split("\n");
+  const last = lines.lastIndexOf("converge_main");
+  // Cut at every 7th line and inside the final call: bash only defines variables and functions.
+  const cuts = [...lines.keys()]
+    .filter((i) => i % 7 === 0 && i < last)
+    .map((i) => lines.slice(0, i).join("\n"));
+  cuts.push(lines.slice(0, last).join("\n") + "\nconverge_ma");
+  for (const cut of cuts) {
+    const run = spawnSync("bash", ["-s"], { input: cut, encoding: "utf8", env: { PATH: "/usr/bin:/bin" } });
+    assert.doesNotMatch(run.stdout + run.stderr, /openclaw:/, `ran something when cut:\n${cut.slice(-200)}`);
+    assert.ok(!fs.existsSync("/nonexistent/openclaw"));
   }
 });
 
-test("the converge script never rebuilds a live firewall", () => {
-  // Failure messages advise the operator (e.g. a reload in a maintenance window); only what runs counts.
-  const script = renderConvergeScript(policy).replace(/fail "[^"]*"/g, 'fail "..."');
-  assert.doesNotMatch(script, /ufw (--force )?(reload|reset|disable)\b/);
-  // `ufw default` only on an inactive firewall, before the single enable.
-  const inactive = script.indexOf('say "firewall is inactive');
-  const firstRunEnd = script.indexOf("FIRST_RUN=yes");
-  const defaults = [...script.matchAll(/ufw default /g)].map((m) => m.index!);
-  assert.ok(
-    defaults.length === 2 && defaults.every((i) => i > inactive && i < firstRunEnd),
-    "defaults only when inactive",
-  );
-  assert.equal(script.match(/ufw --force enable/g)!.length, 1);
+test("a live firewall is changed rule by rule: never reload, reset or default; disable only to restore an inactive one", () => {
+  const library = code(LIBRARY);
+  assert.doesNotMatch(library, /ufw (--force )?(reload|reset)\b/);
+  // `ufw default` only in converge_main's branch for an inactive firewall, before the single enable.
+  const converge = code(fn("converge_main"));
+  const inactive = converge.indexOf('if [ "$active" = no ]; then\n        say "firewall is inactive');
+  assert.ok(inactive > 0);
+  assert.equal([...library.matchAll(/ufw default /g)].length, 2);
+  assert.equal([...converge.matchAll(/ufw default /g)].length, 2);
+  for (const m of converge.matchAll(/ufw default /g)) {
+    assert.ok(
+      m.index! > inactive && m.index! < converge.indexOf("else", inactive),
+      "defaults only when inactive",
+    );
+  }
+  assert.equal(library.match(/ufw --force enable/g)!.length, 1);
+  // The one disable is the rollback of a first run: the firewall was off before it.
+  const disables = [...library.matchAll(/ufw --force disable/g)];
+  assert.equal(disables.length, 1);
+  const rollback = code(fn("rollback"));
+  assert.match(rollback, /= no \]; then\s+! is_active \|\| ufw --force disable/);
   // Additions come before deletions, so a moved port is never closed to everyone in between.
-  assert.ok(script.indexOf('ufw_rule add "$line"') < script.indexOf('ufw_rule delete "$line"'));
+  const rules = fn("converge_rules");
+  assert.ok(rules.indexOf('echo "add $line"') < rules.indexOf('echo "delete $line"'));
+});
+
+test("the rollback is armed before the first change and disarmed only by verify, after its checks", () => {
+  const converge = code(fn("converge_main"));
+  const armed = converge.indexOf("arm_rollback");
+  for (const change of [
+    "sed -i",
+    "ufw default",
+    "converge_rules",
+    "ufw logging",
+    "ufw --force enable",
+    "reload_user_chains",
+  ]) {
+    assert.ok(converge.indexOf(change) > armed, `${change} before the rollback is armed`);
+  }
+  assert.ok(converge.indexOf("snapshot") < armed);
+  const verify = code(fn("verify_main"));
+  assert.ok(verify.indexOf("disarm") > verify.indexOf("kernel_drift"));
+  assert.ok(verify.indexOf('rollback "verification failed"') < verify.indexOf("disarm"));
+  assert.doesNotMatch(code(fn("converge_main")), /disarm/);
 });
 
 test("the command text is constant and holds no policy", () => {
   assert.doesNotMatch(REMOTE_SHELL, /ufw|openclaw|\d+\.\d+\.\d+\.\d+/);
   assert.match(REMOTE_SHELL, /sudo -n/);
+});
+
+test("hardening options: defaults, and every bad value named with what is accepted", () => {
+  assert.deepEqual(parseHardeningOptions(undefined, "k"), HOST_DEFAULTS);
+  assert.deepEqual(parseHardeningOptions({ rollbackAfter: 30 }, "k"), {
+    ...HOST_DEFAULTS,
+    rollbackAfter: 30,
+  });
+  const problems = (raw: unknown) => {
+    try {
+      parseHardeningOptions(raw, "openclaw:hardening");
+    } catch (e) {
+      assert.ok(e instanceof PolicyError);
+      return e.problems.map((p) => `${p.key} ${JSON.stringify(p.value)}`);
+    }
+    return [];
+  };
+  assert.deepEqual(problems({ stateDir: "/var/lib/x'; reboot; '" }), [
+    `openclaw:hardening.stateDir "/var/lib/x'; reboot; '"`,
+  ]);
+  assert.deepEqual(problems({ stateDir: "relative/dir" }), ['openclaw:hardening.stateDir "relative/dir"']);
+  assert.deepEqual(problems({ stateDir: "/var/../etc" }), ['openclaw:hardening.stateDir "/var/../etc"']);
+  assert.deepEqual(problems({ rollbackAfter: 2 }), ["openclaw:hardening.rollbackAfter 2"]);
+  assert.deepEqual(problems({ rollbackAfter: 600, timeout: "5m" }), ["openclaw:hardening.rollbackAfter 600"]);
+  assert.deepEqual(problems({ timeout: "ten minutes" }), ['openclaw:hardening.timeout "ten minutes"']);
+  assert.deepEqual(problems({ perDialTimeout: 0 }), ["openclaw:hardening.perDialTimeout 0"]);
+  assert.deepEqual(problems({ rollback: 30 }), ["openclaw:hardening.rollback 30"]);
+  assert.deepEqual(problems(["10m"]), ['openclaw:hardening ["10m"]']);
 });

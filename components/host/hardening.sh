@@ -1,0 +1,293 @@
+# The host side of the hardening: converge, verify-and-confirm, and rollback.
+#
+# components/host/script.ts renders each step as: a header that sets STATE, ROLLBACK_AFTER,
+# OWNED_TAG, UFW_BATCH_PY and the WANT_* and DESIRED values, then this file, then one call
+# (converge_main or verify_main). Everything here is a function, so a script cut short in
+# transit defines functions but runs nothing.
+
+say() { printf 'openclaw: %s\n' "$*"; }
+fail() {
+    printf 'openclaw: FAILED: %s\n' "$*" >&2
+    exit 1
+}
+
+setup() {
+    set -euo pipefail
+    export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+    umask 077
+    [ "$(id -u)" -eq 0 ] || fail "must run as root: give the SSH user passwordless sudo"
+}
+
+# One step at a time on a host: converge, verify and a firing rollback all take this lock.
+lock() {
+    mkdir -p "$STATE"
+    exec 9>"$STATE/lock"
+    flock -w 300 9 || fail "another hardening step has held $STATE/lock for 5 minutes"
+}
+
+install_ufw() {
+    command -v ufw >/dev/null 2>&1 && return 0
+    say "installing ufw"
+    # Fresh images (Debian on Hetzner) ship without package lists.
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q ufw >/dev/null
+}
+
+# --- Reading UFW's state -------------------------------------------------------------------
+
+# Our rules as UFW holds them: every rule we add carries a comment starting with $OWNED_TAG.
+owned() { ufw show added | grep -F " comment '$OWNED_TAG" || true; }
+is_active() { grep -qx 'ENABLED=yes' /etc/ufw/ufw.conf && iptables -n -L ufw-user-input >/dev/null 2>&1; }
+conf() { sed -n "s/^$1=\"\{0,1\}\([^\"]*\)\"\{0,1\}$/\1/p" "$2"; }
+policy_word() { case $1 in ACCEPT) echo allow ;; DROP) echo deny ;; REJECT) echo reject ;; *) echo "$1" ;; esac; }
+current_defaults() {
+    echo "$(policy_word "$(conf DEFAULT_INPUT_POLICY /etc/default/ufw)") (incoming)," \
+        "$(policy_word "$(conf DEFAULT_OUTPUT_POLICY /etc/default/ufw)") (outgoing)"
+}
+current_logging() { conf LOGLEVEL /etc/ufw/ufw.conf; }
+count_lines() { printf '%s\n' "$1" | grep -c . || true; }
+rules_in_sync() { diff <(owned | sort) <(printf '%s\n' "$DESIRED" | grep . | sort) >/dev/null; }
+
+# --- Changing rules --------------------------------------------------------------------------
+
+# Brings our rules to the list in $1: adds what is missing, then deletes what is no longer
+# listed, so a port being moved is never closed to everyone in between. Rules we do not own
+# (fail2ban's, an operator's) are never touched. Sets ADDED and REMOVED.
+converge_rules() {
+    local current missing stale line
+    current=$(owned)
+    missing=$(grep -Fxv -f <(printf '%s\n' "$current") <<<"$1" || true)
+    stale=$(grep -Fxv -f <(printf '%s\n' "$1") <<<"$current" || true)
+    ADDED=$(count_lines "$missing")
+    REMOVED=$(count_lines "$stale")
+    [ "$ADDED" -gt 0 ] || [ "$REMOVED" -gt 0 ] || return 0
+    while IFS= read -r line; do [ -z "$line" ] || say "adding: ${line#ufw }"; done <<<"$missing"
+    while IFS= read -r line; do [ -z "$line" ] || say "removing: ${line#ufw }"; done <<<"$stale"
+    {
+        while IFS= read -r line; do [ -z "$line" ] || echo "add $line"; done <<<"$missing"
+        while IFS= read -r line; do [ -z "$line" ] || echo "delete $line"; done <<<"$stale"
+    } | "$(ufw_python)" -c "$UFW_BATCH_PY" "$(command -v ufw)"
+}
+
+# The interpreter ufw itself runs with, which is the one that can import its modules.
+ufw_python() { sed -n '1s/^#! *\([^ ]*\).*/\1/p' "$(command -v ufw)"; }
+
+# --- The kernel's rules ----------------------------------------------------------------------
+
+# UFW's files are what `ufw status` and `ufw show added` report; the kernel is what filters.
+# To compare them exactly, load a rules file into a throwaway network namespace and let the
+# kernel print it in its own normal form next to the live chains.
+chains_of() { sed -n 's/^:\(ufw6\{0,1\}-[a-z-]*\) .*/\1/p' "$1"; }
+dump_chains() {
+    local chain
+    for chain in $(chains_of "$2"); do "$1" -S "$chain"; done
+}
+rule_files() {
+    echo "iptables /etc/ufw/user.rules"
+    [ "$(conf IPV6 /etc/default/ufw)" != yes ] || echo "ip6tables /etc/ufw/user6.rules"
+}
+can_compare_kernel() { unshare --net true 2>/dev/null; }
+# Prints each line where the live user chains differ from UFW's files; nothing when they agree.
+kernel_drift() {
+    local bin file want
+    while read -r bin file; do
+        want=$(unshare --net /bin/bash -c "$(declare -f chains_of dump_chains)
+            $bin-restore <$file && dump_chains $bin $file")
+        diff <(printf '%s\n' "$want") <(dump_chains "$bin" "$file") |
+            sed -n "s/^</  missing from the kernel:/p; s/^>/  not in UFW's files:/p" || true
+    done < <(rule_files)
+}
+# Reloads only the user chains, from UFW's files, in one atomic iptables-restore per family:
+# unlike `ufw reload`, there is no moment without rules.
+reload_user_chains() {
+    local bin file
+    while read -r bin file; do "$bin-restore" --noflush <"$file"; done < <(rule_files)
+}
+
+# --- Rollback ----------------------------------------------------------------------------------
+
+pending_field() { sed -n "s/^$1=//p" "$STATE/pending"; }
+
+# Saves what a change can alter: whether UFW is active, and UFW's files, which hold the rules,
+# the logging level, the defaults and IPV6.
+snapshot() {
+    local snap=$STATE/snapshot
+    rm -rf "$snap"
+    mkdir -p "$snap"
+    if is_active; then echo yes; else echo no; fi >"$snap/active"
+    cp -p /etc/ufw/user.rules /etc/ufw/user6.rules /etc/ufw/ufw.conf "$snap/"
+    cp -p /etc/default/ufw "$snap/default-ufw"
+}
+
+# Starts the clock: unless verify_main confirms from a new SSH connection, the host runs
+# rollback.sh after ROLLBACK_AFTER seconds. systemd-run where systemd runs (the timer survives
+# the SSH session and is visible in `systemctl list-timers`); a detached sleeper elsewhere.
+arm_rollback() {
+    local id=$1 how handle
+    {
+        echo '#!/bin/bash'
+        echo "# Written by the openclaw hardening; restores the rules from before change $id."
+        declare -p STATE ROLLBACK_AFTER OWNED_TAG UFW_BATCH_PY
+        declare -f
+        echo 'rollback_main "$@"'
+    } >"$STATE/rollback.sh"
+    if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then
+        how=systemd handle="openclaw-rollback-$id"
+        systemd-run --quiet --unit "$handle" --on-active="${ROLLBACK_AFTER}s" \
+            --timer-property=AccuracySec=1s /bin/bash "$STATE/rollback.sh" timer
+    else
+        how=detached
+        # Its own session, so the SSH session ending does not take it along; fd 9 closed so it
+        # does not hold the lock while it sleeps.
+        setsid /bin/bash -c 'sleep "$1" && exec /bin/bash "$2" timer' _ "$ROLLBACK_AFTER" \
+            "$STATE/rollback.sh" </dev/null >/dev/null 2>&1 9>&- &
+        handle=$!
+    fi
+    printf 'id=%s\nhow=%s\nhandle=%s\n' "$id" "$how" "$handle" >"$STATE/pending"
+    echo "$id" >"$STATE/change"
+    say "saved the current rules; unless a new SSH connection confirms change $id within ${ROLLBACK_AFTER}s, the host restores them (${how} timer)"
+}
+
+disarm() {
+    local handle
+    handle=$(pending_field handle)
+    case $(pending_field how) in
+        systemd) systemctl stop "$handle.timer" "$handle.service" 2>/dev/null || true ;;
+        detached) kill -TERM -- "-$handle" 2>/dev/null || true ;;
+    esac
+}
+
+# Restores the snapshot taken before the pending change. $1 says why; $2 is "timer" when the
+# timer itself runs this (it must not stop itself). Caller holds the lock.
+rollback() {
+    local snap=$STATE/snapshot id
+    [ -f "$STATE/pending" ] || return 0
+    id=$(pending_field id)
+    [ "${2:-}" = timer ] || disarm
+    say "rolling back change $id: $1"
+    if [ "$(cat "$snap/active")" = no ]; then
+        # UFW was off before the change: turning it off again is the previous state.
+        ! is_active || ufw --force disable >/dev/null
+    fi
+    cp -p "$snap/user.rules" "$snap/user6.rules" "$snap/ufw.conf" /etc/ufw/
+    cp -p "$snap/default-ufw" /etc/default/ufw
+    if [ "$(cat "$snap/active")" = yes ]; then
+        # Exactly the saved rules, in their order, loaded in one atomic step per family. A rule
+        # someone else added within the window (a fail2ban ban) goes with the change.
+        reload_user_chains
+    fi
+    printf 'id=%s\ntime=%s\nreason=%s\n' "$id" "$(date -u +%FT%TZ)" "$1" >"$STATE/rolled-back"
+    rm -f "$STATE/pending"
+    logger -t openclaw "rolled back change $id: $1" 2>/dev/null || true
+    say "rolled back change $id: the rules from before it are in force"
+}
+
+rollback_main() {
+    setup
+    lock
+    rollback "no new SSH connection confirmed it within ${ROLLBACK_AFTER}s" "${1:-}" >>"$STATE/rollback.log" 2>&1
+}
+
+# --- The steps ---------------------------------------------------------------------------------
+
+converge_main() {
+    local active declared
+    setup
+    install_ufw
+    lock
+    if [ -f "$STATE/pending" ]; then
+        say "change $(pending_field id) from an earlier run was never confirmed: restoring the rules it replaced first"
+        rollback "a new run started before it was confirmed"
+    fi
+    rm -f "$STATE/change" "$STATE/rolled-back"
+    declared=$(count_lines "$DESIRED")
+
+    active=no
+    if is_active; then
+        active=yes
+        [ "$(conf IPV6 /etc/default/ufw)" = "$WANT_IPV6" ] ||
+            fail "IPV6 on the host differs from the policy (ipv6: $WANT_IPV6); changing it needs a reload that briefly opens the firewall, so apply it in a maintenance window with: sudo sed -i 's/^IPV6=.*/IPV6=$WANT_IPV6/' /etc/default/ufw && sudo ufw reload"
+        [ "$(current_defaults)" = "$WANT_DEFAULTS" ] ||
+            fail "default policies on the host are '$(current_defaults)', the policy wants '$WANT_DEFAULTS'; changing a default on a live firewall reloads it, so apply it in a maintenance window with: sudo ufw default $WANT_OUTGOING outgoing"
+        local drift=""
+        ! can_compare_kernel || drift=$(kernel_drift)
+        if rules_in_sync && [ "$(current_logging)" = "$WANT_LOGGING" ] && [ -z "$drift" ]; then
+            say "no changes: the firewall is active and its $declared declared rules are in force"
+            return 0
+        fi
+    fi
+
+    snapshot
+    arm_rollback "$(date -u +%Y%m%dT%H%M%SZ)-$$"
+    # A step that fails half-way restores the old rules at once, rather than when the timer fires.
+    trap 'status=$?; [ "$status" -eq 0 ] || rollback "the converge step failed (exit $status)" >&2' EXIT
+    if [ "$active" = no ]; then
+        say "firewall is inactive: setting IPV6=$WANT_IPV6 and defaults deny incoming, $WANT_OUTGOING outgoing"
+        sed -i "s/^IPV6=.*/IPV6=$WANT_IPV6/" /etc/default/ufw
+        ufw default deny incoming >/dev/null
+        ufw default "$WANT_OUTGOING" outgoing >/dev/null
+    else
+        say "firewall is active: changing it rule by rule"
+    fi
+    # SSH rules come first in DESIRED, so they are in place before anything else.
+    converge_rules "$DESIRED"
+    if [ "$(current_logging)" != "$WANT_LOGGING" ]; then
+        say "logging: $WANT_LOGGING"
+        ufw logging "$WANT_LOGGING" >/dev/null
+    fi
+    if [ "$active" = no ]; then
+        say "enabling the firewall (SSH is already allowed)"
+        ufw --force enable >/dev/null
+    elif can_compare_kernel && [ -n "$(kernel_drift)" ]; then
+        say "the kernel's rules differ from UFW's files (changed outside ufw): reloading the user chains atomically"
+        reload_user_chains
+    fi
+    say "converged: $ADDED added, $REMOVED removed, $declared rules declared"
+}
+
+verify_main() {
+    local change problems=() drift
+    setup
+    lock
+    change=$(cat "$STATE/change" 2>/dev/null || true)
+    if [ -n "$change" ] && [ -f "$STATE/rolled-back" ] &&
+        [ "$(sed -n 's/^id=//p' "$STATE/rolled-back")" = "$change" ]; then
+        fail "the host rolled back change $change at $(sed -n 's/^time=//p' "$STATE/rolled-back") ($(sed -n 's/^reason=//p' "$STATE/rolled-back")); the rules from before it are in force. If the new policy does not admit the deployer's address to SSH, correct firewall.ssh.adminCidrs and run pulumi up again."
+    fi
+
+    if ! is_active; then
+        problems+=("the firewall is not active")
+    fi
+    [ "$(current_defaults)" = "$WANT_DEFAULTS" ] ||
+        problems+=("defaults are '$(current_defaults)', expected '$WANT_DEFAULTS'")
+    [ "$(current_logging)" = "$WANT_LOGGING" ] ||
+        problems+=("logging is '$(current_logging)', expected '$WANT_LOGGING'")
+    [ "$(conf IPV6 /etc/default/ufw)" = "$WANT_IPV6" ] ||
+        problems+=("IPV6 is not $WANT_IPV6 in /etc/default/ufw")
+    local diff
+    diff=$(diff <(printf '%s\n' "$DESIRED" | grep . | sort) <(owned | sort) || true)
+    [ -z "$diff" ] || problems+=("rules differ from the policy (< declared, > on the host):"$'\n'"$diff")
+    if ! is_active; then
+        : # nothing in the kernel to compare
+    elif can_compare_kernel; then
+        drift=$(kernel_drift)
+        [ -z "$drift" ] || problems+=("the kernel's rules differ from UFW's files:"$'\n'"$drift")
+    else
+        say "kernel chains not compared: this host does not allow a scratch network namespace (unshare --net)"
+    fi
+
+    if [ ${#problems[@]} -gt 0 ]; then
+        printf 'openclaw: FAILED: %s\n' "${problems[@]}" >&2
+        if [ -f "$STATE/pending" ]; then
+            rollback "verification failed" >&2
+        fi
+        exit 1
+    fi
+    if [ -f "$STATE/pending" ]; then
+        disarm
+        say "confirmed change $(pending_field id) from a new SSH connection: rollback disarmed"
+        rm -f "$STATE/pending"
+    fi
+    say "verified: $(count_lines "$DESIRED") declared rules in force, in UFW's files and in the kernel"
+    ufw status verbose
+}
