@@ -1,0 +1,344 @@
+// A sandbox host made of Linux network namespaces, for the host tests and the benchmarks:
+//
+//   trusted  192.168.1.10   2001:db8:1::10  ─┐ LAN bridge
+//   server   192.168.1.100  2001:db8:1::100 ─┘ (sshd, listeners, its own /etc/ufw)
+//                                             router ── untrusted 203.0.113.10  2001:db8:2::10
+//                                                    └─ admin     198.51.100.10 2001:db8:3::10
+//
+// The server's addresses are the seed's home server's. `ip netns exec` bind-mounts
+// /etc/netns/NAME/* over /etc, so the server has its own /etc/ufw and /etc/default and the
+// machine's own firewall is never touched. Everything made here is named from one random id
+// and removed by that id in destroy(), whatever state a test left it in.
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { Outcome, Target } from "./netprobe";
+
+export interface Peer {
+  readonly ns: string;
+  readonly v4: string;
+  readonly v6: string;
+}
+
+export interface RunResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const NETPROBE = path.join(__dirname, "netprobe.ts");
+/** Ports the server listens on, so an open port answers and a blocked one times out. */
+export const LISTEN_PORTS = [8000, 8001, 8080, 9000, 9001, 3306];
+
+/** Why the sandbox cannot run here, or undefined when it can. */
+export function sandboxUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return "needs root to create network namespaces (CI runs it as root)";
+  for (const tool of ["ip", "ufw", "sshd", "ssh", "ssh-keygen", "iptables", "unshare"]) {
+    if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) return `needs ${tool} (see .ci/run)`;
+  }
+  return undefined;
+}
+
+function run(cmd: string, args: string[], input?: string): string {
+  return execFileSync(cmd, args, { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"] });
+}
+
+export class Sandbox {
+  readonly id = randomBytes(3).toString("hex");
+  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), `openclaw-sbx-${this.id}-`));
+  readonly router = `oc${this.id}-router`;
+  readonly server: Peer = { ns: `oc${this.id}-server`, v4: "192.168.1.100", v6: "2001:db8:1::100" };
+  readonly trusted: Peer = { ns: `oc${this.id}-trusted`, v4: "192.168.1.10", v6: "2001:db8:1::10" };
+  readonly untrusted: Peer = { ns: `oc${this.id}-untrusted`, v4: "203.0.113.10", v6: "2001:db8:2::10" };
+  readonly admin: Peer = { ns: `oc${this.id}-admin`, v4: "198.51.100.10", v6: "2001:db8:3::10" };
+  /** The deployer's key pair and the server's host key, made for this sandbox only. */
+  readonly clientKey = path.join(this.dir, "client_ed25519");
+  readonly hostKey = path.join(this.dir, "host_ed25519");
+  readonly sshdLog = path.join(this.dir, "sshd.log");
+  /** Where the hardening keeps its state on this host (the default path is the machine's). */
+  readonly stateDir = path.join(this.dir, "state");
+  private readonly processes: ChildProcess[] = [];
+  private createdRunSshd = false;
+
+  get namespaces(): string[] {
+    return [this.router, this.server.ns, this.trusted.ns, this.untrusted.ns, this.admin.ns];
+  }
+
+  /** Builds the namespaces, starts sshd and the listeners. Call destroy() in a finally/after. */
+  async create(): Promise<this> {
+    for (const ns of this.namespaces) {
+      run("ip", ["netns", "add", ns]);
+      // No duplicate address detection: a tentative link-local address stalls IPv6 neighbour
+      // discovery for a second or two. These are the namespace's own settings, not the machine's.
+      this.inNs(
+        ns,
+        "ip link set lo up && sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0",
+      );
+    }
+    // The server's own UFW state, copied from the machine's pristine package files.
+    const etc = `/etc/netns/${this.server.ns}`;
+    fs.mkdirSync(path.join(etc, "default"), { recursive: true });
+    fs.cpSync("/etc/ufw", path.join(etc, "ufw"), { recursive: true });
+    fs.copyFileSync("/etc/default/ufw", path.join(etc, "default", "ufw"));
+    this.resetUfwFiles();
+
+    this.inNs(this.router, "ip link add lan type bridge && ip link set lan up");
+    this.inNs(this.router, "sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1");
+    const links: [Peer, string, string, string | undefined][] = [
+      [this.server, "192.168.1.1", "2001:db8:1::1", "lan"],
+      [this.trusted, "192.168.1.1", "2001:db8:1::1", "lan"],
+      [this.untrusted, "203.0.113.1", "2001:db8:2::1", undefined],
+      [this.admin, "198.51.100.1", "2001:db8:3::1", undefined],
+    ];
+    links.forEach(([peer, gw4, gw6, bridge], i) => {
+      const side = `p${i}`;
+      run("ip", [
+        "link",
+        "add",
+        side,
+        "netns",
+        this.router,
+        "type",
+        "veth",
+        "peer",
+        "eth0",
+        "netns",
+        peer.ns,
+      ]);
+      this.inNs(peer.ns, `ip link set eth0 up && ip addr add ${peer.v4}/24 dev eth0`);
+      this.inNs(peer.ns, `ip -6 addr add ${peer.v6}/64 dev eth0 nodad`);
+      this.inNs(peer.ns, `ip route add default via ${gw4} && ip -6 route add default via ${gw6}`);
+      if (bridge) {
+        this.inNs(this.router, `ip link set ${side} master ${bridge} up`);
+      } else {
+        this.inNs(this.router, `ip link set ${side} up && ip addr add ${gw4}/24 dev ${side}`);
+        this.inNs(this.router, `ip -6 addr add ${gw6}/64 dev ${side} nodad`);
+      }
+    });
+    this.inNs(
+      this.router,
+      "ip addr add 192.168.1.1/24 dev lan && ip -6 addr add 2001:db8:1::1/64 dev lan nodad",
+    );
+
+    run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `sandbox-${this.id}`, "-f", this.clientKey]);
+    run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", this.hostKey]);
+    fs.copyFileSync(`${this.clientKey}.pub`, path.join(this.dir, "authorized_keys"));
+    const hostPublic = fs.readFileSync(`${this.hostKey}.pub`, "utf8").split(" ").slice(0, 2).join(" ");
+    fs.writeFileSync(
+      path.join(this.dir, "known_hosts"),
+      `${this.server.v4} ${hostPublic}\n${this.server.v6} ${hostPublic}\n`,
+    );
+    fs.writeFileSync(path.join(this.dir, "sshd_config"), this.sshdConfig());
+    if (!fs.existsSync("/run/sshd")) {
+      fs.mkdirSync("/run/sshd", { mode: 0o755 });
+      this.createdRunSshd = true;
+    }
+    const log = fs.openSync(this.sshdLog, "a");
+    this.start(["/usr/sbin/sshd", "-D", "-e", "-f", path.join(this.dir, "sshd_config")], this.server.ns, log);
+    fs.closeSync(log);
+    await this.waitFor(() => /Server listening on :: port 22/.test(fs.readFileSync(this.sshdLog, "utf8")));
+    await this.listen(LISTEN_PORTS);
+    return this;
+  }
+
+  /** Puts the server's UFW back to a fresh install's files: inactive, no rules. */
+  resetUfwFiles(): void {
+    const etc = `/etc/netns/${this.server.ns}`;
+    const conf = path.join(etc, "ufw", "ufw.conf");
+    fs.writeFileSync(conf, fs.readFileSync(conf, "utf8").replace(/^ENABLED=.*$/m, "ENABLED=no"));
+  }
+
+  private sshdConfig(): string {
+    return [
+      "Port 22",
+      "ListenAddress 0.0.0.0",
+      "ListenAddress ::",
+      `HostKey ${this.hostKey}`,
+      `PidFile ${path.join(this.dir, "sshd.pid")}`,
+      `AuthorizedKeysFile ${path.join(this.dir, "authorized_keys")}`,
+      "PermitRootLogin prohibit-password",
+      "PubkeyAuthentication yes",
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "UsePAM no",
+      // The sandbox directory is under /tmp, which StrictModes would refuse.
+      "StrictModes no",
+      "LogLevel VERBOSE",
+      "",
+    ].join("\n");
+  }
+
+  private start(argv: string[], ns: string, out: number | "pipe"): ChildProcess {
+    const child = spawn("ip", ["netns", "exec", ns, ...argv], { stdio: ["pipe", out, out] });
+    this.processes.push(child);
+    return child;
+  }
+
+  private async listen(ports: number[]): Promise<void> {
+    const child = this.start(
+      ["node", "--import", "tsx", NETPROBE, "listen", ...ports.map(String)],
+      this.server.ns,
+      "pipe",
+    );
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on("data", (d: Buffer) => d.toString().includes("ready") && resolve());
+      child.on("exit", (code) => reject(new Error(`listener exited with ${code}`)));
+    });
+  }
+
+  private async waitFor(ready: () => boolean, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!ready()) {
+      if (Date.now() > deadline) throw new Error(`sandbox ${this.id}: timed out waiting to start`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Runs a shell command inside a namespace (the server's sees its own /etc/ufw). */
+  inNs(ns: string, command: string, input?: string): string {
+    return run("ip", ["netns", "exec", ns, "bash", "-c", `set -e; ${command}`], input);
+  }
+
+  /** Runs a shell command on the server, as its operator would at the console. */
+  onServer(command: string): string {
+    return this.inNs(this.server.ns, command);
+  }
+
+  /**
+   * One SSH session from the admin namespace, the way @pulumi/command's remote.Command makes
+   * one: exec `command`, feed `stdin`, no PTY. Dials are retried until `timeoutMs`, as with
+   * dialErrorLimit -1; each dial waits at most `perDialSeconds`.
+   */
+  async ssh(
+    target: { host: string; port: number; user: string; privateKey: string },
+    command: string,
+    stdin: string,
+    opts: { timeoutMs: number; perDialSeconds: number; from?: Peer },
+  ): Promise<RunResult & { dials: number }> {
+    const keyFile = path.join(this.dir, `key-${randomBytes(4).toString("hex")}`);
+    fs.writeFileSync(keyFile, target.privateKey, { mode: 0o600 });
+    const deadline = Date.now() + opts.timeoutMs;
+    let dials = 0;
+    try {
+      for (;;) {
+        dials++;
+        const result = await this.exec(
+          (opts.from ?? this.admin).ns,
+          [
+            "ssh",
+            "-F",
+            "/dev/null",
+            "-i",
+            keyFile,
+            "-p",
+            String(target.port),
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            `UserKnownHostsFile=${path.join(this.dir, "known_hosts")}`,
+            "-o",
+            `ConnectTimeout=${opts.perDialSeconds}`,
+            "-o",
+            "LogLevel=ERROR",
+            "-T",
+            `${target.user}@${target.host}`,
+            command,
+          ],
+          stdin,
+        );
+        // 255 is ssh's own failure (the dial); anything else is the remote command's status.
+        const dialFailed =
+          result.code === 255 &&
+          /Connection timed out|Connection refused|No route|timed out/.test(result.stderr);
+        if (!dialFailed || Date.now() > deadline) return { ...result, dials };
+      }
+    } finally {
+      fs.rmSync(keyFile, { force: true });
+    }
+  }
+
+  /** Runs argv inside a namespace and collects its output. */
+  exec(ns: string, argv: string[], stdin = ""): Promise<RunResult> {
+    return new Promise((resolve, reject) => {
+      const child = spawn("ip", ["netns", "exec", ns, ...argv], { stdio: ["pipe", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("error", reject);
+      child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+      child.stdin.on("error", () => undefined);
+      child.stdin.end(stdin);
+    });
+  }
+
+  /** One TCP connection attempt per target, from a peer; a DROP shows up as "timeout". */
+  async probe(from: Peer, targets: Target[], timeoutMs = 700): Promise<Outcome[]> {
+    const result = await this.exec(from.ns, [
+      "node",
+      "--import",
+      "tsx",
+      NETPROBE,
+      "probe",
+      String(timeoutMs),
+      JSON.stringify(targets),
+    ]);
+    if (result.code !== 0) throw new Error(`probe failed: ${result.stderr}`);
+    return JSON.parse(result.stdout) as Outcome[];
+  }
+
+  /** Starts probing targets in a loop from a peer; stop() returns the counts per target. */
+  watch(from: Peer, targets: Target[], timeoutMs = 300): { stop: () => Promise<Record<Outcome, number>[]> } {
+    const child = this.start(
+      ["node", "--import", "tsx", NETPROBE, "watch", String(timeoutMs), JSON.stringify(targets)],
+      from.ns,
+      "pipe",
+    );
+    let out = "";
+    child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    const finished = new Promise<void>((resolve) => child.on("close", () => resolve()));
+    return {
+      stop: async () => {
+        child.stdin!.end();
+        await finished;
+        return JSON.parse(out) as Record<Outcome, number>[];
+      },
+    };
+  }
+
+  /** The "Connection from" lines sshd has logged so far: one per TCP connection it accepted. */
+  sshdConnections(): string[] {
+    return fs
+      .readFileSync(this.sshdLog, "utf8")
+      .split("\n")
+      .filter((l) => l.includes("Connection from"));
+  }
+
+  /** Removes every namespace, process and file this sandbox made, by its id. */
+  destroy(): void {
+    for (const ns of this.namespaces) {
+      // Everything still running in the namespace: sshd, listeners, probers, rollback timers.
+      const pids = spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" })
+        .stdout.split(/\s+/)
+        .filter(Boolean);
+      for (const pid of pids) {
+        try {
+          process.kill(Number(pid), "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+      spawnSync("ip", ["netns", "del", ns]);
+      fs.rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
+    }
+    for (const child of this.processes) child.kill("SIGKILL");
+    if (this.createdRunSshd) fs.rmSync("/run/sshd", { recursive: true, force: true });
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
