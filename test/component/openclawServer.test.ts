@@ -286,6 +286,11 @@ describe("invalid config", () => {
       "openclaw:firewall.services[0].name",
     ],
     ["an unknown target", { "openclaw:target": "gcp" }, "openclaw:target"],
+    [
+      "a state directory with shell characters",
+      { "openclaw:hardening": { stateDir: "/var/lib/x'; reboot #" } },
+      "openclaw:hardening.stateDir",
+    ],
   ] as const) {
     test(`${label} fails before any resource is registered`, () => {
       useStackConfig("home", KEY, overrides);
@@ -304,6 +309,26 @@ describe("invalid config", () => {
       (e: unknown) => e instanceof PolicyError && e.problems[0]!.key === "edge.firewall.ssh.adminCidrs",
     );
     assert.deepEqual(registrations, []);
+  });
+});
+
+describe("hardening options", () => {
+  test("reach the scripts and the connection; the defaults are the documented ones", async () => {
+    const hardening = { rollbackAfter: 30, stateDir: "/srv/openclaw", perDialTimeout: 5, timeout: "3m" };
+    useStackConfig("home", KEY, { "openclaw:hardening": hardening });
+    await deploy();
+    const policy = parsePolicy(stackFirewall("home")).policy;
+    const converge = find("command:remote:Command", "openclaw-harden");
+    assert.equal(converge.inputs["stdin"], renderConvergeScript(policy, hardening));
+    assert.match(String(converge.inputs["stdin"]), /^STATE='\/srv\/openclaw'\nROLLBACK_AFTER=30$/m);
+    assert.equal(
+      (unwrapSecret(converge.inputs["connection"]).value as { perDialTimeout: number }).perDialTimeout,
+      5,
+    );
+    assert.equal(
+      find("command:remote:Command", "openclaw-verify").inputs["stdin"],
+      renderVerifyScript(policy, hardening),
+    );
   });
 });
 
