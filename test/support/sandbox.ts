@@ -143,6 +143,23 @@ export class Sandbox {
     return this;
   }
 
+  /**
+   * Puts the server back to a fresh host: UFW off, the package's own files, no hardening state.
+   * Files are replaced inside the directories, not the directories themselves: sshd's sessions
+   * see the directories that were bind-mounted when it started.
+   */
+  resetHost(): void {
+    this.onServer("ufw --force disable >/dev/null 2>&1 || true");
+    fs.rmSync(this.stateDir, { recursive: true, force: true });
+    const etc = `/etc/netns/${this.server.ns}`;
+    for (const entry of fs.readdirSync(path.join(etc, "ufw"))) {
+      fs.rmSync(path.join(etc, "ufw", entry), { recursive: true, force: true });
+    }
+    fs.cpSync("/etc/ufw", path.join(etc, "ufw"), { recursive: true });
+    fs.copyFileSync("/etc/default/ufw", path.join(etc, "default", "ufw"));
+    this.resetUfwFiles();
+  }
+
   /** Puts the server's UFW back to a fresh install's files: inactive, no rules. */
   resetUfwFiles(): void {
     const etc = `/etc/netns/${this.server.ns}`;
