@@ -46,27 +46,37 @@ current_defaults() {
 }
 current_logging() { conf LOGLEVEL /etc/ufw/ufw.conf; }
 count_lines() { printf '%s\n' "$1" | grep -c . || true; }
-rules_in_sync() { diff <(owned | sort) <(printf '%s\n' "$DESIRED" | grep . | sort) >/dev/null; }
+# $1: our rules as they are now (owned), read once per step: each `ufw show added` is a Python start.
+rules_in_sync() { diff <(printf '%s\n' "$1" | grep . | sort) <(printf '%s\n' "$DESIRED" | grep . | sort) >/dev/null; }
 
 # --- Changing rules --------------------------------------------------------------------------
 
-# Brings our rules to the list in $1: adds what is missing, then deletes what is no longer
-# listed, so a port being moved is never closed to everyone in between. Rules we do not own
-# (fail2ban's, an operator's) are never touched. Sets ADDED and REMOVED.
-converge_rules() {
-    local current missing stale line
-    current=$(owned)
-    missing=$(grep -Fxv -f <(printf '%s\n' "$current") <<<"$1" || true)
-    stale=$(grep -Fxv -f <(printf '%s\n' "$1") <<<"$current" || true)
+# Plans bringing our rules from $1 (as they are now) to the list in $2: the ufw commands that add what is missing, then
+# those that delete what is no longer listed, so a port being moved is never closed to everyone
+# in between. Rules we do not own (fail2ban's, an operator's) are never touched. Sets ADDED,
+# REMOVED and appends to the BATCH array.
+plan_rules() {
+    local current=$1 missing stale line
+    missing=$(grep -Fxv -f <(printf '%s\n' "$current") <<<"$2" || true)
+    stale=$(grep -Fxv -f <(printf '%s\n' "$2") <<<"$current" || true)
     ADDED=$(count_lines "$missing")
     REMOVED=$(count_lines "$stale")
-    [ "$ADDED" -gt 0 ] || [ "$REMOVED" -gt 0 ] || return 0
-    while IFS= read -r line; do [ -z "$line" ] || say "adding: ${line#ufw }"; done <<<"$missing"
-    while IFS= read -r line; do [ -z "$line" ] || say "removing: ${line#ufw }"; done <<<"$stale"
-    {
-        while IFS= read -r line; do [ -z "$line" ] || echo "add $line"; done <<<"$missing"
-        while IFS= read -r line; do [ -z "$line" ] || echo "delete $line"; done <<<"$stale"
-    } | "$(ufw_python)" -c "$UFW_BATCH_PY" "$(command -v ufw)"
+    while IFS= read -r line; do
+        [ -n "$line" ] || continue
+        say "adding: ${line#ufw }"
+        BATCH+=("${line#ufw }")
+    done <<<"$missing"
+    while IFS= read -r line; do
+        [ -n "$line" ] || continue
+        say "removing: ${line#ufw }"
+        BATCH+=("delete ${line#ufw }")
+    done <<<"$stale"
+}
+
+# Runs the ufw commands in BATCH in one ufw process (ufw_batch.py).
+run_batch() {
+    [ ${#BATCH[@]} -gt 0 ] || return 0
+    printf '%s\n' "${BATCH[@]}" | "$(ufw_python)" -c "$UFW_BATCH_PY" "$(command -v ufw)"
 }
 
 # The interpreter ufw itself runs with, which is the one that can import its modules.
@@ -78,9 +88,12 @@ ufw_python() { sed -n '1s/^#! *\([^ ]*\).*/\1/p' "$(command -v ufw)"; }
 # To compare them exactly, load a rules file into a throwaway network namespace and let the
 # kernel print it in its own normal form next to the live chains.
 chains_of() { sed -n 's/^:\(ufw6\{0,1\}-[a-z-]*\) .*/\1/p' "$1"; }
+# The chains a rules file declares and their rules, in the kernel's own form. Rules keep their
+# order within a chain; chains are sorted, as the two tables list them in different orders.
 dump_chains() {
-    local chain
-    for chain in $(chains_of "$2"); do "$1" -S "$chain"; done
+    local names
+    names=$(chains_of "$2" | paste -sd'|')
+    "$1-save" -t filter | sed -n -E "s/^:($names) .*/:\1/p; /^-A ($names) /p" | sort -s -k1,1 -k2,2
 }
 rule_files() {
     echo "iptables /etc/ufw/user.rules"
@@ -88,14 +101,17 @@ rule_files() {
 }
 can_compare_kernel() { unshare --net true 2>/dev/null; }
 # Prints each line where the live user chains differ from UFW's files; nothing when they agree.
+# One scratch namespace for both families: creating one costs more than everything else here.
 kernel_drift() {
-    local bin file want
-    while read -r bin file; do
-        want=$(unshare --net /bin/bash -c "$(declare -f chains_of dump_chains)
-            $bin-restore <$file && dump_chains $bin $file")
-        diff <(printf '%s\n' "$want") <(dump_chains "$bin" "$file") |
-            sed -n "s/^</  missing from the kernel:/p; s/^>/  not in UFW's files:/p" || true
-    done < <(rule_files)
+    local want have
+    want=$(unshare --net /bin/bash -c "$(declare -f conf chains_of dump_chains rule_files)
+        set -o pipefail
+        rule_files | while read -r bin file; do
+            \"\$bin-restore\" <\"\$file\" && dump_chains \"\$bin\" \"\$file\" | sed \"s/^/\$bin /\"
+        done")
+    have=$(rule_files | while read -r bin file; do dump_chains "$bin" "$file" | sed "s/^/$bin /"; done)
+    diff <(printf '%s\n' "$want") <(printf '%s\n' "$have") |
+        sed -n "s/^< /  missing from the kernel: /p; s/^> /  not in UFW's files: /p" || true
 }
 # Reloads only the user chains, from UFW's files, in one atomic iptables-restore per family:
 # unlike `ufw reload`, there is no moment without rules.
@@ -202,6 +218,8 @@ converge_main() {
     rm -f "$STATE/change" "$STATE/rolled-back"
     declared=$(count_lines "$DESIRED")
 
+    local drift="" current
+    current=$(owned)
     active=no
     if is_active; then
         active=yes
@@ -209,9 +227,8 @@ converge_main() {
             fail "IPV6 on the host differs from the policy (ipv6: $WANT_IPV6); changing it needs a reload that briefly opens the firewall, so apply it in a maintenance window with: sudo sed -i 's/^IPV6=.*/IPV6=$WANT_IPV6/' /etc/default/ufw && sudo ufw reload"
         [ "$(current_defaults)" = "$WANT_DEFAULTS" ] ||
             fail "default policies on the host are '$(current_defaults)', the policy wants '$WANT_DEFAULTS'; changing a default on a live firewall reloads it, so apply it in a maintenance window with: sudo ufw default $WANT_OUTGOING outgoing"
-        local drift=""
         ! can_compare_kernel || drift=$(kernel_drift)
-        if rules_in_sync && [ "$(current_logging)" = "$WANT_LOGGING" ] && [ -z "$drift" ]; then
+        if rules_in_sync "$current" && [ "$(current_logging)" = "$WANT_LOGGING" ] && [ -z "$drift" ]; then
             say "no changes: the firewall is active and its $declared declared rules are in force"
             return 0
         fi
@@ -221,24 +238,27 @@ converge_main() {
     arm_rollback "$(date -u +%Y%m%dT%H%M%SZ)-$$"
     # A step that fails half-way restores the old rules at once, rather than when the timer fires.
     trap 'status=$?; [ "$status" -eq 0 ] || rollback "the converge step failed (exit $status)" >&2' EXIT
+    BATCH=()
     if [ "$active" = no ]; then
         say "firewall is inactive: setting IPV6=$WANT_IPV6 and defaults deny incoming, $WANT_OUTGOING outgoing"
         sed -i "s/^IPV6=.*/IPV6=$WANT_IPV6/" /etc/default/ufw
-        ufw default deny incoming >/dev/null
-        ufw default "$WANT_OUTGOING" outgoing >/dev/null
+        BATCH+=("default deny incoming" "default $WANT_OUTGOING outgoing")
     else
         say "firewall is active: changing it rule by rule"
     fi
     # SSH rules come first in DESIRED, so they are in place before anything else.
-    converge_rules "$DESIRED"
+    plan_rules "$current" "$DESIRED"
     if [ "$(current_logging)" != "$WANT_LOGGING" ]; then
         say "logging: $WANT_LOGGING"
-        ufw logging "$WANT_LOGGING" >/dev/null
+        BATCH+=("logging $WANT_LOGGING")
     fi
     if [ "$active" = no ]; then
         say "enabling the firewall (SSH is already allowed)"
-        ufw --force enable >/dev/null
-    elif can_compare_kernel && [ -n "$(kernel_drift)" ]; then
+        BATCH+=("--force enable")
+    fi
+    run_batch
+    # ufw keeps its files and the kernel in step; drift found before came from outside it.
+    if [ -n "$drift" ]; then
         say "the kernel's rules differ from UFW's files (changed outside ufw): reloading the user chains atomically"
         reload_user_chains
     fi

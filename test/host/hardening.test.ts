@@ -7,6 +7,8 @@ import { Sandbox, sandboxUnavailable } from "../support/sandbox";
 import { applySteps, remoteSteps, runStep, sandboxOverrides, type RemoteStep } from "../support/deploy";
 import type { Target } from "../support/netprobe";
 import { PolicyError } from "../../components/policy/errors";
+import { parsePolicy } from "../../components/policy/parse";
+import { renderUfwRules } from "../../components/render/ufwRules";
 
 const skip = sandboxUnavailable();
 const sandboxes: Sandbox[] = [];
@@ -146,7 +148,7 @@ describe("host hardening on a sandbox host", { skip }, () => {
     assert.equal(kernelVerify.code, 1);
     assert.match(
       kernelVerify.stderr,
-      /the kernel's rules differ from UFW's files:\n {2}missing from the kernel: -A ufw6-user-input -p tcp -m tcp --dport 22 -j ACCEPT/,
+      /the kernel's rules differ from UFW's files:\n {2}missing from the kernel: ip6tables -A ufw6-user-input -p tcp -m tcp --dport 22 -j ACCEPT/,
     );
     const repaired = await apply(sandbox, s);
     assert.match(repaired.harden, /reloading the user chains atomically\n.*converged: 0 added, 0 removed/);
@@ -309,5 +311,58 @@ describe("host hardening on a sandbox host", { skip }, () => {
         files,
       );
     }
+  });
+
+  test("one ufw process for the whole batch leaves exactly what one ufw call per rule leaves", async () => {
+    const sandbox = await newSandbox();
+    const firewall = {
+      ssh: { adminCidrs: ["198.51.100.0/24", "2001:db8:3::/64"] },
+      services: [
+        {
+          name: "openclaw-api",
+          ports: [8000, "9000-9010"],
+          protocol: "tcp",
+          sources: [
+            "192.168.1.0/24",
+            "2001:db8:1::/64",
+            ...Array.from({ length: 30 }, (_, i) => `10.9.${i}.0/24`),
+          ],
+        },
+        {
+          name: "web",
+          ports: [443],
+          protocol: "tcp",
+          sources: ["0.0.0.0/0", "::/0"],
+          public: true,
+          rateLimit: true,
+        },
+      ],
+      logging: "high",
+      ipv6: true,
+    };
+    await apply(sandbox, await steps(sandbox, { "openclaw:firewall": firewall }));
+    const state = () => ({
+      files: sandbox.onServer(
+        "cat /etc/ufw/user.rules /etc/ufw/user6.rules /etc/ufw/ufw.conf /etc/default/ufw",
+      ),
+      chains: userChains(sandbox),
+    });
+    const batched = state();
+
+    sandbox.resetHost();
+    const rules = renderUfwRules(parsePolicy(firewall).policy);
+    assert.ok(rules.length > 60, `${rules.length} rules`);
+    sandbox.onServer(
+      [
+        "ufw default deny incoming",
+        "ufw default allow outgoing",
+        ...rules,
+        "ufw logging high",
+        "ufw --force enable",
+      ]
+        .map((line) => `${line} >/dev/null`)
+        .join("\n"),
+    );
+    assert.deepEqual(state(), batched);
   });
 });

@@ -64,41 +64,34 @@ test("a script cut short in transit runs nothing", () => {
 
 test("a live firewall is changed rule by rule: never reload, reset or default; disable only to restore an inactive one", () => {
   const library = code(LIBRARY);
+  assert.doesNotMatch(library, /\b(reload|reset)"?\)?$/m);
   assert.doesNotMatch(library, /ufw (--force )?(reload|reset)\b/);
-  // `ufw default` only in converge_main's branch for an inactive firewall, before the single enable.
+  // Defaults and the one enable are only queued in converge_main's branches for an inactive firewall.
   const converge = code(fn("converge_main"));
-  const inactive = converge.indexOf('if [ "$active" = no ]; then\n        say "firewall is inactive');
-  assert.ok(inactive > 0);
-  assert.equal([...library.matchAll(/ufw default /g)].length, 2);
-  assert.equal([...converge.matchAll(/ufw default /g)].length, 2);
-  for (const m of converge.matchAll(/ufw default /g)) {
-    assert.ok(
-      m.index! > inactive && m.index! < converge.indexOf("else", inactive),
-      "defaults only when inactive",
-    );
-  }
-  assert.equal(library.match(/ufw --force enable/g)!.length, 1);
+  const queued = (what: RegExp) => [...library.matchAll(what)].map((m) => m.index!);
+  const inactiveBranches = [
+    ...converge.matchAll(/if \[ "\$active" = no \]; then\n([\s\S]*?)\n {4}(else|fi)/g),
+  ].map((m) => m[1]!);
+  assert.equal(inactiveBranches.length, 2);
+  assert.equal(queued(/BATCH\+=\("default /g).length, 1);
+  assert.match(
+    inactiveBranches[0]!,
+    /BATCH\+=\("default deny incoming" "default \$WANT_OUTGOING outgoing"\)/,
+  );
+  assert.equal(queued(/--force enable/g).length, 1);
+  assert.match(inactiveBranches[1]!, /BATCH\+=\("--force enable"\)/);
   // The one disable is the rollback of a first run: the firewall was off before it.
-  const disables = [...library.matchAll(/ufw --force disable/g)];
-  assert.equal(disables.length, 1);
-  const rollback = code(fn("rollback"));
-  assert.match(rollback, /= no \]; then\s+! is_active \|\| ufw --force disable/);
-  // Additions come before deletions, so a moved port is never closed to everyone in between.
-  const rules = fn("converge_rules");
-  assert.ok(rules.indexOf('echo "add $line"') < rules.indexOf('echo "delete $line"'));
+  assert.equal(queued(/ufw --force disable/g).length, 1);
+  assert.match(code(fn("rollback")), /= no \]; then\s+! is_active \|\| ufw --force disable/);
+  // Additions are queued before deletions, so a moved port is never closed to everyone in between.
+  const plan = fn("plan_rules");
+  assert.ok(plan.indexOf('BATCH+=("${line#ufw }")') < plan.indexOf('BATCH+=("delete ${line#ufw }")'));
 });
 
 test("the rollback is armed before the first change and disarmed only by verify, after its checks", () => {
   const converge = code(fn("converge_main"));
   const armed = converge.indexOf("arm_rollback");
-  for (const change of [
-    "sed -i",
-    "ufw default",
-    "converge_rules",
-    "ufw logging",
-    "ufw --force enable",
-    "reload_user_chains",
-  ]) {
+  for (const change of ["sed -i", "run_batch", "reload_user_chains"]) {
     assert.ok(converge.indexOf(change) > armed, `${change} before the rollback is armed`);
   }
   assert.ok(converge.indexOf("snapshot") < armed);
