@@ -1,9 +1,10 @@
 # The host side of the hardening: converge, verify-and-confirm, and rollback.
 #
-# components/host/script.ts renders each step as: a header that sets STATE, ROLLBACK_AFTER,
-# OWNED_TAG, UFW_BATCH_PY and the WANT_* and DESIRED values, then this file, then one call
-# (converge_main or verify_main). Everything here is a function, so a script cut short in
-# transit defines functions but runs nothing.
+# components/host/script.ts renders each step as: a header that sets every global (STATE,
+# DESIRED, WANT_*, ...; OPENCLAW_GLOBALS lists them), then this file, then one call
+# (converge_main or verify_main). Everything here is a function and nothing here assigns a
+# global, so a script cut short in transit runs nothing, and the rollback script the host
+# writes for itself (arm_rollback) is complete.
 
 say() { printf 'openclaw: %s\n' "$*"; }
 fail() {
@@ -95,44 +96,185 @@ dump_chains() {
     names=$(chains_of "$2" | paste -sd'|')
     "$1-save" -t filter | sed -n -E "s/^:($names) .*/:\1/p; /^-A ($names) /p" | sort -s -k1,1 -k2,2
 }
+# Per family enforced: the iptables command, UFW's rules file, and the after-rules file UFW
+# loads at start (where the Docker rules are kept for boot).
 rule_files() {
-    echo "iptables /etc/ufw/user.rules"
-    [ "$(conf IPV6 /etc/default/ufw)" != yes ] || echo "ip6tables /etc/ufw/user6.rules"
+    echo "iptables /etc/ufw/user.rules /etc/ufw/after.rules"
+    [ "$(conf IPV6 /etc/default/ufw)" != yes ] || echo "ip6tables /etc/ufw/user6.rules /etc/ufw/after6.rules"
 }
 can_compare_kernel() { unshare --net true 2>/dev/null; }
-# Prints each line where the live user chains differ from UFW's files; nothing when they agree.
-# One scratch namespace for both families: creating one costs more than everything else here.
+# Prints each line where the live user chains (and our Docker chain) differ from what UFW's
+# files (and the policy) say; nothing when they agree. One scratch namespace for both families:
+# creating one costs more than everything else here.
 kernel_drift() {
     local want have
-    want=$(unshare --net /bin/bash -c "$(declare -f conf chains_of dump_chains rule_files)
+    want=$(unshare --net /bin/bash -c "$(declare -p WANT_DOCKER DOCKER_V4 DOCKER_V6 DOCKER_CHAIN)
+        $(declare -f conf chains_of dump_chains rule_files docker_rules_for)
         set -o pipefail
-        rule_files | while read -r bin file; do
+        rule_files | while read -r bin file _; do
             \"\$bin-restore\" <\"\$file\" && dump_chains \"\$bin\" \"\$file\" | sed \"s/^/\$bin /\"
+            rules=\$(docker_rules_for \"\$bin\")
+            [ -z \"\$rules\" ] || printf '*filter\\n:%s - [0:0]\\n%s\\nCOMMIT\\n' \"\$DOCKER_CHAIN\" \"\$rules\" | \"\$bin-restore\" --noflush
+            [ -z \"\$rules\" ] || \"\$bin\" -S \"\$DOCKER_CHAIN\" | sed \"s/^/\$bin /\"
         done")
-    have=$(rule_files | while read -r bin file; do dump_chains "$bin" "$file" | sed "s/^/$bin /"; done)
+    have=$(rule_files | while read -r bin file _; do
+        dump_chains "$bin" "$file" | sed "s/^/$bin /"
+        "$bin" -S "$DOCKER_CHAIN" 2>/dev/null | sed "s/^/$bin /" || true
+    done)
     diff <(printf '%s\n' "$want") <(printf '%s\n' "$have") |
-        sed -n "s/^< /  missing from the kernel: /p; s/^> /  not in UFW's files: /p" || true
+        sed -n "s/^< /  missing from the kernel: /p; s/^> /  in the kernel, not declared: /p" || true
 }
 # Reloads only the user chains, from UFW's files, in one atomic iptables-restore per family:
 # unlike `ufw reload`, there is no moment without rules.
 reload_user_chains() {
     local bin file
-    while read -r bin file; do "$bin-restore" --noflush <"$file"; done < <(rule_files)
+    while read -r bin file _; do "$bin-restore" --noflush <"$file"; done < <(rule_files)
+}
+
+# --- Ports Docker publishes ----------------------------------------------------------------------
+
+# Docker forwards a published port to its container (DNAT, then FORWARD): the packets never pass
+# UFW's input rules. Docker sends forwarded traffic through its DOCKER-USER chain first; ours
+# hangs off it. The rules are kept in UFW's after-rules files too, which UFW loads at boot,
+# before Docker starts; Docker keeps what it finds in DOCKER-USER.
+docker_rules_for() {
+    [ "$WANT_DOCKER" = yes ] || return 0
+    if [ "$1" = iptables ]; then printf '%s\n' "$DOCKER_V4"; else printf '%s\n' "$DOCKER_V6"; fi
+}
+block_rules() {
+    sed -n '/^# BEGIN openclaw docker/,/^# END openclaw docker$/p' "$1" | grep "^-A $DOCKER_CHAIN " || true
+}
+# Replaces our block in an after-rules file ($1) with one holding the rules in $2 (none: removed).
+persist_docker_block() {
+    local tmp
+    tmp=$(mktemp)
+    sed '/^# BEGIN openclaw docker/,/^# END openclaw docker$/d' "$1" >"$tmp"
+    if [ -n "$2" ]; then
+        printf '%s\n' "# BEGIN openclaw docker: ports Docker publishes follow the declared policy (managed by the openclaw hardening)" \
+            '*filter' ':DOCKER-USER - [0:0]' ":$DOCKER_CHAIN - [0:0]" "-A DOCKER-USER -j $DOCKER_CHAIN" \
+            "$2" COMMIT '# END openclaw docker' >>"$tmp"
+    fi
+    cat "$tmp" >"$1"
+    rm -f "$tmp"
+}
+# Fills our chain in one atomic step and makes DOCKER-USER jump to it; the rest of DOCKER-USER,
+# Docker's and the operator's, is left as it is. No rules: the chain and the jump are removed.
+load_docker_chain() {
+    local bin=$1 rules=$2
+    if [ -z "$rules" ]; then
+        while "$bin" -D DOCKER-USER -j "$DOCKER_CHAIN" 2>/dev/null; do :; done
+        ! "$bin" -n -L "$DOCKER_CHAIN" >/dev/null 2>&1 || { "$bin" -F "$DOCKER_CHAIN" && "$bin" -X "$DOCKER_CHAIN"; }
+        return 0
+    fi
+    "$bin" -n -L DOCKER-USER >/dev/null 2>&1 || "$bin" -N DOCKER-USER
+    printf '*filter\n:%s - [0:0]\n%s\nCOMMIT\n' "$DOCKER_CHAIN" "$rules" | "$bin-restore" --noflush
+    "$bin" -C DOCKER-USER -j "$DOCKER_CHAIN" 2>/dev/null || "$bin" -I DOCKER-USER 1 -j "$DOCKER_CHAIN"
+}
+docker_apply() {
+    local bin file after rules
+    while read -r bin file after; do
+        rules=$(docker_rules_for "$bin")
+        persist_docker_block "$after" "$rules"
+        load_docker_chain "$bin" "$rules"
+    done < <(rule_files)
+}
+# What differs outside the chain's rules (kernel_drift compares those): the boot copy, the jump.
+docker_drift() {
+    local bin file after rules
+    while read -r bin file after; do
+        rules=$(docker_rules_for "$bin")
+        [ "$(block_rules "$after")" = "$rules" ] ||
+            echo "  $after does not hold the declared Docker rules, so they would not survive a reboot"
+        [ -z "$rules" ] || "$bin" -C DOCKER-USER -j "$DOCKER_CHAIN" 2>/dev/null ||
+            echo "  $bin: DOCKER-USER does not send published ports to $DOCKER_CHAIN"
+    done < <(rule_files)
+}
+# Docker's nftables backend has no DOCKER-USER chain: rules here would not see its traffic.
+docker_backend_problem() {
+    local backend=""
+    command -v docker >/dev/null 2>&1 || [ -f /etc/docker/daemon.json ] || return 0
+    backend=$(docker info --format '{{.FirewallBackend.Driver}}' 2>/dev/null || true)
+    [ -n "$backend" ] || backend=$(sed -n 's/.*"firewall-backend"[[:space:]]*:[[:space:]]*"\([a-z]*\)".*/\1/p' /etc/docker/daemon.json 2>/dev/null || true)
+    case $backend in
+        nftables*) echo "Docker uses its nftables firewall backend, which has no DOCKER-USER chain, so the ports it publishes would bypass the policy. Switch Docker to the iptables backend (\"firewall-backend\": \"iptables\" in /etc/docker/daemon.json, then restart Docker), or set hardening.docker to false and restrict published ports yourself." ;;
+    esac
+}
+
+# --- sshd ----------------------------------------------------------------------------------------
+
+sshd_reads_dropins() { grep -Eqi '^[[:space:]]*Include[[:space:]]+(/etc/ssh/)?sshd_config\.d/\*\.conf' "$SSHD_MAIN"; }
+# Our settings as they are on disk: the drop-in, or the block at the top of sshd_config where
+# the distribution reads no drop-ins (sshd takes the first value it reads).
+sshd_current() {
+    if sshd_reads_dropins; then
+        cat "$SSHD_DROPIN" 2>/dev/null || true
+    else
+        sed -n '/^# BEGIN openclaw sshd$/,/^# END openclaw sshd$/{//!p}' "$SSHD_MAIN"
+    fi
+}
+sshd_in_sync() { [ "$WANT_SSHD" = no ] || [ "$(sshd_current)" = "$SSHD_CONFIG" ]; }
+# Writes our settings and checks the whole configuration with `sshd -t`. A configuration sshd
+# rejects is taken back at once: sshd is never reloaded with it, so it never takes effect.
+sshd_install() {
+    local out tmp
+    if sshd_reads_dropins; then
+        mkdir -p "$(dirname "$SSHD_DROPIN")"
+        printf '%s\n' "$SSHD_CONFIG" >"$SSHD_DROPIN"
+        chmod 644 "$SSHD_DROPIN"
+    else
+        tmp=$(mktemp)
+        { echo '# BEGIN openclaw sshd'; printf '%s\n' "$SSHD_CONFIG"; echo '# END openclaw sshd'
+            sed '/^# BEGIN openclaw sshd$/,/^# END openclaw sshd$/d' "$SSHD_MAIN"; } >"$tmp"
+        cat "$tmp" >"$SSHD_MAIN"
+        rm -f "$tmp"
+    fi
+    if ! out=$(sshd -t 2>&1); then
+        sshd_restore
+        fail "sshd rejects the new settings, so they were taken back and sshd was not reloaded (check hardening.sshd.settings): $out"
+    fi
+}
+# Puts back the sshd files saved by snapshot.
+sshd_restore() {
+    local snap=$STATE/snapshot
+    cat "$snap/sshd_config" >"$SSHD_MAIN"
+    if [ -f "$snap/sshd-dropin" ]; then cp -p "$snap/sshd-dropin" "$SSHD_DROPIN"; else rm -f "$SSHD_DROPIN"; fi
+}
+# A reload keeps every open session; only new connections see the new settings.
+sshd_reload() {
+    local unit pid
+    if [ -d /run/systemd/system ]; then
+        for unit in ssh.service sshd.service; do
+            if systemctl is-active --quiet "$unit" 2>/dev/null; then
+                systemctl reload "$unit"
+                return 0
+            fi
+        done
+    fi
+    pid=$(cat "$(sshd -T 2>/dev/null | awk '$1 == "pidfile" { print $2 }')" 2>/dev/null || true)
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill -HUP "$pid"
+    else
+        say "sshd is not running as a daemon here: its new settings apply when it starts"
+    fi
 }
 
 # --- Rollback ----------------------------------------------------------------------------------
 
 pending_field() { sed -n "s/^$1=//p" "$STATE/pending"; }
 
-# Saves what a change can alter: whether UFW is active, and UFW's files, which hold the rules,
-# the logging level, the defaults and IPV6.
+# Saves what a change can alter: whether UFW is active; UFW's files, which hold the rules, the
+# logging level, the defaults, IPV6 and the Docker rules; and sshd's configuration.
 snapshot() {
     local snap=$STATE/snapshot
     rm -rf "$snap"
     mkdir -p "$snap"
     if is_active; then echo yes; else echo no; fi >"$snap/active"
-    cp -p /etc/ufw/user.rules /etc/ufw/user6.rules /etc/ufw/ufw.conf "$snap/"
+    cp -p /etc/ufw/user.rules /etc/ufw/user6.rules /etc/ufw/after.rules /etc/ufw/after6.rules /etc/ufw/ufw.conf "$snap/"
     cp -p /etc/default/ufw "$snap/default-ufw"
+    if [ "$WANT_SSHD" = yes ]; then
+        cp -p "$SSHD_MAIN" "$snap/sshd_config"
+        [ ! -f "$SSHD_DROPIN" ] || cp -p "$SSHD_DROPIN" "$snap/sshd-dropin"
+    fi
 }
 
 # Starts the clock: unless verify_main confirms from a new SSH connection, the host runs
@@ -143,7 +285,8 @@ arm_rollback() {
     {
         echo '#!/bin/bash'
         echo "# Written by the openclaw hardening; restores the rules from before change $id."
-        declare -p STATE ROLLBACK_AFTER OWNED_TAG UFW_BATCH_PY
+        # shellcheck disable=SC2086 # a list of names
+        declare -p OPENCLAW_GLOBALS $OPENCLAW_GLOBALS
         declare -f
         echo 'rollback_main "$@"'
     } >"$STATE/rollback.sh"
@@ -185,12 +328,18 @@ rollback() {
         # UFW was off before the change: turning it off again is the previous state.
         ! is_active || ufw --force disable >/dev/null
     fi
-    cp -p "$snap/user.rules" "$snap/user6.rules" "$snap/ufw.conf" /etc/ufw/
+    cp -p "$snap/user.rules" "$snap/user6.rules" "$snap/after.rules" "$snap/after6.rules" "$snap/ufw.conf" /etc/ufw/
     cp -p "$snap/default-ufw" /etc/default/ufw
     if [ "$(cat "$snap/active")" = yes ]; then
         # Exactly the saved rules, in their order, loaded in one atomic step per family. A rule
         # someone else added within the window (a fail2ban ban) goes with the change.
         reload_user_chains
+    fi
+    local bin file after
+    while read -r bin file after; do load_docker_chain "$bin" "$(block_rules "$after")"; done < <(rule_files)
+    if [ -f "$snap/sshd-changed" ]; then
+        sshd_restore
+        sshd_reload
     fi
     printf 'id=%s\ntime=%s\nreason=%s\n' "$id" "$(date -u +%FT%TZ)" "$1" >"$STATE/rolled-back"
     rm -f "$STATE/pending"
@@ -218,8 +367,12 @@ converge_main() {
     rm -f "$STATE/change" "$STATE/rolled-back"
     declared=$(count_lines "$DESIRED")
 
-    local drift="" current
+    local drift="" current problem sshd_changed=no
     current=$(owned)
+    if [ "$WANT_DOCKER" = yes ]; then
+        problem=$(docker_backend_problem)
+        [ -z "$problem" ] || fail "$problem"
+    fi
     active=no
     if is_active; then
         active=yes
@@ -228,13 +381,20 @@ converge_main() {
         [ "$(current_defaults)" = "$WANT_DEFAULTS" ] ||
             fail "default policies on the host are '$(current_defaults)', the policy wants '$WANT_DEFAULTS'; changing a default on a live firewall reloads it, so apply it in a maintenance window with: sudo ufw default $WANT_OUTGOING outgoing"
         ! can_compare_kernel || drift=$(kernel_drift)
-        if rules_in_sync "$current" && [ "$(current_logging)" = "$WANT_LOGGING" ] && [ -z "$drift" ]; then
+        if rules_in_sync "$current" && [ "$(current_logging)" = "$WANT_LOGGING" ] && [ -z "$drift" ] &&
+            [ -z "$(docker_drift)" ] && sshd_in_sync; then
             say "no changes: the firewall is active and its $declared declared rules are in force"
             return 0
         fi
     fi
 
     snapshot
+    if ! sshd_in_sync; then
+        say "sshd: password logins off, root by key only (checked with sshd -t)"
+        sshd_install
+        touch "$STATE/snapshot/sshd-changed"
+        sshd_changed=yes
+    fi
     arm_rollback "$(date -u +%Y%m%dT%H%M%SZ)-$$"
     # A step that fails half-way restores the old rules at once, rather than when the timer fires.
     trap 'status=$?; [ "$status" -eq 0 ] || rollback "the converge step failed (exit $status)" >&2' EXIT
@@ -256,11 +416,16 @@ converge_main() {
         say "enabling the firewall (SSH is already allowed)"
         BATCH+=("--force enable")
     fi
+    docker_apply
     run_batch
     # ufw keeps its files and the kernel in step; drift found before came from outside it.
     if [ -n "$drift" ]; then
         say "the kernel's rules differ from UFW's files (changed outside ufw): reloading the user chains atomically"
         reload_user_chains
+    fi
+    if [ "$sshd_changed" = yes ]; then
+        say "reloading sshd: open sessions stay, new connections get the new settings"
+        sshd_reload
     fi
     say "converged: $ADDED added, $REMOVED removed, $declared rules declared"
 }
@@ -287,6 +452,13 @@ verify_main() {
     local diff
     diff=$(diff <(printf '%s\n' "$DESIRED" | grep . | sort) <(owned | sort) || true)
     [ -z "$diff" ] || problems+=("rules differ from the policy (< declared, > on the host):"$'\n'"$diff")
+    drift=$(docker_drift)
+    [ -z "$drift" ] || problems+=("the Docker rules differ from the policy:"$'\n'"$drift")
+    if [ "$WANT_SSHD" = yes ]; then
+        [ "$(sshd_current)" = "$SSHD_CONFIG" ] || problems+=("sshd's settings differ from the policy")
+        drift=$(sshd -T 2>/dev/null | grep -Ex 'passwordauthentication no|kbdinteractiveauthentication no|permitrootlogin (prohibit-password|without-password)' | wc -l)
+        [ "$drift" -eq 3 ] || problems+=("sshd -T does not show password logins off and root by key only")
+    fi
     if ! is_active; then
         : # nothing in the kernel to compare
     elif can_compare_kernel; then

@@ -1,4 +1,5 @@
 import { Findings } from "../policy/errors";
+import { SSHD_FIXED } from "../render/sshdConfig";
 
 /** How the hardening steps run. Every field is optional; see `HOST_DEFAULTS`. */
 export interface HardeningOptions {
@@ -16,16 +17,41 @@ export interface HardeningOptions {
   rollbackAfter?: number;
   /** Where the host keeps its lock, the pre-change snapshot and the rollback record. */
   stateDir?: string;
+  /**
+   * Make the policy govern ports Docker publishes, through Docker's DOCKER-USER chain (they are
+   * forwarded and never pass UFW's input rules). Default true; harmless where Docker is absent.
+   */
+  docker?: boolean;
+  /**
+   * Harden sshd: no password logins, root by key only, validated with `sshd -t` before sshd is
+   * reloaded. Default true; `false` leaves sshd alone; `{ settings }` adds sshd_config settings
+   * such as `{ MaxAuthTries: 3 }`.
+   */
+  sshd?: boolean | { settings?: Record<string, string | number | boolean> };
 }
 
-export type HostSettings = Required<HardeningOptions>;
+export interface HostSettings {
+  readonly timeout: string;
+  readonly perDialTimeout: number;
+  readonly rollbackAfter: number;
+  readonly stateDir: string;
+  readonly docker: boolean;
+  /** false: leave sshd alone. */
+  readonly sshd: false | { readonly settings: Readonly<Record<string, string>> };
+}
 
 export const HOST_DEFAULTS: HostSettings = {
   timeout: "10m",
   perDialTimeout: 15,
   rollbackAfter: 120,
   stateDir: "/var/lib/openclaw",
+  docker: true,
+  sshd: { settings: {} },
 };
+
+const KEYWORD = /^[A-Za-z][A-Za-z0-9]*$/;
+// Rendered as one line of a config file inside a quoted heredoc: printable, no quotes or escapes.
+const SETTING_VALUE = /^[A-Za-z0-9 ,.:_@/*+=%-]+$/;
 
 const DURATION = /^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/;
 // Rendered into a shell script inside single quotes: no quote, space or shell metacharacter.
@@ -54,7 +80,7 @@ export function parseHardeningOptions(raw: unknown, key: string): HostSettings {
     }
   }
   const settings = { ...HOST_DEFAULTS, ...o } as Record<keyof HostSettings, unknown>;
-  const { timeout, perDialTimeout, rollbackAfter, stateDir } = settings;
+  const { timeout, perDialTimeout, rollbackAfter, stateDir, docker } = settings;
   if (typeof timeout !== "string" || !DURATION.test(timeout) || seconds(timeout) === 0) {
     f.fail(`${key}.timeout`, timeout, "is not a duration", 'a Pulumi duration such as "10m" or "1h30m"');
   }
@@ -88,6 +114,61 @@ export function parseHardeningOptions(raw: unknown, key: string): HostSettings {
       "an absolute path of letters, digits, '.', '_', '-' and '/', such as /var/lib/openclaw",
     );
   }
+  if (typeof docker !== "boolean") f.fail(`${key}.docker`, docker, "is not a boolean", "true or false");
+  const sshd = parseSshd(f, o["sshd"], `${key}.sshd`);
   f.throwIfFailed();
-  return settings as HostSettings;
+  return { ...(settings as Omit<HostSettings, "sshd">), sshd } as HostSettings;
+}
+
+function parseSshd(f: Findings, raw: unknown, key: string): HostSettings["sshd"] {
+  if (raw === undefined || raw === true) return { settings: {} };
+  if (raw === false) return false;
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    f.fail(key, raw, "is not true, false or an object", "true, false, or { settings: { MaxAuthTries: 3 } }");
+    return false;
+  }
+  for (const name of Object.keys(raw)) {
+    if (name !== "settings")
+      f.fail(`${key}.${name}`, (raw as Record<string, unknown>)[name], "is not an sshd option", "settings");
+  }
+  const given = (raw as { settings?: unknown }).settings ?? {};
+  if (typeof given !== "object" || given === null || Array.isArray(given)) {
+    f.fail(
+      `${key}.settings`,
+      given,
+      "is not an object",
+      "an object of sshd_config keywords and values, e.g. { MaxAuthTries: 3 }",
+    );
+    return false;
+  }
+  const settings: Record<string, string> = {};
+  for (const [name, value] of Object.entries(given)) {
+    const k = `${key}.settings.${name}`;
+    const fixed = Object.keys(SSHD_FIXED).find((x) => x.toLowerCase() === name.toLowerCase());
+    if (!KEYWORD.test(name)) {
+      f.fail(k, name, "is not an sshd_config keyword", "letters and digits, such as MaxAuthTries");
+    } else if (fixed) {
+      f.fail(
+        k,
+        value,
+        "is set by the SSH hardening itself",
+        `leave ${fixed} out, or set hardening.sshd to false`,
+      );
+    } else if (typeof value === "boolean") {
+      settings[name] = value ? "yes" : "no";
+    } else if (
+      (typeof value === "number" && Number.isFinite(value)) ||
+      (typeof value === "string" && SETTING_VALUE.test(value))
+    ) {
+      settings[name] = String(value);
+    } else {
+      f.fail(
+        k,
+        value,
+        "is not a plain sshd_config value",
+        "a number, yes/no, or text of letters, digits, spaces and , . : _ @ / * + = % -",
+      );
+    }
+  }
+  return { settings };
 }

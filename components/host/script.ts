@@ -2,6 +2,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { FirewallPolicy } from "../policy/types";
 import { UFW_COMMENT_PREFIX, renderUfwRules } from "../render/ufwRules";
+import { DOCKER_CHAIN, renderDockerRules } from "../render/dockerRules";
+import { SSHD_DROPIN, SSHD_MAIN, renderSshdConfig } from "../render/sshdConfig";
 import { HOST_DEFAULTS, type HostSettings } from "./options";
 
 /**
@@ -15,29 +17,51 @@ export const REMOTE_SHELL =
 const LIBRARY = fs.readFileSync(path.join(__dirname, "hardening.sh"), "utf8");
 const UFW_BATCH = fs.readFileSync(path.join(__dirname, "ufw_batch.py"), "utf8");
 
-type ScriptSettings = Pick<HostSettings, "rollbackAfter" | "stateDir">;
+type ScriptSettings = Pick<HostSettings, "rollbackAfter" | "stateDir" | "docker" | "sshd">;
 
-/** A quoted heredoc: the shell expands nothing inside, and no rendered line can equal the delimiter. */
-function heredoc(variable: string, delimiter: string, body: string): string {
-  if (body.split("\n").includes(delimiter))
-    throw new Error(`${variable} contains its delimiter ${delimiter}`);
-  return `${variable}=$(cat <<'${delimiter}'\n${body}\n${delimiter}\n)`;
+/** `NAME=value` for a word that needs no quoting, or a quoted heredoc for any text. */
+function assign(name: string, value: string | number): string {
+  if (typeof value === "number" || (/^[A-Za-z0-9_./:()@, -]*$/.test(value) && !value.includes("\n"))) {
+    return `${name}='${value}'`;
+  }
+  // The shell expands nothing inside a quoted heredoc; no rendered line can equal its delimiter.
+  const delimiter = `OPENCLAW_${name}`;
+  if (value.split("\n").includes(delimiter)) throw new Error(`${name} contains its delimiter ${delimiter}`);
+  return `${name}=$(cat <<'${delimiter}'\n${value}\n${delimiter}\n)`;
 }
 
-/** Everything a step needs to know, as shell variables; then the library; then one call. */
-function render(entry: string, policy: FirewallPolicy, settings: ScriptSettings): string {
+/**
+ * Everything a step needs to know, as shell variables; then the library; then one call. The
+ * library assigns no globals of its own: OPENCLAW_GLOBALS names them all, so the rollback script
+ * the host writes for itself (arm_rollback) carries every one.
+ */
+function render(entry: string, policy: FirewallPolicy, given: Partial<ScriptSettings>): string {
+  const settings: ScriptSettings = { ...HOST_DEFAULTS, ...given };
+  const docker = renderDockerRules(policy);
+  const globals: [string, string | number][] = [
+    ["STATE", settings.stateDir],
+    ["ROLLBACK_AFTER", settings.rollbackAfter],
+    ["OWNED_TAG", UFW_COMMENT_PREFIX],
+    ["WANT_IPV6", policy.ipv6 ? "yes" : "no"],
+    ["WANT_DEFAULTS", `deny (incoming), ${policy.outgoing.policy} (outgoing)`],
+    ["WANT_OUTGOING", policy.outgoing.policy],
+    ["WANT_LOGGING", policy.logging],
+    ["DESIRED", renderUfwRules(policy).join("\n")],
+    ["WANT_DOCKER", settings.docker ? "yes" : "no"],
+    ["DOCKER_CHAIN", DOCKER_CHAIN],
+    ["DOCKER_V4", docker.v4.join("\n")],
+    ["DOCKER_V6", docker.v6.join("\n")],
+    ["WANT_SSHD", settings.sshd ? "yes" : "no"],
+    ["SSHD_MAIN", SSHD_MAIN],
+    ["SSHD_DROPIN", SSHD_DROPIN],
+    ["SSHD_CONFIG", settings.sshd ? renderSshdConfig(settings.sshd.settings) : ""],
+    ["UFW_BATCH_PY", UFW_BATCH.trimEnd()],
+  ];
   return [
     "#!/bin/bash",
     `# openclaw hardening: ${entry}. Generated from the declared policy; see components/host/hardening.sh.`,
-    `STATE='${settings.stateDir}'`,
-    `ROLLBACK_AFTER=${settings.rollbackAfter}`,
-    `OWNED_TAG='${UFW_COMMENT_PREFIX}'`,
-    `WANT_IPV6=${policy.ipv6 ? "yes" : "no"}`,
-    `WANT_DEFAULTS="deny (incoming), ${policy.outgoing.policy} (outgoing)"`,
-    `WANT_OUTGOING=${policy.outgoing.policy}`,
-    `WANT_LOGGING=${policy.logging}`,
-    heredoc("DESIRED", "OPENCLAW_RULES", renderUfwRules(policy).join("\n")),
-    heredoc("UFW_BATCH_PY", "OPENCLAW_PY", UFW_BATCH.trimEnd()),
+    ...globals.map(([name, value]) => assign(name, value)),
+    assign("OPENCLAW_GLOBALS", globals.map(([name]) => name).join(" ")),
     "",
     LIBRARY.trimEnd(),
     "",
@@ -53,10 +77,7 @@ function render(entry: string, policy: FirewallPolicy, settings: ScriptSettings)
  * rebuilds every chain and leaves the host open meanwhile. Before any change the host saves
  * its rules and arms a rollback that only the verify step, over a new connection, disarms.
  */
-export function renderConvergeScript(
-  policy: FirewallPolicy,
-  settings: ScriptSettings = HOST_DEFAULTS,
-): string {
+export function renderConvergeScript(policy: FirewallPolicy, settings: Partial<ScriptSettings> = {}): string {
   return render("converge_main", policy, settings);
 }
 
@@ -65,6 +86,6 @@ export function renderConvergeScript(
  * match confirms the pending change; any difference is printed, the change is rolled back
  * and the step fails.
  */
-export function renderVerifyScript(policy: FirewallPolicy, settings: ScriptSettings = HOST_DEFAULTS): string {
+export function renderVerifyScript(policy: FirewallPolicy, settings: Partial<ScriptSettings> = {}): string {
   return render("verify_main", policy, settings);
 }

@@ -320,7 +320,7 @@ describe("hardening options", () => {
     const policy = parsePolicy(stackFirewall("home")).policy;
     const converge = find("command:remote:Command", "openclaw-harden");
     assert.equal(converge.inputs["stdin"], renderConvergeScript(policy, hardening));
-    assert.match(String(converge.inputs["stdin"]), /^STATE='\/srv\/openclaw'\nROLLBACK_AFTER=30$/m);
+    assert.match(String(converge.inputs["stdin"]), /^STATE='\/srv\/openclaw'\nROLLBACK_AFTER='30'$/m);
     assert.equal(
       (unwrapSecret(converge.inputs["connection"]).value as { perDialTimeout: number }).perDialTimeout,
       5,

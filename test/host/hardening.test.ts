@@ -74,7 +74,10 @@ describe("host hardening on a sandbox host", { skip }, () => {
 
     const { harden, verify } = await apply(sandbox, s);
     // The one SSH session that enabled the firewall survived it and reported to the end.
-    assert.match(harden, /enabling the firewall \(SSH is already allowed\)\n.*converged: 2 added, 0 removed/);
+    assert.match(
+      harden,
+      /enabling the firewall \(SSH is already allowed\)\n[\s\S]*converged: 2 added, 0 removed/,
+    );
     assert.match(verify, /confirmed change .* from a new SSH connection: rollback disarmed/);
     assert.match(verify, /^Logging: on \(medium\)$/m);
     assert.match(verify, /^Default: deny \(incoming\), allow \(outgoing\), disabled \(routed\)$/m);
@@ -285,7 +288,7 @@ describe("host hardening on a sandbox host", { skip }, () => {
     assert.deepEqual(sandbox.sshdConnections(), [], "sshd logged a connection");
     // The same pipeline with good input does connect, so the check above can fail.
     await apply(sandbox, await steps(sandbox));
-    assert.equal(sandbox.sshdConnections().length, 2);
+    assert.ok(sandbox.sshdConnections().length >= 2);
   });
 
   test("idempotence: the second and third runs change nothing, down to the kernel's rules", async () => {

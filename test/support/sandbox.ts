@@ -45,7 +45,14 @@ function run(cmd: string, args: string[], input?: string): string {
   return execFileSync(cmd, args, { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"] });
 }
 
+// Sandboxes not yet destroyed: removed on exit, Ctrl-C or kill, whatever the caller missed.
+process.once("exit", () => Sandbox.live.forEach((s) => s.destroy()));
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => process.exit(130));
+}
+
 export class Sandbox {
+  static readonly live = new Set<Sandbox>();
   readonly id = randomBytes(3).toString("hex");
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), `openclaw-sbx-${this.id}-`));
   readonly router = `oc${this.id}-router`;
@@ -53,22 +60,38 @@ export class Sandbox {
   readonly trusted: Peer = { ns: `oc${this.id}-trusted`, v4: "192.168.1.10", v6: "2001:db8:1::10" };
   readonly untrusted: Peer = { ns: `oc${this.id}-untrusted`, v4: "203.0.113.10", v6: "2001:db8:2::10" };
   readonly admin: Peer = { ns: `oc${this.id}-admin`, v4: "198.51.100.10", v6: "2001:db8:3::10" };
+  /** A "container" behind a bridge on the server, published the way Docker does (see publish()). */
+  readonly container: Peer = { ns: `oc${this.id}-ctr`, v4: "172.17.0.2", v6: "fd00:17::2" };
+  /** The root password the sandbox's sshd accepts until the hardening turns passwords off. */
+  readonly rootPassword = randomBytes(9).toString("base64url");
   /** The deployer's key pair and the server's host key, made for this sandbox only. */
   readonly clientKey = path.join(this.dir, "client_ed25519");
   readonly hostKey = path.join(this.dir, "host_ed25519");
   readonly sshdLog = path.join(this.dir, "sshd.log");
+  /** The hardening's sshd drop-in, as the machine sees the server's file. */
+  get sshdDropIn(): string {
+    return `/etc/netns/${this.server.ns}/ssh/sshd_config.d/00-openclaw.conf`;
+  }
   /** Where the hardening keeps its state on this host (the default path is the machine's). */
   readonly stateDir = path.join(this.dir, "state");
   private readonly processes: ChildProcess[] = [];
   private createdRunSshd = false;
 
   get namespaces(): string[] {
-    return [this.router, this.server.ns, this.trusted.ns, this.untrusted.ns, this.admin.ns];
+    return [
+      this.router,
+      this.server.ns,
+      this.trusted.ns,
+      this.untrusted.ns,
+      this.admin.ns,
+      this.container.ns,
+    ];
   }
 
   /** Builds the namespaces, starts sshd and the listeners. Call destroy() in a finally/after. */
   async create(): Promise<this> {
-    for (const ns of this.namespaces) {
+    Sandbox.live.add(this);
+    for (const ns of this.namespaces.filter((n) => n !== this.container.ns)) {
       run("ip", ["netns", "add", ns]);
       // No duplicate address detection: a tentative link-local address stalls IPv6 neighbour
       // discovery for a second or two. These are the namespace's own settings, not the machine's.
@@ -123,20 +146,32 @@ export class Sandbox {
     );
 
     run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `sandbox-${this.id}`, "-f", this.clientKey]);
-    run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", this.hostKey]);
+    // The server's own /etc/ssh, like a cloud image's: drop-ins read first, one of them (as
+    // cloud-init writes it) allowing passwords, and root allowed to log in with a password.
+    const ssh = path.join(etc, "ssh");
+    fs.mkdirSync(path.join(ssh, "sshd_config.d"), { recursive: true });
+    run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(ssh, "ssh_host_ed25519_key")]);
+    fs.writeFileSync(path.join(ssh, "sshd_config"), this.sshdConfig());
+    fs.writeFileSync(path.join(ssh, "sshd_config.d", "50-cloud-init.conf"), "PasswordAuthentication yes\n");
+    // Its own /etc/shadow, so root has a password inside the sandbox only.
+    const hash = run("openssl", ["passwd", "-6", "-stdin"], this.rootPassword).trim();
+    fs.writeFileSync(path.join(etc, "shadow"), `root:${hash}:20000:0:99999:7:::\n`, { mode: 0o640 });
     fs.copyFileSync(`${this.clientKey}.pub`, path.join(this.dir, "authorized_keys"));
-    const hostPublic = fs.readFileSync(`${this.hostKey}.pub`, "utf8").split(" ").slice(0, 2).join(" ");
+    const hostPublic = fs
+      .readFileSync(path.join(ssh, "ssh_host_ed25519_key.pub"), "utf8")
+      .split(" ")
+      .slice(0, 2)
+      .join(" ");
     fs.writeFileSync(
       path.join(this.dir, "known_hosts"),
       `${this.server.v4} ${hostPublic}\n${this.server.v6} ${hostPublic}\n`,
     );
-    fs.writeFileSync(path.join(this.dir, "sshd_config"), this.sshdConfig());
     if (!fs.existsSync("/run/sshd")) {
       fs.mkdirSync("/run/sshd", { mode: 0o755 });
       this.createdRunSshd = true;
     }
     const log = fs.openSync(this.sshdLog, "a");
-    this.start(["/usr/sbin/sshd", "-D", "-e", "-f", path.join(this.dir, "sshd_config")], this.server.ns, log);
+    this.start(["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/sshd_config"], this.server.ns, log);
     fs.closeSync(log);
     await this.waitFor(() => /Server listening on :: port 22/.test(fs.readFileSync(this.sshdLog, "utf8")));
     await this.listen(LISTEN_PORTS);
@@ -150,6 +185,13 @@ export class Sandbox {
    */
   resetHost(): void {
     this.onServer("ufw --force disable >/dev/null 2>&1 || true");
+    this.onServer(
+      ["iptables", "ip6tables"].map((bin) => `${bin} -F; ${bin} -X; ${bin} -t nat -F`).join("\n"),
+    );
+    if (fs.existsSync(this.sshdDropIn)) {
+      fs.rmSync(this.sshdDropIn);
+      process.kill(Number(fs.readFileSync(path.join(this.dir, "sshd.pid"), "utf8")), "SIGHUP");
+    }
     fs.rmSync(this.stateDir, { recursive: true, force: true });
     const etc = `/etc/netns/${this.server.ns}`;
     for (const entry of fs.readdirSync(path.join(etc, "ufw"))) {
@@ -169,15 +211,17 @@ export class Sandbox {
 
   private sshdConfig(): string {
     return [
+      "Include /etc/ssh/sshd_config.d/*.conf",
       "Port 22",
       "ListenAddress 0.0.0.0",
       "ListenAddress ::",
-      `HostKey ${this.hostKey}`,
+      "HostKey /etc/ssh/ssh_host_ed25519_key",
+      // Not /run/sshd.pid: /run is the machine's.
       `PidFile ${path.join(this.dir, "sshd.pid")}`,
       `AuthorizedKeysFile ${path.join(this.dir, "authorized_keys")}`,
-      "PermitRootLogin prohibit-password",
+      "PermitRootLogin yes",
       "PubkeyAuthentication yes",
-      "PasswordAuthentication no",
+      "PasswordAuthentication yes",
       "KbdInteractiveAuthentication no",
       "UsePAM no",
       // The sandbox directory is under /tmp, which StrictModes would refuse.
@@ -185,6 +229,114 @@ export class Sandbox {
       "LogLevel VERBOSE",
       "",
     ].join("\n");
+  }
+
+  /** Tries to log in as root with the password, from the admin peer. True if it got in. */
+  async passwordLogin(): Promise<boolean> {
+    const askpass = path.join(this.dir, "askpass");
+    fs.writeFileSync(askpass, `#!/bin/sh\necho '${this.rootPassword}'\n`, { mode: 0o700 });
+    const result = await this.exec(this.admin.ns, [
+      "env",
+      `SSH_ASKPASS=${askpass}`,
+      "SSH_ASKPASS_REQUIRE=force",
+      "ssh",
+      ...["-F", "/dev/null", "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password"],
+      ...["-o", "NumberOfPasswordPrompts=1", "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=5"],
+      ...[
+        "-o",
+        `UserKnownHostsFile=${path.join(this.dir, "known_hosts")}`,
+        "-T",
+        `root@${this.server.v4}`,
+        "true",
+      ],
+    ]);
+    return result.code === 0;
+  }
+
+  /**
+   * Publishes the container's port 80 as the server's `port`, the way Docker's iptables backend
+   * does: DNAT in PREROUTING, then FORWARD jumps to DOCKER-USER first and accepts for the
+   * container. Run again to play a Docker restart: Docker rebuilds its own rules and leaves
+   * DOCKER-USER's contents alone.
+   */
+  async publish(port: number): Promise<void> {
+    if (
+      !spawnSync("ip", ["netns", "pids", this.container.ns]).stdout.length &&
+      !this.hasNs(this.container.ns)
+    ) {
+      run("ip", ["netns", "add", this.container.ns]);
+      this.inNs(
+        this.container.ns,
+        "ip link set lo up && sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0",
+      );
+      this.inNs(this.server.ns, "ip link add docker0 type bridge && ip link set docker0 up");
+      this.inNs(
+        this.server.ns,
+        "ip addr add 172.17.0.1/16 dev docker0 && ip -6 addr add fd00:17::1/64 dev docker0 nodad",
+      );
+      run("ip", [
+        "link",
+        "add",
+        "vethc",
+        "netns",
+        this.server.ns,
+        "type",
+        "veth",
+        "peer",
+        "eth0",
+        "netns",
+        this.container.ns,
+      ]);
+      this.inNs(this.server.ns, "ip link set vethc master docker0 up");
+      this.inNs(this.container.ns, `ip link set eth0 up && ip addr add ${this.container.v4}/16 dev eth0`);
+      this.inNs(this.container.ns, `ip -6 addr add ${this.container.v6}/64 dev eth0 nodad`);
+      this.inNs(
+        this.container.ns,
+        "ip route add default via 172.17.0.1 && ip -6 route add default via fd00:17::1",
+      );
+      this.inNs(this.server.ns, "sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1");
+      const child = this.start(
+        ["node", "--import", "tsx", NETPROBE, "listen", "80"],
+        this.container.ns,
+        "pipe",
+      );
+      await new Promise<void>((resolve) =>
+        child.stdout!.on("data", (d: Buffer) => d.toString().includes("ready") && resolve()),
+      );
+    }
+    for (const [bin, addr] of [
+      ["iptables", this.container.v4],
+      ["ip6tables", this.container.v6],
+    ] as const) {
+      this.onServer(
+        [
+          `${bin} -t nat -D PREROUTING -p tcp --dport ${port} -j DNAT --to-destination ${bin === "iptables" ? addr : `[${addr}]`}:80 2>/dev/null || true`,
+          `${bin} -t nat -A PREROUTING -p tcp --dport ${port} -j DNAT --to-destination ${bin === "iptables" ? addr : `[${addr}]`}:80`,
+          `${bin} -n -L DOCKER-USER >/dev/null 2>&1 || ${bin} -N DOCKER-USER`,
+          `while ${bin} -D FORWARD -j DOCKER-USER 2>/dev/null; do :; done`,
+          `while ${bin} -D FORWARD -o docker0 -d ${addr} -p tcp --dport 80 -j ACCEPT 2>/dev/null; do :; done`,
+          `while ${bin} -D FORWARD -i docker0 -j ACCEPT 2>/dev/null; do :; done`,
+          `${bin} -I FORWARD 1 -j DOCKER-USER`,
+          `${bin} -I FORWARD 2 -o docker0 -d ${addr} -p tcp --dport 80 -j ACCEPT`,
+          `${bin} -I FORWARD 3 -i docker0 -j ACCEPT`,
+        ].join("\n"),
+      );
+    }
+  }
+
+  private hasNs(ns: string): boolean {
+    return run("ip", ["netns", "list"])
+      .split("\n")
+      .some((l) => l.split(" ")[0] === ns);
+  }
+
+  /** Plays a reboot of the server's firewall: every table emptied, then UFW's boot-time start. */
+  reboot(): void {
+    this.onServer(
+      ["iptables", "ip6tables"]
+        .map((bin) => `for t in filter nat; do ${bin} -t $t -F; ${bin} -t $t -X; done`)
+        .join("\n") + "\n/lib/ufw/ufw-init start >/dev/null",
+    );
   }
 
   private start(argv: string[], ns: string, out: number | "pipe"): ChildProcess {
@@ -339,6 +491,7 @@ export class Sandbox {
 
   /** Removes every namespace, process and file this sandbox made, by its id. */
   destroy(): void {
+    Sandbox.live.delete(this);
     for (const ns of this.namespaces) {
       // Everything still running in the namespace: sshd, listeners, probers, rollback timers.
       const pids = spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" })

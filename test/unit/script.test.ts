@@ -8,6 +8,8 @@ import { REMOTE_SHELL, renderConvergeScript, renderVerifyScript } from "../../co
 import { HOST_DEFAULTS, parseHardeningOptions } from "../../components/host/options";
 import { PolicyError } from "../../components/policy/errors";
 import { renderUfwRules } from "../../components/render/ufwRules";
+import { renderDockerRules } from "../../components/render/dockerRules";
+import { renderSshdConfig } from "../../components/render/sshdConfig";
 
 const { policy } = parsePolicy({
   ssh: { adminCidrs: ["203.0.113.50", "2001:db8::/32"] },
@@ -17,7 +19,7 @@ const { policy } = parsePolicy({
 const LIBRARY = fs.readFileSync(path.join(__dirname, "../../components/host/hardening.sh"), "utf8");
 
 const heredoc = (script: string) =>
-  /<<'OPENCLAW_RULES'\n([\s\S]*?)\nOPENCLAW_RULES\n/.exec(script)![1]!.split("\n");
+  /<<'OPENCLAW_DESIRED'\n([\s\S]*?)\nOPENCLAW_DESIRED\n/.exec(script)![1]!.split("\n");
 
 /** The body of one shell function in the library. */
 function fn(name: string): string {
@@ -37,13 +39,27 @@ test("both scripts are valid bash, carry exactly the rendered rules and end in o
     const check = spawnSync("bash", ["-n"], { input: script, encoding: "utf8" });
     assert.equal(check.status, 0, check.stderr);
     assert.deepEqual(heredoc(script), renderUfwRules(policy));
-    assert.match(script, /^WANT_LOGGING=high$/m);
-    assert.match(script, /^WANT_DEFAULTS="deny \(incoming\), allow \(outgoing\)"$/m);
+    assert.match(script, /^WANT_LOGGING='high'$/m);
+    assert.match(script, /^WANT_DEFAULTS='deny \(incoming\), allow \(outgoing\)'$/m);
     assert.match(script, /^STATE='\/srv\/openclaw-state'$/m);
-    assert.match(script, /^ROLLBACK_AFTER=45$/m);
+    assert.match(script, /^ROLLBACK_AFTER='45'$/m);
     assert.equal(script.trimEnd().split("\n").at(-1), entry);
   }
   assert.match(renderConvergeScript(policy), /^STATE='\/var\/lib\/openclaw'$/m);
+});
+
+test("the library assigns no globals, so the header's OPENCLAW_GLOBALS is all the rollback script needs", () => {
+  assert.deepEqual(LIBRARY.match(/^[A-Za-z_][A-Za-z0-9_]*=/gm), null);
+  const header = renderConvergeScript(policy).split(LIBRARY.trimEnd())[0]!;
+  const globals = /^OPENCLAW_GLOBALS='([A-Z0-9_ ]+)'$/m.exec(header)![1]!.split(" ");
+  for (const name of globals) assert.match(header, new RegExp(`^${name}=`, "m"));
+  // Every upper-case variable the library reads is a global, the environment, or set by a step.
+  const setBySteps = ["ADDED", "REMOVED", "BATCH", "PATH", "LC_ALL", "OPENCLAW_GLOBALS"];
+  const used = new Set([...LIBRARY.matchAll(/\$\{?!?([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!));
+  assert.deepEqual(
+    [...used].filter((n) => !globals.includes(n) && !setBySteps.includes(n)),
+    [],
+  );
 });
 
 test("a script cut short in transit runs nothing", () => {
@@ -132,4 +148,83 @@ test("hardening options: defaults, and every bad value named with what is accept
   assert.deepEqual(problems({ perDialTimeout: 0 }), ["openclaw:hardening.perDialTimeout 0"]);
   assert.deepEqual(problems({ rollback: 30 }), ["openclaw:hardening.rollback 30"]);
   assert.deepEqual(problems(["10m"]), ['openclaw:hardening ["10m"]']);
+});
+
+test("Docker rules: admitted (port, source) pairs return to Docker, other published connections drop", () => {
+  const { policy: p } = parsePolicy({
+    ssh: { adminCidrs: ["0.0.0.0/0"] },
+    services: [
+      { name: "gateway", ports: [8080, "9000-9010"], sources: ["192.168.1.0/24", "2001:db8:1::/64"] },
+      { name: "web", port: 443, sources: ["0.0.0.0/0", "::/0"], public: true },
+    ],
+  });
+  const chain = "-A openclaw-docker-user";
+  const head = [
+    `${chain} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`,
+    `${chain} -m conntrack ! --ctstate DNAT -j RETURN`,
+  ];
+  assert.deepEqual(renderDockerRules(p), {
+    v4: [
+      ...head,
+      `${chain} -s 192.168.1.0/24 -p tcp -m conntrack --ctorigdstport 8080 -j RETURN`,
+      `${chain} -s 192.168.1.0/24 -p tcp -m conntrack --ctorigdstport 9000:9010 -j RETURN`,
+      `${chain} -p tcp -m conntrack --ctorigdstport 443 -j RETURN`,
+      `${chain} -j DROP`,
+    ],
+    v6: [
+      ...head,
+      `${chain} -s 2001:db8:1::/64 -p tcp -m conntrack --ctorigdstport 8080 -j RETURN`,
+      `${chain} -s 2001:db8:1::/64 -p tcp -m conntrack --ctorigdstport 9000:9010 -j RETURN`,
+      `${chain} -p tcp -m conntrack --ctorigdstport 443 -j RETURN`,
+      `${chain} -j DROP`,
+    ],
+  });
+});
+
+test("Docker's nftables backend fails the step with a clear message; the iptables backend passes", () => {
+  const problem = (driver: string) =>
+    spawnSync(
+      "bash",
+      ["-c", `${fn("docker_backend_problem")}\ndocker() { echo "${driver}"; }\ndocker_backend_problem`],
+      { encoding: "utf8", env: { PATH: "/usr/bin:/bin" } },
+    ).stdout;
+  assert.match(
+    problem("nftables"),
+    /^Docker uses its nftables firewall backend, which has no DOCKER-USER chain/,
+  );
+  assert.equal(problem("iptables"), "");
+});
+
+test("sshd options: extra settings are rendered after the fixed ones; the fixed ones cannot be weakened", () => {
+  const sshd = parseHardeningOptions(
+    { sshd: { settings: { MaxAuthTries: 3, X11Forwarding: false } } },
+    "k",
+  ).sshd;
+  assert.deepEqual(sshd, { settings: { MaxAuthTries: "3", X11Forwarding: "no" } });
+  assert.equal(
+    renderSshdConfig(sshd ? sshd.settings : {}),
+    "# Managed by the openclaw hardening (hardening.sshd): no password logins, root by key only.\n" +
+      "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n" +
+      "MaxAuthTries 3\nX11Forwarding no",
+  );
+  assert.equal(parseHardeningOptions({ sshd: false }, "k").sshd, false);
+  const keys = (raw: unknown) => {
+    try {
+      parseHardeningOptions(raw, "openclaw:hardening");
+      return [];
+    } catch (e) {
+      return (e as PolicyError).problems.map((p) => p.key);
+    }
+  };
+  assert.deepEqual(keys({ sshd: { settings: { passwordauthentication: "yes" } } }), [
+    "openclaw:hardening.sshd.settings.passwordauthentication",
+  ]);
+  assert.deepEqual(keys({ sshd: { settings: { Banner: "x\nMatch all" } } }), [
+    "openclaw:hardening.sshd.settings.Banner",
+  ]);
+  assert.deepEqual(keys({ sshd: { settings: { "Max Auth": 3 } } }), [
+    "openclaw:hardening.sshd.settings.Max Auth",
+  ]);
+  assert.deepEqual(keys({ sshd: "yes" }), ["openclaw:hardening.sshd"]);
+  assert.deepEqual(keys({ docker: "yes" }), ["openclaw:hardening.docker"]);
 });

@@ -1,0 +1,161 @@
+// The doors UFW leaves open, closed on the sandbox host: ports Docker publishes (forwarded past
+// UFW's input rules) and sshd's password logins.
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import { Sandbox, sandboxUnavailable } from "../support/sandbox";
+import { applySteps, remoteSteps, runStep, sandboxOverrides, type RemoteStep } from "../support/deploy";
+import type { Target } from "../support/netprobe";
+
+const skip = sandboxUnavailable();
+const sandboxes: Sandbox[] = [];
+after(() => sandboxes.forEach((s) => s.destroy()));
+
+async function newSandbox(): Promise<Sandbox> {
+  const sandbox = new Sandbox();
+  sandboxes.push(sandbox);
+  return sandbox.create();
+}
+
+/** The gateway, published by Docker on 8080, is declared for the LAN only, over both families. */
+const FIREWALL = {
+  ssh: { adminCidrs: ["0.0.0.0/0", "::/0"] },
+  services: [
+    { name: "gateway", ports: [8080], protocol: "tcp", sources: ["192.168.1.0/24", "2001:db8:1::/64"] },
+  ],
+  logging: "medium",
+  ipv6: true,
+};
+
+function steps(sandbox: Sandbox, hardening: Record<string, unknown> = {}): Promise<RemoteStep[]> {
+  const key = fs.readFileSync(sandbox.clientKey, "utf8");
+  return remoteSteps("home", key, { ...sandboxOverrides(sandbox, hardening), "openclaw:firewall": FIREWALL });
+}
+
+async function apply(sandbox: Sandbox, s: RemoteStep[]): Promise<string> {
+  const results = await applySteps(sandbox, s);
+  for (const r of results) assert.equal(r.code, 0, `step failed:\n${r.stdout}\n${r.stderr}`);
+  return results.map((r) => r.stdout).join("");
+}
+
+const gateway = (sandbox: Sandbox): Target[] => [
+  { host: sandbox.server.v4, port: 8080 },
+  { host: sandbox.server.v6, port: 8080 },
+];
+
+async function assertGatewayFollowsPolicy(sandbox: Sandbox, when: string): Promise<void> {
+  assert.deepEqual(
+    await sandbox.probe(sandbox.trusted, gateway(sandbox)),
+    ["open", "open"],
+    `${when}: trusted`,
+  );
+  assert.deepEqual(
+    await sandbox.probe(sandbox.untrusted, gateway(sandbox)),
+    ["timeout", "timeout"],
+    `${when}: untrusted`,
+  );
+}
+
+describe("ports Docker publishes", { skip }, () => {
+  test("bypass UFW until the hardening governs them, through restarts and reboots", async () => {
+    const sandbox = await newSandbox();
+    await sandbox.publish(8080);
+    // An operator's own rule in DOCKER-USER, which must survive everything below.
+    sandbox.onServer("iptables -A DOCKER-USER -s 203.0.113.99 -j DROP");
+
+    // With the Docker rules off, UFW says 8080 is LAN-only, yet the internet reaches it.
+    await apply(sandbox, await steps(sandbox, { docker: false }));
+    assert.match(
+      sandbox.onServer("ufw status"),
+      /^8080\/tcp +ALLOW +192\.168\.1\.0\/24 +# openclaw:gateway$/m,
+    );
+    assert.deepEqual(
+      await sandbox.probe(sandbox.untrusted, gateway(sandbox)),
+      ["open", "open"],
+      "the bypass",
+    );
+
+    const out = await apply(sandbox, await steps(sandbox));
+    assert.match(out, /verified: /);
+    await assertGatewayFollowsPolicy(sandbox, "after hardening");
+    assert.match(
+      sandbox.onServer("iptables -S DOCKER-USER"),
+      /^-A DOCKER-USER -s 203\.0\.113\.99\/32 -j DROP$/m,
+    );
+
+    await sandbox.publish(8080); // Docker restarts and rebuilds its rules
+    await assertGatewayFollowsPolicy(sandbox, "after a Docker restart");
+
+    sandbox.reboot();
+    await sandbox.publish(8080); // Docker starts after UFW at boot
+    await assertGatewayFollowsPolicy(sandbox, "after a reboot");
+
+    // Turning the option off removes our chain and its boot copy, and nothing else.
+    await apply(sandbox, await steps(sandbox, { docker: false }));
+    assert.doesNotMatch(sandbox.onServer("iptables -S; cat /etc/ufw/after.rules"), /openclaw-docker-user/);
+    assert.deepEqual(await sandbox.probe(sandbox.untrusted, gateway(sandbox)), ["open", "open"]);
+  });
+
+  test("are governed when Docker is installed after the hardening ran", async () => {
+    const sandbox = await newSandbox();
+    await apply(sandbox, await steps(sandbox));
+    await sandbox.publish(8080);
+    await assertGatewayFollowsPolicy(sandbox, "Docker installed later");
+  });
+
+  test("verify notices our Docker rules removed behind its back, and the next run restores them", async () => {
+    const sandbox = await newSandbox();
+    await sandbox.publish(8080);
+    const s = await steps(sandbox);
+    await apply(sandbox, s);
+    sandbox.onServer("iptables -D DOCKER-USER -j openclaw-docker-user");
+    assert.deepEqual(await sandbox.probe(sandbox.untrusted, [gateway(sandbox)[0]!]), ["open"]);
+    const verify = await runStep(sandbox, s[1]!);
+    assert.equal(verify.code, 1);
+    assert.match(
+      verify.stderr,
+      /iptables: DOCKER-USER does not send published ports to openclaw-docker-user/,
+    );
+    await apply(sandbox, s);
+    await assertGatewayFollowsPolicy(sandbox, "after the next run");
+  });
+});
+
+describe("sshd", { skip }, () => {
+  test("password logins are refused afterwards, the deployment's key still works", async () => {
+    const sandbox = await newSandbox();
+    assert.equal(await sandbox.passwordLogin(), true, "the image allows root by password at first");
+    const out = await apply(sandbox, await steps(sandbox));
+    // verify got in with the key over a new connection after the reload, and confirmed.
+    assert.match(out, /reloading sshd[\s\S]*confirmed change/);
+    assert.equal(await sandbox.passwordLogin(), false);
+    assert.equal(
+      fs.readFileSync(sandbox.sshdDropIn, "utf8"),
+      "# Managed by the openclaw hardening (hardening.sshd): no password logins, root by key only.\n" +
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n",
+    );
+    assert.match(sandbox.onServer("sshd -T"), /^passwordauthentication no$/m);
+  });
+
+  test("an invalid extra setting fails before sshd is touched; the old configuration stays", async () => {
+    const sandbox = await newSandbox();
+    const s = await steps(sandbox, { sshd: { settings: { MaxAuthTries: "lots" } } });
+    const [harden] = await applySteps(sandbox, s);
+    assert.equal(harden!.code, 1);
+    assert.match(
+      harden!.stderr,
+      /FAILED: sshd rejects the new settings, so they were taken back and sshd was not reloaded/,
+    );
+    assert.ok(!fs.existsSync(sandbox.sshdDropIn));
+    assert.equal(await sandbox.passwordLogin(), true, "the old configuration is still in force");
+    // Nothing else was changed either: the firewall is still off.
+    assert.match(sandbox.onServer("ufw status"), /Status: inactive/);
+  });
+
+  test("hardening.sshd false leaves sshd alone", async () => {
+    const sandbox = await newSandbox();
+    await apply(sandbox, await steps(sandbox, { sshd: false }));
+    assert.ok(!fs.existsSync(sandbox.sshdDropIn));
+    assert.equal(await sandbox.passwordLogin(), true);
+  });
+});
