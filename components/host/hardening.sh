@@ -107,16 +107,27 @@ can_compare_kernel() { unshare --net true 2>/dev/null; }
 # files (and the policy) say; nothing when they agree. One scratch namespace for both families:
 # creating one costs more than everything else here.
 kernel_drift() {
-    local want have
-    want=$(unshare --net /bin/bash -c "$(declare -p WANT_DOCKER DOCKER_V4 DOCKER_V6 DOCKER_CHAIN)
-        $(declare -f conf chains_of dump_chains rule_files docker_rules_for)
-        set -o pipefail
-        rule_files | while read -r bin file _; do
-            \"\$bin-restore\" <\"\$file\" && dump_chains \"\$bin\" \"\$file\" | sed \"s/^/\$bin /\"
-            rules=\$(docker_rules_for \"\$bin\")
-            [ -z \"\$rules\" ] || printf '*filter\\n:%s - [0:0]\\n%s\\nCOMMIT\\n' \"\$DOCKER_CHAIN\" \"\$rules\" | \"\$bin-restore\" --noflush
-            [ -z \"\$rules\" ] || \"\$bin\" -S \"\$DOCKER_CHAIN\" | sed \"s/^/\$bin /\"
-        done")
+    local want have key cache
+    # The expected form depends only on the files, the rules and the tools: cached by their hash,
+    # so a run where nothing changed creates no namespace.
+    key=$({ uname -r; iptables -V; rule_files | while read -r bin file _; do cat "$file"; docker_rules_for "$bin"; done; } |
+        sha256sum | cut -c1-16)
+    cache=$STATE/kernel-expected-$key
+    if [ -f "$cache" ]; then
+        want=$(cat "$cache")
+    else
+        want=$(unshare --net /bin/bash -c "$(declare -p WANT_DOCKER DOCKER_V4 DOCKER_V6 DOCKER_CHAIN)
+            $(declare -f conf chains_of dump_chains rule_files docker_rules_for)
+            set -o pipefail
+            rule_files | while read -r bin file _; do
+                \"\$bin-restore\" <\"\$file\" && dump_chains \"\$bin\" \"\$file\" | sed \"s/^/\$bin /\"
+                rules=\$(docker_rules_for \"\$bin\")
+                [ -z \"\$rules\" ] || printf '*filter\\n:%s - [0:0]\\n%s\\nCOMMIT\\n' \"\$DOCKER_CHAIN\" \"\$rules\" | \"\$bin-restore\" --noflush
+                [ -z \"\$rules\" ] || \"\$bin\" -S \"\$DOCKER_CHAIN\" | sed \"s/^/\$bin /\"
+            done")
+        rm -f "$STATE"/kernel-expected-*
+        printf '%s\n' "$want" >"$cache"
+    fi
     have=$(rule_files | while read -r bin file _; do
         dump_chains "$bin" "$file" | sed "s/^/$bin /"
         "$bin" -S "$DOCKER_CHAIN" 2>/dev/null | sed "s/^/$bin /" || true

@@ -1,21 +1,15 @@
 // The doors UFW leaves open, closed on the sandbox host: ports Docker publishes (forwarded past
 // UFW's input rules) and sshd's password logins.
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { Sandbox, sandboxUnavailable } from "../support/sandbox";
-import { applySteps, remoteSteps, runStep, sandboxOverrides, type RemoteStep } from "../support/deploy";
+import { applySteps, runStep, type RemoteStep } from "../support/deploy";
+import { applyOk, homeSteps, sandboxPool } from "../support/hostTest";
 import type { Target } from "../support/netprobe";
 
 const skip = sandboxUnavailable();
-const sandboxes: Sandbox[] = [];
-after(() => sandboxes.forEach((s) => s.destroy()));
-
-async function newSandbox(): Promise<Sandbox> {
-  const sandbox = new Sandbox();
-  sandboxes.push(sandbox);
-  return sandbox.create();
-}
+const newSandbox = sandboxPool();
 
 /** The gateway, published by Docker on 8080, is declared for the LAN only, over both families. */
 const FIREWALL = {
@@ -27,16 +21,12 @@ const FIREWALL = {
   ipv6: true,
 };
 
-function steps(sandbox: Sandbox, hardening: Record<string, unknown> = {}): Promise<RemoteStep[]> {
-  const key = fs.readFileSync(sandbox.clientKey, "utf8");
-  return remoteSteps("home", key, { ...sandboxOverrides(sandbox, hardening), "openclaw:firewall": FIREWALL });
-}
-
-async function apply(sandbox: Sandbox, s: RemoteStep[]): Promise<string> {
-  const results = await applySteps(sandbox, s);
-  for (const r of results) assert.equal(r.code, 0, `step failed:\n${r.stdout}\n${r.stderr}`);
-  return results.map((r) => r.stdout).join("");
-}
+const steps = (sandbox: Sandbox, hardening: Record<string, unknown> = {}) =>
+  homeSteps(sandbox, { "openclaw:firewall": FIREWALL }, hardening);
+const apply = async (sandbox: Sandbox, s: RemoteStep[]) => {
+  const { harden, verify } = await applyOk(sandbox, s);
+  return harden + verify;
+};
 
 const gateway = (sandbox: Sandbox): Target[] => [
   { host: sandbox.server.v4, port: 8080 },

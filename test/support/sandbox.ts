@@ -481,6 +481,15 @@ export class Sandbox {
     };
   }
 
+  /** The kernel's user chains (UFW's and ours), without counters: what actually filters. */
+  userChains(): string {
+    return this.onServer("iptables-save -t filter; ip6tables-save -t filter")
+      .split("\n")
+      .filter((l) => /ufw6?-user-|openclaw-/.test(l))
+      .map((l) => l.replace(/\[\d+:\d+\]/, ""))
+      .join("\n");
+  }
+
   /** The "Connection from" lines sshd has logged so far: one per TCP connection it accepted. */
   sshdConnections(): string[] {
     return fs

@@ -1,0 +1,38 @@
+// Shared by the host test files: a sandbox per test, removed after the file's tests, and the
+// hardening steps of the home stack pointed at it.
+import { after } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import { Sandbox } from "./sandbox";
+import { applySteps, remoteSteps, sandboxOverrides, type RemoteStep } from "./deploy";
+
+/** Returns a function that builds a fresh sandbox; all of them are destroyed after the file. */
+export function sandboxPool(): () => Promise<Sandbox> {
+  const made: Sandbox[] = [];
+  after(() => made.forEach((s) => s.destroy()));
+  return () => {
+    const sandbox = new Sandbox();
+    made.push(sandbox);
+    return sandbox.create();
+  };
+}
+
+/** The home stack's remote steps against the sandbox, with config overrides and hardening options. */
+export function homeSteps(
+  sandbox: Sandbox,
+  overrides: Record<string, unknown> = {},
+  hardening: Record<string, unknown> = {},
+): Promise<RemoteStep[]> {
+  const key = fs.readFileSync(sandbox.clientKey, "utf8");
+  return remoteSteps("home", key, { ...sandboxOverrides(sandbox, hardening), ...overrides });
+}
+
+/** Runs harden then verify and fails the test, with their output, unless both succeed. */
+export async function applyOk(
+  sandbox: Sandbox,
+  steps: RemoteStep[],
+): Promise<{ harden: string; verify: string }> {
+  const results = await applySteps(sandbox, steps);
+  for (const r of results) assert.equal(r.code, 0, `step failed:\n${r.stdout}\n${r.stderr}`);
+  return { harden: results[0]!.stdout, verify: results[1]!.stdout };
+}
