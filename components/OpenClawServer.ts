@@ -3,7 +3,8 @@ import { type AwsServerArgs, createAwsServer } from "./cloud/aws";
 import { type HcloudServerArgs, createHcloudServer } from "./cloud/hcloud";
 import { hardenHost } from "./host/hardening";
 import { type HardeningOptions, parseHardeningOptions } from "./host/options";
-import { formatWarning } from "./policy/errors";
+import { Findings, type PolicyWarning, formatWarning } from "./policy/errors";
+import { natWarnings, parseRouter } from "./policy/nat";
 import { isPrivateAddress } from "./policy/cidr";
 import { parsePolicy } from "./policy/parse";
 import type { FirewallConfig, FirewallPolicy } from "./policy/types";
@@ -27,6 +28,12 @@ export interface ExistingTarget {
   address: pulumi.Input<string>;
   /** SSH port the deployer reaches; defaults to the policy's SSH port. */
   sshPort?: pulumi.Input<number>;
+  /**
+   * The NAT router in front of the host: its LAN address, the ports it forwards, and whether it
+   * masquerades. Declared, it turns source restrictions on forwarded ports into warnings that
+   * say what they will really do.
+   */
+  router?: { address: string; forwards: (number | string)[]; masquerade: boolean };
 }
 
 export type Target = AwsTarget | HcloudTarget | ExistingTarget;
@@ -91,8 +98,15 @@ export class OpenClawServer extends pulumi.ComponentResource {
       hostHasPublicAddress: !knownPrivate,
     });
     if (target.kind !== "existing") assertWithinQuotas(policy, target.kind, `${name}.firewall`);
+    const natNotes: PolicyWarning[] = [];
+    if (target.kind === "existing" && target.router !== undefined) {
+      const f = new Findings();
+      const router = parseRouter(f, `${name}.target.router`, target.router);
+      f.throwIfFailed();
+      natNotes.push(...natWarnings(policy, router!, `${name}.firewall`));
+    }
     const settings = parseHardeningOptions(args.hardening, `${name}.hardening`);
-    for (const w of warnings) pulumi.log.warn(formatWarning(w), this);
+    for (const w of [...warnings, ...natNotes]) pulumi.log.warn(formatWarning(w), this);
     this.policy = policy;
 
     const sshPort = policy.ssh.ports[0]!.from;

@@ -24,7 +24,18 @@ export function runStack(
     "openclaw",
     {
       firewall: config.requireObject("firewall"),
-      target: settings.target,
+      // The component validates the router itself and logs what NAT does to the policy.
+      target:
+        settings.target.kind === "existing"
+          ? {
+              kind: "existing",
+              address: settings.target.address,
+              sshPort: settings.target.sshPort,
+              ...(settings.target.router
+                ? { router: config.requireObject<{ router: never }>("existing").router }
+                : {}),
+            }
+          : settings.target,
       ssh: {
         user: settings.sshUser,
         privateKey: config.requireSecret("sshPrivateKey"),

@@ -1,6 +1,7 @@
 import { isPrivateAddress, parseCidr } from "../policy/cidr";
 import { Findings, PolicyError, type PolicyWarning } from "../policy/errors";
 import { parsePortRange } from "../policy/ports";
+import { type RouterConfig, natWarnings, parseRouter } from "../policy/nat";
 import { type ParsedPolicy, parsePolicy } from "../policy/parse";
 import type { FirewallPolicy } from "../policy/types";
 import { type HostSettings, parseHardeningOptions } from "../host/options";
@@ -33,6 +34,8 @@ export interface ExistingTargetSettings {
   readonly address: string;
   /** Port the deployer reaches SSH at; differs from firewall.ssh.port behind a port-forward. */
   readonly sshPort: number;
+  /** The NAT router in front of the host, when declared: what it forwards, whether it masquerades. */
+  readonly router?: RouterConfig;
 }
 
 export type TargetSettings = AwsTargetSettings | HcloudTargetSettings | ExistingTargetSettings;
@@ -128,7 +131,12 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
     sshUser: user as string,
     ...(hostKey === undefined ? {} : { sshHostKey: hostKey as string }),
     policy: parsed!.policy,
-    warnings: parsed!.warnings,
+    warnings: [
+      ...parsed!.warnings,
+      ...(target?.kind === "existing" && target.router
+        ? natWarnings(parsed!.policy, target.router, k("firewall"))
+        : []),
+    ],
     hardening: hardening!,
   };
 }
@@ -162,7 +170,7 @@ function parseTarget(
   const known = {
     aws: ["instanceType", "publicKey", "subnetId", "vpcId", "ami", "rootVolumeGiB"],
     hcloud: ["serverType", "location", "image", "publicKey"],
-    existing: ["address", "sshPort"],
+    existing: ["address", "sshPort", "router"],
   }[kind];
   for (const name of Object.keys(o)) {
     if (!known.includes(name))
@@ -254,8 +262,9 @@ function parseTarget(
       if (!port.ok || port.range.from !== port.range.to) {
         f.fail(`${key}.sshPort`, o["sshPort"], "is not a port", "a single port from 1 to 65535, e.g. 22");
       }
+      const router = parseRouter(f, `${key}.router`, o["router"]);
       if (!ok || !port.ok) return undefined;
-      return { kind, address: address as string, sshPort: port.range.from };
+      return { kind, address: address as string, sshPort: port.range.from, ...(router ? { router } : {}) };
     }
   }
 }

@@ -174,7 +174,7 @@ export class Sandbox {
     this.start(["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/sshd_config"], this.server.ns, log);
     fs.closeSync(log);
     await this.waitFor(() => /Server listening on :: port 22/.test(fs.readFileSync(this.sshdLog, "utf8")));
-    await this.listen(LISTEN_PORTS);
+    await this.listen(this.server, LISTEN_PORTS);
     return this;
   }
 
@@ -324,6 +324,26 @@ export class Sandbox {
     }
   }
 
+  /**
+   * Makes the router forward `port` on its internet-side address (203.0.113.1) to the server,
+   * like a home router's port forwarding; with `masquerade`, it also rewrites the source to its
+   * own LAN address (192.168.1.1), as some routers do. Replaces any earlier forwarding.
+   */
+  forward(port: number, masquerade: boolean): void {
+    this.inNs(
+      this.router,
+      [
+        "iptables -t nat -F",
+        `iptables -t nat -A PREROUTING -d 203.0.113.1 -p tcp --dport ${port} -j DNAT --to-destination ${this.server.v4}:${port}`,
+        ...(masquerade
+          ? [
+              `iptables -t nat -A POSTROUTING -o lan -d ${this.server.v4} -p tcp --dport ${port} -j MASQUERADE`,
+            ]
+          : []),
+      ].join("\n"),
+    );
+  }
+
   private hasNs(ns: string): boolean {
     return run("ip", ["netns", "list"])
       .split("\n")
@@ -345,10 +365,11 @@ export class Sandbox {
     return child;
   }
 
-  private async listen(ports: number[]): Promise<void> {
+  /** Accepts TCP connections on `ports` (IPv4 and IPv6) inside a peer, until destroy(). */
+  async listen(peer: Peer, ports: number[]): Promise<void> {
     const child = this.start(
       ["node", "--import", "tsx", NETPROBE, "listen", ...ports.map(String)],
-      this.server.ns,
+      peer.ns,
       "pipe",
     );
     await new Promise<void>((resolve, reject) => {
