@@ -427,8 +427,10 @@ converge_main() {
         say "enabling the firewall (SSH is already allowed)"
         BATCH+=("--force enable")
     fi
-    docker_apply
     run_batch
+    # After the batch: on a first run its enable loads after.rules, whose block declares (and so
+    # empties) DOCKER-USER; loaded live instead, rules others keep there stay.
+    docker_apply
     # ufw keeps its files and the kernel in step; drift found before came from outside it.
     if [ -n "$drift" ]; then
         say "the kernel's rules differ from UFW's files (changed outside ufw): reloading the user chains atomically"

@@ -93,11 +93,17 @@ describe("ports Docker publishes", { skip }, () => {
     await assertGatewayFollowsPolicy(sandbox, "Docker installed later");
   });
 
-  test("verify notices our Docker rules removed behind its back, and the next run restores them", async () => {
+  test("a first run keeps others' DOCKER-USER rules; verify notices our jump removed, the next run restores it", async () => {
     const sandbox = await newSandbox();
     await sandbox.publish(8080);
+    // The operator's own rule, there before the first run, which enables UFW.
+    sandbox.onServer("iptables -A DOCKER-USER -s 203.0.113.99 -j DROP");
     const s = await steps(sandbox);
     await apply(sandbox, s);
+    assert.match(
+      sandbox.onServer("iptables -S DOCKER-USER"),
+      /^-A DOCKER-USER -s 203\.0\.113\.99\/32 -j DROP$/m,
+    );
     sandbox.onServer("iptables -D DOCKER-USER -j openclaw-docker-user");
     assert.deepEqual(await sandbox.probe(sandbox.untrusted, [gateway(sandbox)[0]!]), ["open"]);
     const verify = await runStep(sandbox, s[1]!);
