@@ -3,6 +3,7 @@
 import * as net from "node:net";
 import type { AwsRule } from "../../components/render/awsRules";
 import type { HcloudRule } from "../../components/render/hcloudRules";
+import { SSH_REPLIES_COMMENT } from "../../components/render/ufwRules";
 
 export type Direction = "in" | "out";
 
@@ -65,6 +66,8 @@ const UFW_LINE =
  */
 export function fromUfw(lines: readonly string[], ipv6: boolean, outgoingAllowed: boolean): Entry[] {
   const entries = lines.flatMap((line) => {
+    // Replies by source port: statefulness, which the cloud firewalls have built in.
+    if (line.endsWith(`comment '${SSH_REPLIES_COMMENT}'`)) return [];
     const m = UFW_LINE.exec(line);
     if (!m) throw new Error(`unrecognised ufw line: ${line}`);
     const direction: Direction = m[2] ? "out" : "in";

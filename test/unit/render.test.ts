@@ -61,6 +61,8 @@ describe("UFW rendering", () => {
     assert.deepEqual(
       renderUfwRules(policy).filter((l) => l.includes(" out ")),
       [
+        // sshd's replies first: the session that enables UFW may not be tracked by conntrack.
+        "ufw allow out from any port 22 proto tcp comment 'openclaw:out:ssh-replies'",
         "ufw allow out to 0.0.0.0/0 port 443 proto tcp comment 'openclaw:out:https'",
         "ufw allow out to ::/0 port 443 proto tcp comment 'openclaw:out:https'",
       ],
