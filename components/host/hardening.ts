@@ -35,8 +35,9 @@ export interface Hardening {
 
 /**
  * The host layer: converge UFW to the policy over one SSH session, then verify it from a
- * second one, which also confirms the change (unconfirmed, the host rolls it back itself). Both take their script and the policy on stdin. A policy change changes stdin
- * and runs `update`; a new host changes `triggers` and replaces (re-runs) both steps.
+ * second one, which also confirms the change (unconfirmed, the host rolls it back itself).
+ * Both take their script and the policy on stdin. A policy change changes stdin and runs
+ * `update`; a new host changes `triggers` and replaces (re-runs) both steps.
  */
 export function hardenHost(name: string, args: HardeningArgs, parent: pulumi.Resource): Hardening {
   const connection: command.types.input.remote.ConnectionArgs = {

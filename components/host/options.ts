@@ -5,17 +5,18 @@ import { SSHD_FIXED } from "../render/sshdConfig";
 export interface HardeningOptions {
   /**
    * How long a step may take, as a Pulumi duration ("10m", "1h30m"), including waiting for a
-   * booting VM to accept SSH: dials are retried without limit until then.
+   * booting VM to accept SSH: dials are retried without limit until then. Default "10m".
    */
   timeout?: string;
-  /** Seconds for each SSH dial attempt. */
+  /** Seconds for each SSH dial attempt. Default 15. */
   perDialTimeout?: number;
   /**
-   * Seconds the host waits, after changing an active firewall, for a new SSH connection to
-   * confirm the change. Unconfirmed, the host restores the rules it had before.
+   * Seconds the host waits, after any change, for a new SSH connection to confirm it.
+   * Unconfirmed, the host restores what it had before. 5 to 3600, less than `timeout`;
+   * default 120.
    */
   rollbackAfter?: number;
-  /** Where the host keeps its lock, the pre-change snapshot and the rollback record. */
+  /** Where the host keeps its lock, the pre-change snapshot and the rollback record. Default /var/lib/openclaw. */
   stateDir?: string;
   /**
    * Make the policy govern ports Docker publishes, through Docker's DOCKER-USER chain (they are
