@@ -103,7 +103,7 @@ export class OpenClawServer extends pulumi.ComponentResource {
       const f = new Findings();
       const router = parseRouter(f, `${name}.target.router`, target.router);
       f.throwIfFailed();
-      natNotes.push(...natWarnings(policy, router!, `${name}.firewall`));
+      natNotes.push(...natWarnings(policy, router!, `${name}.firewall`, args.firewall.services));
     }
     const settings = parseHardeningOptions(args.hardening, `${name}.hardening`);
     for (const w of [...warnings, ...natNotes]) pulumi.log.warn(formatWarning(w), this);

@@ -67,16 +67,24 @@ export function parseRouter(f: Findings, key: string, raw: unknown): RouterConfi
  * A source restriction on a port the router forwards does not do what it says. With plain port
  * forwarding the host sees each client's own address, so a LAN-only rule turns away every
  * internet client; with masquerading the host sees the router, so a rule that admits the
- * router admits the whole internet (and one that does not, nobody).
+ * router admits the whole internet (and one that does not, nobody). `configServices` is the
+ * services list as written, so each warning's key points at the entry the operator wrote.
  */
-export function natWarnings(policy: FirewallPolicy, router: RouterConfig, key: string): PolicyWarning[] {
+export function natWarnings(
+  policy: FirewallPolicy,
+  router: RouterConfig,
+  key: string,
+  configServices: readonly { name?: unknown }[] = policy.services,
+): PolicyWarning[] {
   const warnings: PolicyWarning[] = [];
   const services = [policy.ssh, ...policy.services];
   services.forEach((s, i) => {
     if (s.sources.some(isWorld)) return;
     const forwarded = s.ports.filter((p) => router.forwards.some((f) => overlaps(p, f)));
     if (forwarded.length === 0) return;
-    const where = i === 0 ? `${key}.ssh` : `${key}.services[${i - 1}]`;
+    // Keys name the service where the operator wrote it: the policy orders services by name.
+    const where =
+      i === 0 ? `${key}.ssh` : `${key}.services[${configServices.findIndex((c) => c.name === s.name)}]`;
     const ports = `${forwarded.map((p) => formatPortRange(p)).join(", ")}/${s.protocol}`;
     const sources = s.sources.map((c) => c.text).join(", ");
     let effect: string;

@@ -134,7 +134,12 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
     warnings: [
       ...parsed!.warnings,
       ...(target?.kind === "existing" && target.router
-        ? natWarnings(parsed!.policy, target.router, k("firewall"))
+        ? natWarnings(
+            parsed!.policy,
+            target.router,
+            k("firewall"),
+            (read("firewall") as { services: { name?: unknown }[] }).services,
+          )
         : []),
     ],
     hardening: hardening!,

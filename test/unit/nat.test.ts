@@ -47,6 +47,14 @@ test("masquerading: a rule that admits the router admits the internet; one that 
   );
 });
 
+test("a warning's key is the service's index as written, not its place in the sorted policy", () => {
+  const written = [{ name: "web" }, { name: "vpn-only" }, { name: "api" }];
+  assert.deepEqual(
+    natWarnings(policy, router(false), "k", written).map((x) => x.key),
+    ["k.ssh", "k.services[2]", "k.services[1]"],
+  );
+});
+
 test("ports the router does not forward are not warned about", () => {
   assert.deepEqual(natWarnings(policy, router(true, ["9100-9200"]), "k"), []);
 });
