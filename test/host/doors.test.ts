@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { Sandbox, sandboxUnavailable } from "../support/sandbox";
 import { applySteps, runStep, type RemoteStep } from "../support/deploy";
-import { applyOk, homeSteps, sandboxPool } from "../support/hostTest";
+import { HOME_FIREWALL, applyOk, homeSteps, sandboxPool } from "../support/hostTest";
 import type { Target } from "../support/netprobe";
 
 const skip = sandboxUnavailable();
@@ -13,12 +13,10 @@ const newSandbox = sandboxPool();
 
 /** The gateway, published by Docker on 8080, is declared for the LAN only, over both families. */
 const FIREWALL = {
-  ssh: { adminCidrs: ["0.0.0.0/0", "::/0"] },
+  ...HOME_FIREWALL,
   services: [
     { name: "gateway", ports: [8080], protocol: "tcp", sources: ["192.168.1.0/24", "2001:db8:1::/64"] },
   ],
-  logging: "medium",
-  ipv6: true,
 };
 
 const steps = (sandbox: Sandbox, hardening: Record<string, unknown> = {}) =>

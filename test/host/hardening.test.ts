@@ -4,7 +4,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Sandbox, sandboxUnavailable } from "../support/sandbox";
 import { runStep } from "../support/deploy";
-import { applyOk, homeSteps, sandboxPool } from "../support/hostTest";
+import { HOME_FIREWALL, applyOk, homeSteps, sandboxPool } from "../support/hostTest";
 import type { Target } from "../support/netprobe";
 import { PolicyError } from "../../components/policy/errors";
 import { parsePolicy } from "../../components/policy/parse";
@@ -12,14 +12,6 @@ import { renderUfwRules } from "../../components/render/ufwRules";
 
 const skip = sandboxUnavailable();
 const newSandbox = sandboxPool();
-
-/** The home stack as shipped, with the firewall replaced or extended where a test says so. */
-const HOME_FIREWALL = {
-  ssh: { adminCidrs: ["0.0.0.0/0", "::/0"] },
-  services: [{ name: "openclaw-api", ports: [8000], protocol: "tcp", sources: ["192.168.1.0/24"] }],
-  logging: "medium",
-  ipv6: true,
-};
 
 const steps = homeSteps;
 const apply = applyOk;

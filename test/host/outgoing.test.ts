@@ -4,16 +4,13 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { sandboxUnavailable } from "../support/sandbox";
-import { applyOk, homeSteps, sandboxPool } from "../support/hostTest";
+import { HOME_FIREWALL, applyOk, homeSteps, sandboxPool } from "../support/hostTest";
 
 const skip = sandboxUnavailable();
 const newSandbox = sandboxPool();
 
 const FIREWALL = {
-  ssh: { adminCidrs: ["0.0.0.0/0", "::/0"] },
-  services: [{ name: "openclaw-api", ports: [8000], protocol: "tcp", sources: ["192.168.1.0/24"] }],
-  logging: "medium",
-  ipv6: true,
+  ...HOME_FIREWALL,
   outgoing: {
     policy: "deny",
     // A model provider's API, in the documentation range the untrusted peer lives in.

@@ -6,6 +6,14 @@ import * as fs from "node:fs";
 import { Sandbox } from "./sandbox";
 import { applySteps, remoteSteps, sandboxOverrides, type RemoteStep } from "./deploy";
 
+/** The home stack's firewall as shipped; tests replace or extend parts of it. */
+export const HOME_FIREWALL = {
+  ssh: { adminCidrs: ["0.0.0.0/0", "::/0"] },
+  services: [{ name: "openclaw-api", ports: [8000], protocol: "tcp", sources: ["192.168.1.0/24"] }],
+  logging: "medium",
+  ipv6: true,
+};
+
 /** Returns a function that builds a fresh sandbox; all of them are destroyed after the file. */
 export function sandboxPool(): () => Promise<Sandbox> {
   const made: Sandbox[] = [];
