@@ -65,7 +65,11 @@ export function sandboxOverrides(
 }
 
 /** Runs one step over SSH from the admin namespace; dials are retried until `timeoutMs`. */
-export function runStep(sandbox: Sandbox, step: RemoteStep, timeoutMs = 60_000): Promise<RunResult> {
+export function runStep(
+  sandbox: Sandbox,
+  step: RemoteStep,
+  timeoutMs = 60_000,
+): Promise<RunResult & { dials: number }> {
   return sandbox.ssh(step.connection, step.command, step.stdin, {
     timeoutMs,
     perDialSeconds: step.connection.perDialTimeout,

@@ -30,7 +30,7 @@ export interface RunResult {
 
 const NETPROBE = path.join(__dirname, "netprobe.ts");
 /** Ports the server listens on, so an open port answers and a blocked one times out. */
-export const LISTEN_PORTS = [8000, 8001, 8080, 9000, 9001, 3306];
+const LISTEN_PORTS = [8000, 8001, 8080, 9000, 9001, 3306];
 
 /** Why the sandbox cannot run here, or undefined when it can. */
 export function sandboxUnavailable(): string | undefined {
