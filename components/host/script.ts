@@ -20,7 +20,7 @@ const UFW_BATCH = fs.readFileSync(path.join(__dirname, "ufw_batch.py"), "utf8");
 type ScriptSettings = Pick<HostSettings, "rollbackAfter" | "stateDir" | "docker" | "sshd">;
 
 /** `NAME=value` for a word that needs no quoting, or a quoted heredoc for any text. */
-function assign(name: string, value: string | number): string {
+export function assign(name: string, value: string | number): string {
   if (typeof value === "number" || (/^[A-Za-z0-9_./:()@, -]*$/.test(value) && !value.includes("\n"))) {
     return `${name}='${value}'`;
   }
