@@ -7,7 +7,9 @@
 //
 // The server's addresses are the seed's home server's. `ip netns exec` bind-mounts
 // /etc/netns/NAME/* over /etc, so the server has its own /etc/ufw and /etc/default and the
-// machine's own firewall is never touched. Everything made here is named from one random id
+// machine's own firewall is never touched. Its sshd also has its own /var/log, bind-mounted
+// in the mount namespace `ip netns exec` made for it, so its SSH sessions read the sandbox's
+// UFW log and journal (see captureLog). Everything made here is named from one random id
 // and removed by that id in destroy(), whatever state a test left it in.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -29,6 +31,9 @@ export interface RunResult {
 }
 
 const NETPROBE = path.join(__dirname, "netprobe.ts");
+/** The netlink group the server's UFW log rules send to (see captureLog). */
+const NFLOG_GROUP = 7;
+const JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote";
 /** Ports the server listens on, so an open port answers and a blocked one times out. */
 const LISTEN_PORTS = [8000, 8001, 8080, 9000, 9001, 3306];
 
@@ -38,6 +43,13 @@ export function sandboxUnavailable(): string | undefined {
   for (const tool of ["ip", "ufw", "sshd", "ssh", "ssh-keygen", "iptables", "unshare"]) {
     if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) return `needs ${tool} (see .ci/run)`;
   }
+  return undefined;
+}
+
+/** Why the sandbox cannot keep a UFW log or a journal (captureLog, moveLogToJournal), if so. */
+export function logCaptureUnavailable(): string | undefined {
+  if (spawnSync("sh", ["-c", "command -v ulogd"]).status !== 0) return "needs ulogd (ulogd2, see .ci/run)";
+  if (!fs.existsSync(JOURNAL_REMOTE)) return `needs ${JOURNAL_REMOTE} (systemd-journal-remote, see .ci/run)`;
   return undefined;
 }
 
@@ -68,6 +80,8 @@ export class Sandbox {
   readonly clientKey = path.join(this.dir, "client_ed25519");
   readonly hostKey = path.join(this.dir, "host_ed25519");
   readonly sshdLog = path.join(this.dir, "sshd.log");
+  /** The server's /var/log, as its SSH sessions see it. */
+  readonly varLog = path.join(this.dir, "varlog");
   /** The hardening's sshd drop-in, as the machine sees the server's file. */
   get sshdDropIn(): string {
     return `/etc/netns/${this.server.ns}/ssh/sshd_config.d/00-openclaw.conf`;
@@ -156,6 +170,9 @@ export class Sandbox {
     // Its own /etc/shadow, so root has a password inside the sandbox only.
     const hash = run("openssl", ["passwd", "-6", "-stdin"], this.rootPassword).trim();
     fs.writeFileSync(path.join(etc, "shadow"), `root:${hash}:20000:0:99999:7:::\n`, { mode: 0o640 });
+    // Its own machine id: journalctl reads /var/log/journal/<machine-id>.
+    fs.writeFileSync(path.join(etc, "machine-id"), `${randomBytes(16).toString("hex")}\n`);
+    fs.mkdirSync(this.varLog);
     fs.copyFileSync(`${this.clientKey}.pub`, path.join(this.dir, "authorized_keys"));
     const hostPublic = fs
       .readFileSync(path.join(ssh, "ssh_host_ed25519_key.pub"), "utf8")
@@ -171,7 +188,14 @@ export class Sandbox {
       this.createdRunSshd = true;
     }
     const log = fs.openSync(this.sshdLog, "a");
-    this.start(["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/sshd_config"], this.server.ns, log);
+    this.start(
+      [
+        ...["sh", "-c", 'mount --bind "$0" /var/log && exec "$@"', this.varLog],
+        ...["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/sshd_config"],
+      ],
+      this.server.ns,
+      log,
+    );
     fs.closeSync(log);
     await this.waitFor(() => /Server listening on :: port 22/.test(fs.readFileSync(this.sshdLog, "utf8")));
     await this.listen(this.server, LISTEN_PORTS);
@@ -200,6 +224,9 @@ export class Sandbox {
     fs.cpSync("/etc/ufw", path.join(etc, "ufw"), { recursive: true });
     fs.copyFileSync("/etc/default/ufw", path.join(etc, "default", "ufw"));
     this.resetUfwFiles();
+    for (const entry of fs.readdirSync(this.varLog)) {
+      fs.rmSync(path.join(this.varLog, entry), { recursive: true, force: true });
+    }
   }
 
   /** Puts the server's UFW back to a fresh install's files: inactive, no rules. */
@@ -359,7 +386,7 @@ export class Sandbox {
     );
   }
 
-  private start(argv: string[], ns: string, out: number | "pipe"): ChildProcess {
+  private start(argv: string[], ns: string, out: number | "pipe" | "ignore"): ChildProcess {
     const child = spawn("ip", ["netns", "exec", ns, ...argv], { stdio: ["pipe", out, out] });
     this.processes.push(child);
     return child;
@@ -500,6 +527,103 @@ export class Sandbox {
         return JSON.parse(out) as Record<Outcome, number>[];
       },
     };
+  }
+
+  /**
+   * Makes the server keep a UFW log the way rsyslog would, at /var/log/ufw.log as its SSH
+   * sessions see it. The kernel writes LOG lines from the machine's own namespace only (unless
+   * the global net.netfilter.nf_log_all_netns is set, which the sandbox must not touch), so
+   * UFW's LOG rules are switched to NFLOG, with the same matches, limits and prefixes, and
+   * ulogd2 writes each packet in its emulation of the LOG format. Call after the hardening:
+   * UFW rebuilds its logging rules when its logging level changes.
+   */
+  async captureLog(): Promise<void> {
+    this.onServer(
+      ["iptables", "ip6tables"]
+        .map(
+          (bin) =>
+            `${bin}-save -t filter | sed -E 's/-j LOG --log-prefix ("[^"]*")/-j NFLOG --nflog-prefix \\1 --nflog-group ${NFLOG_GROUP}/' | ${bin}-restore -T filter`,
+        )
+        .join("\n"),
+    );
+    const conf = path.join(this.dir, "ulogd.conf");
+    const status = path.join(this.dir, "ulogd.status");
+    fs.writeFileSync(
+      conf,
+      [
+        "[global]",
+        `logfile="${status}"`,
+        "loglevel=3",
+        "stack=log1:NFLOG,base1:BASE,ifi1:IFINDEX,ip2str1:IP2STR,print1:PRINTPKT,emu1:LOGEMU",
+        "[log1]",
+        `group=${NFLOG_GROUP}`,
+        "[emu1]",
+        `file="${path.join(this.varLog, "ufw.log")}"`,
+        "sync=1",
+        "",
+      ].join("\n"),
+    );
+    this.start(["ulogd", "-c", conf], this.server.ns, "ignore");
+    await this.waitFor(
+      () => fs.existsSync(status) && /entering main loop/.test(fs.readFileSync(status, "utf8")),
+    );
+  }
+
+  /** How many packets the server's UFW logging rules have passed to the log, by prefix. */
+  logCounters(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const line of this.onServer("iptables-save -c -t filter; ip6tables-save -c -t filter").split("\n")) {
+      const m = /^\[(\d+):\d+\] .*--nflog-prefix "?(\[UFW [A-Z ]+\])/.exec(line);
+      if (m) counts.set(m[2]!, (counts.get(m[2]!) ?? 0) + Number(m[1]));
+    }
+    return counts;
+  }
+
+  /** The server's UFW log lines so far (see captureLog). */
+  ufwLog(): string[] {
+    const file = path.join(this.varLog, "ufw.log");
+    return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean) : [];
+  }
+
+  /**
+   * Moves the UFW log into the server's journal, as on a host without rsyslog: each line
+   * becomes a kernel message (the text from its UFW prefix on) at the line's own time, in a
+   * real journal file written by systemd-journal-remote; /var/log/ufw.log is removed.
+   * `extra` kernel messages are added too, each `daysAgo` days before now.
+   */
+  moveLogToJournal(extra: { message: string; daysAgo: number }[]): void {
+    const lines = this.ufwLog();
+    // GNU date reads syslog's "Nov 24 22:00:01" as this year's, in local time, as ulogd wrote it.
+    const seconds = run("date", ["-f", "-", "+%s"], lines.map((l) => `${l.slice(0, 15)}\n`).join(""))
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .map(Number);
+    const now = Math.floor(Date.now() / 1000);
+    const messages = [
+      ...extra.map((e) => ({ message: e.message, epoch: now - e.daysAgo * 86_400 })),
+      ...lines.map((l, i) => ({ message: l.slice(l.indexOf("[UFW ")), epoch: seconds[i]! })),
+    ].sort((a, b) => a.epoch - b.epoch);
+    const boot = randomBytes(16).toString("hex");
+    const exported = messages
+      .map(({ message, epoch }, i) =>
+        [
+          `__REALTIME_TIMESTAMP=${epoch * 1_000_000 + i}`,
+          `__MONOTONIC_TIMESTAMP=${1_000_000 + i}`,
+          `_BOOT_ID=${boot}`,
+          "_TRANSPORT=kernel",
+          "SYSLOG_IDENTIFIER=kernel",
+          "_HOSTNAME=sandbox",
+          `MESSAGE=${message}`,
+          "",
+        ].join("\n"),
+      )
+      .join("\n");
+    const machineId = fs.readFileSync(`/etc/netns/${this.server.ns}/machine-id`, "utf8").trim();
+    const dir = path.join(this.varLog, "journal", machineId);
+    fs.mkdirSync(dir, { recursive: true });
+    run(JOURNAL_REMOTE, [`--output=${path.join(dir, "system.journal")}`, "-"], exported);
+    fs.rmSync(path.join(this.varLog, "ufw.log"));
   }
 
   /** The kernel's user chains (UFW's and ours), without counters: what actually filters. */
