@@ -5,6 +5,9 @@ import type { FirewallPolicy } from "../policy/types";
 /** Our chain, jumped to from Docker's DOCKER-USER chain; Docker and the operator own the rest. */
 export const DOCKER_CHAIN = "openclaw-docker-user";
 
+/** UFW's own logging of a blocked packet (its after-logging chains): same rate, same prefix. */
+const BLOCK_LOG = '-m limit --limit 3/min --limit-burst 10 -j LOG --log-prefix "[UFW BLOCK] "';
+
 /**
  * The policy for ports Docker publishes, as iptables rules of our chain, per family. Docker
  * forwards a published port (DNAT, then FORWARD) and never passes UFW's input rules, so these
@@ -13,7 +16,9 @@ export const DOCKER_CHAIN = "openclaw-docker-user";
  *   traffic, container to container) go back to Docker's rules untouched;
  * - a published connection the policy admits (service port and source) returns to Docker, which
  *   accepts it;
- * - every other published connection is dropped: the host's default is deny incoming.
+ * - every other published connection is dropped: the host's default is deny incoming. Unless
+ *   logging is off, it is logged first the way UFW logs its own blocks (prefix, rate), so it
+ *   reaches ufw.log through rsyslog's `[UFW ` filter and `npm run blocks` as forwarded traffic.
  * SSH is not a Docker service and is left to UFW. Rate limits are not applied here.
  */
 export function renderDockerRules(policy: FirewallPolicy): { v4: string[]; v6: string[] } {
@@ -33,6 +38,7 @@ export function renderDockerRules(policy: FirewallPolicy): { v4: string[]; v6: s
         }
       }
     }
+    if (policy.logging !== "off") out.push(`-A ${DOCKER_CHAIN} ${BLOCK_LOG}`);
     out.push(`-A ${DOCKER_CHAIN} -j DROP`);
   }
   return rules;

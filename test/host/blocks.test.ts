@@ -84,6 +84,15 @@ function policyDrops(sandbox: Sandbox): number {
     .reduce((n, v) => n + Number(v ?? 0), 0);
 }
 
+/** Packets the hardening's Docker chain dropped (published ports the policy does not admit). */
+function dockerDrops(sandbox: Sandbox): number {
+  return sandbox
+    .onServer("iptables-save -c -t filter; ip6tables-save -c -t filter")
+    .split("\n")
+    .map((l) => /^\[(\d+):\d+\] -A openclaw-docker-user -j DROP$/.exec(l)?.[1])
+    .reduce((n, v) => n + Number(v ?? 0), 0);
+}
+
 /** Waits until every packet the logging rules passed is a line in the log file. */
 async function logSettled(sandbox: Sandbox): Promise<number> {
   const deadline = Date.now() + 5000;
@@ -100,6 +109,9 @@ async function logSettled(sandbox: Sandbox): Promise<number> {
 describe("npm run blocks", { skip }, () => {
   test("reports each blocked flow with the firewall's own counts, from the UFW log and from the journal", async () => {
     const sandbox = await newSandbox();
+    // A container publishes 8080, which the policy does not admit: Docker forwards it past UFW,
+    // and the hardening's Docker chain logs and drops it.
+    await sandbox.publish(8080);
     await applyOk(sandbox, await homeSteps(sandbox, { "openclaw:firewall": FIREWALL }));
     await sandbox.captureLog();
 
@@ -116,6 +128,8 @@ describe("npm run blocks", { skip }, () => {
     const webhook = await attempt(sandbox, untrusted, "v4", 9001, 9);
     const limited = webhook.filter((o) => o === "refused").length;
     assert.ok(limited >= 3 && webhook.filter((o) => o === "open").length >= 5, webhook.join(" "));
+    assert.deepEqual(await attempt(sandbox, untrusted, "v4", 8080, 2), Array(2).fill("timeout"));
+    assert.deepEqual(await attempt(sandbox, untrusted, "v6", 8080, 1), ["timeout"]);
     const dropped = policyDrops(sandbox) - dropsBefore;
     const logged = await logSettled(sandbox);
 
@@ -128,11 +142,18 @@ describe("npm run blocks", { skip }, () => {
       "block in 203.0.113.10 9000": { packets: 1, attempts: 1 },
       "block in 192.168.1.10 3306": { packets: 2, attempts: 2 },
       "limit in 203.0.113.10 9001": { packets: limited, attempts: limited },
+      // Logged after Docker's DNAT: the container's address and port.
+      "block forward 203.0.113.10 80": { packets: 2, attempts: 2 },
+      "block forward 2001:db8:2::10 80": { packets: 1, attempts: 1 },
     });
-    // The firewall's counters: every packet its policy dropped, and every one it logged.
+    const forwarded = fromFile.groups.filter((g) => g.direction === "forward");
+    assert.deepEqual(forwarded.flatMap((g) => g.destinations).sort(), ["172.17.0.2", "fd00:17::2"]);
+    // The firewall's counters: every packet its policy and the Docker chain dropped, and every
+    // one it logged.
     assert.equal(dropped, 8);
+    assert.equal(dockerDrops(sandbox), 3);
     assert.equal(fromFile.packets, logged);
-    assert.equal(fromFile.packets, dropped + limited);
+    assert.equal(fromFile.packets, dropped + limited + 3);
     // Busiest first.
     assert.deepEqual(
       fromFile.groups.map((g) => g.packets),
@@ -150,7 +171,10 @@ describe("npm run blocks", { skip }, () => {
     assert.ok(port9000.packets < 13 && port9000.packets > 1, JSON.stringify(port9000));
     const text = await blocks(sandbox);
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /^Blocked traffic on root@192\.168\.1\.100 \(stack home\) since /);
+    assert.match(
+      text.stdout,
+      /^Blocked traffic on root@192\.168\.1\.100 \(stack home\), \d{4}-\d\d-\d\d \d\d:\d\d:\d\d to /,
+    );
     assert.match(text.stdout, /\nHOUR +DIR +SOURCE +PORT +RULE +ATTEMPTS +PACKETS +TO\n/);
     assert.match(
       text.stdout,

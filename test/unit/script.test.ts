@@ -150,15 +150,18 @@ test("hardening options: defaults, and every bad value named with what is accept
   assert.deepEqual(problems(["10m"]), ['openclaw:hardening ["10m"]']);
 });
 
-test("Docker rules: admitted (port, source) pairs return to Docker, other published connections drop", () => {
-  const { policy: p } = parsePolicy({
+test("Docker rules: admitted (port, source) pairs return to Docker, other published connections are logged and drop", () => {
+  const config = {
     ssh: { adminCidrs: ["0.0.0.0/0"] },
     services: [
       { name: "gateway", ports: [8080, "9000-9010"], sources: ["192.168.1.0/24", "2001:db8:1::/64"] },
       { name: "web", port: 443, sources: ["0.0.0.0/0", "::/0"], public: true },
     ],
-  });
+  };
+  const { policy: p } = parsePolicy(config);
   const chain = "-A openclaw-docker-user";
+  // As UFW logs its own blocks, so rsyslog files it in ufw.log and npm run blocks reads it.
+  const log = `${chain} -m limit --limit 3/min --limit-burst 10 -j LOG --log-prefix "[UFW BLOCK] "`;
   const head = [
     `${chain} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`,
     `${chain} -m conntrack ! --ctstate DNAT -j RETURN`,
@@ -169,6 +172,7 @@ test("Docker rules: admitted (port, source) pairs return to Docker, other publis
       `${chain} -s 192.168.1.0/24 -p tcp -m conntrack --ctorigdstport 8080 -j RETURN`,
       `${chain} -s 192.168.1.0/24 -p tcp -m conntrack --ctorigdstport 9000:9010 -j RETURN`,
       `${chain} -p tcp -m conntrack --ctorigdstport 443 -j RETURN`,
+      log,
       `${chain} -j DROP`,
     ],
     v6: [
@@ -176,9 +180,17 @@ test("Docker rules: admitted (port, source) pairs return to Docker, other publis
       `${chain} -s 2001:db8:1::/64 -p tcp -m conntrack --ctorigdstport 8080 -j RETURN`,
       `${chain} -s 2001:db8:1::/64 -p tcp -m conntrack --ctorigdstport 9000:9010 -j RETURN`,
       `${chain} -p tcp -m conntrack --ctorigdstport 443 -j RETURN`,
+      log,
       `${chain} -j DROP`,
     ],
   });
+  // With logging off, UFW logs nothing and neither do we.
+  const { policy: quiet } = parsePolicy({ ...config, logging: "off" });
+  assert.ok(renderDockerRules(quiet).v4.every((r) => !r.includes("LOG")));
+  assert.equal(
+    renderDockerRules(quiet).v6.at(-2),
+    `${chain} -p tcp -m conntrack --ctorigdstport 443 -j RETURN`,
+  );
 });
 
 test("Docker's nftables backend fails the step with a clear message; the iptables backend passes", () => {
