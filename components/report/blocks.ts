@@ -131,7 +131,7 @@ const MAX_DESTINATIONS = 2;
 /** The report as a table, with the caveats an operator needs to read its numbers right. */
 export function renderBlocksText(report: BlocksReport, ctx: ReportContext): string {
   const out: string[] = [
-    `Blocked traffic on ${ctx.host} (stack ${ctx.stack}) since ${wall(ctx.since)}, host time (the host's clock now: ${ctx.now})`,
+    `Blocked traffic on ${ctx.host} (stack ${ctx.stack}), ${wall(ctx.since)} to ${wall(ctx.now.slice(0, 19))} host time (UTC${ctx.now.slice(19)})`,
     `Read from ${ctx.sources.length ? ctx.sources.join(", ") : "nothing: no UFW log and no journal"}.`,
   ];
   if (ctx.logging === "off") {
@@ -148,9 +148,10 @@ export function renderBlocksText(report: BlocksReport, ctx: ReportContext): stri
   }
   out.push(
     "",
-    "UFW rate-limits its own logging (per logging rule: a burst of 10, then 3 a minute), so a",
-    "busy source logs fewer packets than it sent. DIR in: to this host; out: from it; forward:",
-    "through it (Docker). An attempt is one source port; a TCP client's retries share one.",
+    "UFW rate-limits its own logging (per logging rule: a burst of 10, 5 for limit, then 3 a",
+    "minute), so busy sources log fewer packets than they sent. DIR in: to this host; out: from",
+    "it; forward: through it (Docker). An attempt is one source port; a TCP client's retries",
+    "share one.",
   );
   if (ctx.unreadable.length) {
     out.push("", `${ctx.unreadable.length} UFW line(s) could not be read, e.g.:`, `  ${ctx.unreadable[0]}`);

@@ -229,7 +229,7 @@ describe("printing the report", () => {
     const lines = text.split("\n");
     assert.equal(
       lines[0],
-      "Blocked traffic on admin@192.168.1.100 (stack home) since 2026-11-17 23:50:00, host time (the host's clock now: 2026-11-24T23:50:00+00:00)",
+      "Blocked traffic on admin@192.168.1.100 (stack home), 2026-11-17 23:50:00 to 2026-11-24 23:50:00 host time (UTC+00:00)",
     );
     assert.equal(lines[1], "Read from /var/log/ufw.log.1, /var/log/ufw.log.");
     assert.equal(
