@@ -90,7 +90,11 @@ async function ssh(
       let stdout = "";
       child.stdout.setEncoding("utf8");
       child.stdout.on("data", (d: string) => (stdout += d));
-      child.on("error", reject);
+      child.on("error", (e: NodeJS.ErrnoException) =>
+        reject(
+          e.code === "ENOENT" ? new Error("npm run blocks needs the OpenSSH client, ssh, on your PATH") : e,
+        ),
+      );
       child.on("close", (code) => resolve({ code: code ?? 1, stdout }));
       child.stdin.on("error", () => undefined);
       child.stdin.end(script);

@@ -38,10 +38,14 @@ export interface BlocksReport {
  * so the same log always gives the same report.
  */
 export function summariseBlocks(entries: readonly UfwLogEntry[], since: string): BlocksReport {
-  const groups = new Map<
-    string,
-    { group: Omit<BlockGroup, "attempts">; attempts: Set<string>; dst: Set<string> }
-  >();
+  // Per group: what identifies it, and the packets, attempts and destinations seen so far.
+  type Tally = {
+    key: Omit<BlockGroup, "destinations" | "attempts" | "packets">;
+    packets: number;
+    attempts: Set<string>;
+    dst: Set<string>;
+  };
+  const tallies = new Map<string, Tally>();
   let first: string | undefined;
   let last: string | undefined;
   let packets = 0;
@@ -50,36 +54,27 @@ export function summariseBlocks(entries: readonly UfwLogEntry[], since: string):
     packets++;
     if (first === undefined || e.time < first) first = e.time;
     if (last === undefined || e.time > last) last = e.time;
-    const hour = `${e.time.slice(0, 13)}:00${e.offset ?? ""}`;
-    const rule = e.action === "LIMIT BLOCK" ? "limit" : "block";
-    const key = [hour, e.direction, e.src, e.protocol, e.dstPort ?? "", rule].join(" ");
-    let g = groups.get(key);
-    if (!g) {
-      g = {
-        group: {
-          hour,
-          direction: e.direction,
-          source: e.src,
-          protocol: e.protocol,
-          ...(e.dstPort === undefined ? {} : { port: e.dstPort }),
-          rule,
-          destinations: [],
-          packets: 0,
-        },
-        attempts: new Set(),
-        dst: new Set(),
-      };
-      groups.set(key, g);
-    }
-    (g.group as { packets: number }).packets++;
-    g.dst.add(e.dst);
+    const key = {
+      hour: `${e.time.slice(0, 13)}:00${e.offset ?? ""}`,
+      direction: e.direction,
+      source: e.src,
+      protocol: e.protocol,
+      ...(e.dstPort === undefined ? {} : { port: e.dstPort }),
+      rule: e.action === "LIMIT BLOCK" ? ("limit" as const) : ("block" as const),
+    };
+    const id = [key.hour, key.direction, key.source, key.protocol, key.port ?? "", key.rule].join(" ");
+    let t = tallies.get(id);
+    if (!t) tallies.set(id, (t = { key, packets: 0, attempts: new Set(), dst: new Set() }));
+    t.packets++;
+    t.dst.add(e.dst);
     // Without ports (ICMP), every packet is its own attempt.
-    g.attempts.add(e.srcPort === undefined ? `#${g.group.packets}` : `${e.dst} ${e.srcPort}`);
+    t.attempts.add(e.srcPort === undefined ? `#${t.packets}` : `${e.dst} ${e.srcPort}`);
   }
-  const list: BlockGroup[] = [...groups.values()].map(({ group, attempts, dst }) => ({
-    ...group,
-    destinations: [...dst].sort(),
-    attempts: attempts.size,
+  const list: BlockGroup[] = [...tallies.values()].map((t) => ({
+    ...t.key,
+    destinations: [...t.dst].sort(),
+    attempts: t.attempts.size,
+    packets: t.packets,
   }));
   list.sort(
     (a, b) =>
