@@ -127,7 +127,11 @@ const MAX_DESTINATIONS = 2;
 export function renderBlocksText(report: BlocksReport, ctx: ReportContext): string {
   const out: string[] = [
     `Blocked traffic on ${ctx.host} (stack ${ctx.stack}), ${wall(ctx.since)} to ${wall(ctx.now.slice(0, 19))} host time (UTC${ctx.now.slice(19)})`,
-    `Read from ${ctx.sources.length ? ctx.sources.join(", ") : "nothing: no UFW log and no journal"}.`,
+    // The host names the journal, or the log files written since the window began: none is a
+    // log that has been quiet for longer than the window.
+    ctx.sources.length
+      ? `Read from ${ctx.sources.join(", ")}.`
+      : "Read nothing: no UFW log file was written to in this window.",
   ];
   if (ctx.logging === "off") {
     out.push("UFW logging is off on this host, so nothing is logged. Set openclaw:firewall.logging.");

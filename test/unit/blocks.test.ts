@@ -246,9 +246,15 @@ describe("printing the report", () => {
     assert.doesNotMatch(text, /logging is off|could not be read/);
   });
 
-  test("says when logging is off, when nothing was blocked, and shows an unreadable line", () => {
+  test("says when logging is off, when no log was written or nothing blocked, and shows an unreadable line", () => {
     const empty = summariseBlocks([], context.since);
-    const text = renderBlocksText(empty, { ...context, logging: "off", unreadable: ["x [UFW BLOCK] y"] });
+    const text = renderBlocksText(empty, {
+      ...context,
+      sources: [],
+      logging: "off",
+      unreadable: ["x [UFW BLOCK] y"],
+    });
+    assert.match(text, /\nRead nothing: no UFW log file was written to in this window\.\n/);
     assert.match(text, /UFW logging is off on this host, so nothing is logged/);
     assert.match(text, /No blocked packets were logged in this window\./);
     assert.match(text, /1 UFW line\(s\) could not be read, e.g.:\n {2}x \[UFW BLOCK\] y\n/);
