@@ -75,23 +75,18 @@ async function attempt(sandbox: Sandbox, from: Peer, family: "v4" | "v6", port: 
   );
 }
 
-/** Packets INPUT's default policy dropped, IPv4 and IPv6: what UFW blocked without a rule. */
-function policyDrops(sandbox: Sandbox): number {
+/** The server's packet counter on the filter lines `pattern` captures, IPv4 and IPv6 summed. */
+function counted(sandbox: Sandbox, pattern: RegExp): number {
   return sandbox
     .onServer("iptables-save -c -t filter; ip6tables-save -c -t filter")
     .split("\n")
-    .map((l) => /^:INPUT DROP \[(\d+):/.exec(l)?.[1])
+    .map((l) => pattern.exec(l)?.[1])
     .reduce((n, v) => n + Number(v ?? 0), 0);
 }
-
+/** Packets INPUT's default policy dropped: what UFW blocked without a rule. */
+const policyDrops = (sandbox: Sandbox) => counted(sandbox, /^:INPUT DROP \[(\d+):/);
 /** Packets the hardening's Docker chain dropped (published ports the policy does not admit). */
-function dockerDrops(sandbox: Sandbox): number {
-  return sandbox
-    .onServer("iptables-save -c -t filter; ip6tables-save -c -t filter")
-    .split("\n")
-    .map((l) => /^\[(\d+):\d+\] -A openclaw-docker-user -j DROP$/.exec(l)?.[1])
-    .reduce((n, v) => n + Number(v ?? 0), 0);
-}
+const dockerDrops = (sandbox: Sandbox) => counted(sandbox, /^\[(\d+):\d+\] -A openclaw-docker-user -j DROP$/);
 
 /** Waits until every packet the logging rules passed is a line in the log file. */
 async function logSettled(sandbox: Sandbox): Promise<number> {
