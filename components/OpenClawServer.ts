@@ -1,15 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { type AwsServerArgs, createAwsServer } from "./cloud/aws";
 import { type HcloudServerArgs, createHcloudServer } from "./cloud/hcloud";
-import { hardenHost } from "./host/hardening";
-import { type HardeningOptions, parseHardeningOptions } from "./host/options";
-import { Findings, type PolicyWarning, formatWarning } from "./policy/errors";
-import { natWarnings, parseRouter } from "./policy/nat";
-import { isPrivateAddress } from "./policy/cidr";
-import { parsePolicy } from "./policy/parse";
+import { authorizeKey } from "./host/deployKey";
+import { hardenHost, sshConnection } from "./host/hardening";
+import { type HardeningOptions, seconds } from "./host/options";
+import { waitForSsh } from "./host/sshWait";
+import { Findings, formatWarning } from "./policy/errors";
 import type { FirewallConfig, FirewallPolicy } from "./policy/types";
-import { assertWithinQuotas } from "./render/quotas";
 import { renderAdmittedTable } from "./render/table";
+import { type ParseOptions, componentKeys, parseServerArgs } from "./serverArgs";
 
 /** Run on a new EC2 instance. The region comes from the AWS provider. */
 export interface AwsTarget extends AwsServerArgs {
@@ -87,35 +86,17 @@ export class OpenClawServer extends pulumi.ComponentResource {
   constructor(name: string, args: OpenClawServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("openclaw:index:OpenClawServer", name, {}, opts);
 
-    const { target } = args;
-    if (!target || !["aws", "hcloud", "existing"].includes(target.kind)) {
-      throw new Error(`OpenClawServer ${name}: target.kind must be one of aws, hcloud, existing`);
-    }
-    const knownPrivate =
-      target.kind === "existing" && typeof target.address === "string" && isPrivateAddress(target.address);
-    const { policy, warnings } = parsePolicy(args.firewall, {
-      key: `${name}.firewall`,
-      hostHasPublicAddress: !knownPrivate,
-    });
-    if (target.kind !== "existing") assertWithinQuotas(policy, target.kind, `${name}.firewall`);
-    const natNotes: PolicyWarning[] = [];
-    if (target.kind === "existing" && target.router !== undefined) {
-      const f = new Findings();
-      const router = parseRouter(f, `${name}.target.router`, target.router);
-      f.throwIfFailed();
-      natNotes.push(...natWarnings(policy, router!, `${name}.firewall`, args.firewall.services));
-    }
-    const settings = parseHardeningOptions(args.hardening, `${name}.hardening`);
-    for (const w of [...warnings, ...natNotes]) pulumi.log.warn(formatWarning(w), this);
+    // Everything is validated before the first child is registered, with keys named from `name`.
+    const spec = parseServerArgs(args, componentKeys(name), { defer: checkWhenKnown });
+    const { policy, target, hardening: settings } = spec;
+    for (const w of spec.warnings) pulumi.log.warn(formatWarning(w), this);
     this.policy = policy;
 
-    const sshPort = policy.ssh.ports[0]!.from;
     let host: pulumi.Output<string>;
-    let port: pulumi.Input<number> = sshPort;
+    let port: pulumi.Input<number> = policy.ssh.ports[0]!.from;
     let hostIdentity: pulumi.Input<string>[];
     let deletedWith: pulumi.Resource | undefined;
     let dependsOn: pulumi.Resource[] = [];
-    let defaultUser: string | undefined;
     switch (target.kind) {
       case "aws": {
         const aws = createAwsServer(name, target, policy, this);
@@ -127,7 +108,6 @@ export class OpenClawServer extends pulumi.ComponentResource {
         hostIdentity = [aws.instance.id];
         deletedWith = aws.instance;
         dependsOn = [aws.instance, ...aws.rules];
-        defaultUser = "ubuntu";
         break;
       }
       case "hcloud": {
@@ -140,12 +120,11 @@ export class OpenClawServer extends pulumi.ComponentResource {
         hostIdentity = [hc.server.id];
         deletedWith = hc.server;
         dependsOn = [hc.server];
-        defaultUser = "root";
         break;
       }
       case "existing": {
         host = pulumi.output(target.address);
-        port = target.sshPort ?? sshPort;
+        port = target.sshPort;
         this.publicIpv4 = pulumi.output(target.address);
         this.publicIpv6 = pulumi.output(undefined);
         this.cloudFirewallId = pulumi.output(undefined);
@@ -155,31 +134,53 @@ export class OpenClawServer extends pulumi.ComponentResource {
       }
     }
 
-    const user = args.ssh.user ?? defaultUser;
-    if (user === undefined) {
-      throw new Error(
-        `OpenClawServer ${name}: ssh.user is required for an existing host (there is no image default)`,
+    const { user, privateKey, hostKey } = spec.ssh;
+    const sshArgs = { host, port, user, privateKey, ...(hostKey === undefined ? {} : { hostKey }) };
+    const onHost = deletedWith ? { deletedWith } : {};
+    // A booting VM is waited for here, on the deployer, until its sshd answers; the SSH steps
+    // after it then fail after a few dials, naming neither a boot nor a timeout but the cause.
+    const wait = waitForSsh(
+      name,
+      { host, port, user, seconds: seconds(settings.timeout), triggers: hostIdentity, dependsOn, ...onHost },
+      this,
+    );
+    const ready: pulumi.Resource[] = [wait];
+    // A rotated public key reaches the running VM here: the cloud's copy is read only at launch.
+    if (target.kind !== "existing" && target.publicKey !== undefined) {
+      ready.push(
+        authorizeKey(
+          name,
+          {
+            connection: sshConnection(sshArgs, settings),
+            publicKey: target.publicKey,
+            triggers: hostIdentity,
+            dependsOn: [wait],
+            timeout: settings.timeout,
+            ...onHost,
+          },
+          this,
+        ),
       );
     }
     const { verify } = hardenHost(
       name,
       {
-        connection: {
-          host,
-          port,
-          user,
-          privateKey: args.ssh.privateKey,
-          ...(args.ssh.hostKey === undefined ? {} : { hostKey: args.ssh.hostKey }),
-        },
+        connection: sshArgs,
         policy,
         settings,
         hostIdentity,
-        ...(deletedWith ? { deletedWith } : {}),
-        dependsOn,
+        ...onHost,
+        dependsOn: [...dependsOn, ...ready],
       },
       this,
     );
     this.sshCommand = pulumi.interpolate`ssh -p ${port} ${user}@${host}`;
+    // pulumi-command's own errors ("unable to authenticate", "host key mismatch") name neither.
+    pulumi
+      .all([user, host, port])
+      .apply(([u, h, p]) =>
+        pulumi.log.info(`openclaw: the SSH steps log in as ${u} at ${h} port ${p}`, this),
+      );
     this.admittedTraffic = pulumi.output(renderAdmittedTable(policy));
     this.hostFirewallStatus = verify.stdout;
 
@@ -194,3 +195,12 @@ export class OpenClawServer extends pulumi.ComponentResource {
     });
   }
 }
+
+/** Checks an Output arg when it resolves: a bad value fails the deployment with its key. */
+const checkWhenKnown: ParseOptions["defer"] = (value, key, check) =>
+  (pulumi.output(value as pulumi.Input<string>) as pulumi.Output<unknown>).apply((v) => {
+    const f = new Findings();
+    check(f, key, v);
+    f.throwIfFailed();
+    return v;
+  });

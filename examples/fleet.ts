@@ -2,6 +2,7 @@
 // office's existing box. Run it as a Pulumi program (main: examples/fleet.ts) or read it as a
 // template; the tests evaluate it under mocks.
 import * as pulumi from "@pulumi/pulumi";
+import * as hcloud from "@pulumi/hcloud";
 import { type FirewallConfig, OpenClawServer } from "../components";
 
 const config = new pulumi.Config("fleet");
@@ -21,13 +22,32 @@ const firewall: FirewallConfig = {
   ],
 };
 
+// Hetzner holds each public key once per project: both servers name one key. Its name is fixed,
+// so a new public key replaces only the key (deleted first, as the name is taken), not a server.
+const deployKeyName = `fleet-${pulumi.getStack()}-deploy`;
+export const deployKey = new hcloud.SshKey(
+  "fleet-deploy-key",
+  { name: deployKeyName, publicKey },
+  { deleteBeforeReplace: true },
+);
+
 export const servers = ["agent-eu", "agent-us"].map(
   (name, i) =>
-    new OpenClawServer(name, {
-      firewall,
-      target: { kind: "hcloud", serverType: "cx23", location: ["fsn1", "ash"][i]!, publicKey },
-      ssh: { privateKey },
-    }),
+    new OpenClawServer(
+      name,
+      {
+        firewall,
+        target: {
+          kind: "hcloud",
+          serverType: "cx23",
+          location: ["fsn1", "ash"][i]!,
+          sshKey: deployKeyName,
+          publicKey,
+        },
+        ssh: { privateKey },
+      },
+      { dependsOn: [deployKey] },
+    ),
 );
 
 export const office = new OpenClawServer("office", {

@@ -9,13 +9,20 @@ export const CANONICAL_OWNER = "099720109477";
 export interface AwsServerArgs {
   /** EC2 instance type, e.g. `t3.small`; Graviton types (`t4g`, `c7g`, ...) get an arm64 image. */
   instanceType: pulumi.Input<string>;
-  /** OpenSSH public key for the default user (`ubuntu`). */
+  /**
+   * OpenSSH public key for the default user (`ubuntu`). A new key reaches the running host over
+   * SSH (see OpenClawServer) and the key pair for later launches; it never replaces the instance.
+   */
   publicKey: pulumi.Input<string>;
   /** Subnet to launch in; default: the default VPC's default subnet. Requires `vpcId`. */
   subnetId?: pulumi.Input<string>;
   /** VPC of the security group; default: the default VPC. */
   vpcId?: pulumi.Input<string>;
-  /** AMI id; default: the newest Ubuntu 24.04 from Canonical for the instance's architecture. */
+  /**
+   * AMI id. Default: the newest Ubuntu 24.04 from Canonical for the instance's architecture, as
+   * found when the instance is created, and kept after that (a newer image never replaces a
+   * running instance). Set it to move to another image: that replaces the instance.
+   */
   ami?: pulumi.Input<string>;
   /** Root volume size in GiB (encrypted gp3). Default 20. */
   rootVolumeGiB?: pulumi.Input<number>;
@@ -76,13 +83,22 @@ export function createAwsServer(
         )
         .then((image) => image.id),
     );
-  const keyPair = new aws.ec2.KeyPair(`${name}-key`, { publicKey: args.publicKey }, { parent });
+  // `keyName` forces a new instance (aws_instance key_name is ForceNew), and a new public key
+  // forces a new key pair. So the pair's name is fixed, not derived from the key: a rotated key
+  // replaces only the pair (deleted first, as the name is taken), and the instance's input stays
+  // the same known string, in preview too.
+  const keyName = `${pulumi.getProject()}-${pulumi.getStack()}-${name}`;
+  const keyPair = new aws.ec2.KeyPair(
+    `${name}-key`,
+    { keyName, publicKey: args.publicKey },
+    { parent, deleteBeforeReplace: true },
+  );
   const instance = new aws.ec2.Instance(
     `${name}-instance`,
     {
       ami,
       instanceType: args.instanceType,
-      keyName: keyPair.keyName,
+      keyName,
       vpcSecurityGroupIds: [securityGroup.id],
       ...(args.subnetId === undefined ? {} : { subnetId: args.subnetId }),
       associatePublicIpAddress: true,
@@ -90,8 +106,16 @@ export function createAwsServer(
       rootBlockDevice: { volumeType: "gp3", volumeSize: args.rootVolumeGiB ?? 20, encrypted: true },
       tags: { Name: name },
     },
-    // The rules exist before the instance boots, so nothing reaches it unfiltered.
-    { parent, dependsOn: rules },
+    {
+      parent,
+      // The rules exist before the instance boots, so nothing reaches it unfiltered.
+      dependsOn: [...rules, keyPair],
+      // `ami` forces a new instance. A looked-up image is the newest one today; tomorrow's answer
+      // must not replace a running server, so the one it was created from is kept (also through
+      // a replacement for another reason). An `ami` the user sets is never ignored: that is how
+      // they ask for another image.
+      ...(args.ami === undefined ? { ignoreChanges: ["ami"] } : {}),
+    },
   );
   return { instance, securityGroup, rules };
 }

@@ -40,15 +40,7 @@ export interface Hardening {
  * `update`; a new host changes `triggers` and replaces (re-runs) both steps.
  */
 export function hardenHost(name: string, args: HardeningArgs, parent: pulumi.Resource): Hardening {
-  const connection: command.types.input.remote.ConnectionArgs = {
-    host: args.connection.host,
-    port: args.connection.port,
-    user: args.connection.user,
-    privateKey: pulumi.secret(args.connection.privateKey),
-    dialErrorLimit: -1,
-    perDialTimeout: args.settings.perDialTimeout,
-    ...(args.connection.hostKey === undefined ? {} : { hostKey: args.connection.hostKey }),
-  };
+  const connection = sshConnection(args.connection, args.settings);
   const timeout = args.settings.timeout;
   const common = {
     parent,
@@ -81,4 +73,32 @@ export function hardenHost(name: string, args: HardeningArgs, parent: pulumi.Res
     [converge],
   );
   return { converge, verify };
+}
+
+/**
+ * Dials an SSH step makes before it fails. The host already answered (the wait step saw sshd's
+ * banner), so a failing dial is a wrong key, user or host key, and retrying it only feeds
+ * fail2ban: pulumi-command retries after 0.1 s, growing 1.5 times to at most 5 s, so 11 dials
+ * fail in about 20 s and 18 in about a minute. Enough dials are kept for a verify step whose
+ * dials a locked-out host drops (one `perDialTimeout` each) to outlast `rollbackAfter` and
+ * report the rollback, up to 18.
+ */
+export function dialErrorLimit(settings: Pick<HostSettings, "rollbackAfter" | "perDialTimeout">): number {
+  return Math.min(18, Math.ceil(settings.rollbackAfter / settings.perDialTimeout) + 3);
+}
+
+/** The one SSH connection every remote step uses; the private key always as a secret. */
+export function sshConnection(
+  args: SshConnectionArgs,
+  settings: Pick<HostSettings, "rollbackAfter" | "perDialTimeout">,
+): command.types.input.remote.ConnectionArgs {
+  return {
+    host: args.host,
+    port: args.port,
+    user: args.user,
+    privateKey: pulumi.secret(args.privateKey),
+    dialErrorLimit: dialErrorLimit(settings),
+    perDialTimeout: settings.perDialTimeout,
+    ...(args.hostKey === undefined ? {} : { hostKey: args.hostKey }),
+  };
 }

@@ -5,7 +5,7 @@ import { SSHD_FIXED } from "../render/sshdConfig";
 export interface HardeningOptions {
   /**
    * How long a step may take, as a Pulumi duration ("10m", "1h30m"), including waiting for a
-   * booting VM to accept SSH: dials are retried without limit until then. Default "10m".
+   * booting VM's sshd to answer (the wait step tries every 2 s until then). Default "10m".
    */
   timeout?: string;
   /** Seconds for each SSH dial attempt. Default 15. */
@@ -58,7 +58,8 @@ const DURATION = /^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/;
 // Rendered into a shell script inside single quotes: no quote, space or shell metacharacter.
 const STATE_DIR = /^(\/[A-Za-z0-9._-]+)+$/;
 
-function seconds(duration: string): number {
+/** Seconds in a Pulumi duration such as "1h30m" (already validated). */
+export function seconds(duration: string): number {
   const [, h, m, s] = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(duration)!;
   return Number(h ?? 0) * 3600 + Number(m ?? 0) * 60 + Number(s ?? 0);
 }

@@ -36,11 +36,30 @@ function describeValue(value: unknown): string {
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
+// What a key is about, most specific first: `openclaw:existing.router.address` is the router,
+// `openclaw:firewall.ssh.port` the firewall, `edge.ssh.user` the login. Both spellings of a key
+// match: the stack's (`openclaw:sshUser`) and the component's (`edge.ssh.user`).
+const SUBJECTS: readonly [RegExp, string][] = [
+  [/[.:]router(\.|\[|$)/, "router configuration"],
+  [/[.:]hardening(\.|\[|$)/, "hardening options"],
+  [/[.:]firewall(\.|\[|$)/, "firewall configuration"],
+  [/[.:](target|aws|hcloud|existing)(\.|\[|$)/, "target configuration"],
+  [/[.:](ssh|sshUser|sshHostKey|sshPrivateKey)(\.|\[|$)/, "SSH login configuration"],
+];
+
+/** The header's subject: what kind of config the problems are in, or plain "configuration" when mixed. */
+export function problemSubject(problems: readonly PolicyProblem[]): string {
+  const subjects = new Set(
+    problems.map((p) => SUBJECTS.find(([pattern]) => pattern.test(p.key))?.[1] ?? "configuration"),
+  );
+  return subjects.size === 1 ? [...subjects][0]! : "configuration";
+}
+
 /** Thrown when the config is invalid; carries every problem found, not just the first. */
 export class PolicyError extends Error {
   constructor(public readonly problems: readonly PolicyProblem[]) {
     super(
-      `Invalid firewall configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+      `Invalid ${problemSubject(problems)} (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
         problems.map((p) => `  - ${formatProblem(p)}`).join("\n"),
     );
     this.name = "PolicyError";

@@ -1,11 +1,11 @@
-import { isPrivateAddress, parseCidr } from "../policy/cidr";
+import { isPrivateAddress } from "../policy/cidr";
 import { Findings, PolicyError, type PolicyWarning } from "../policy/errors";
-import { parsePortRange } from "../policy/ports";
-import { type RouterConfig, natWarnings, parseRouter } from "../policy/nat";
+import { type RouterConfig, natWarnings } from "../policy/nat";
 import { type ParsedPolicy, parsePolicy } from "../policy/parse";
 import type { FirewallPolicy } from "../policy/types";
 import { type HostSettings, parseHardeningOptions } from "../host/options";
 import { quotaProblems } from "../render/quotas";
+import { parseTarget as parseTargetArgs, stackKeys } from "../serverArgs";
 
 /** The config namespace: the project name in Pulumi.yaml. */
 export const NAMESPACE = "openclaw";
@@ -25,7 +25,9 @@ export interface HcloudTargetSettings {
   readonly serverType: string;
   readonly location: string;
   readonly image: string;
-  readonly publicKey: string;
+  /** Exactly one of the two: a key the stack creates, or one already in the Hetzner project. */
+  readonly publicKey?: string;
+  readonly sshKey?: string;
 }
 
 export interface ExistingTargetSettings {
@@ -162,114 +164,16 @@ function parseTarget(
     );
     return undefined;
   }
-  const o = raw as Record<string, unknown>;
-  const text = (name: string, required: boolean, pattern: RegExp, accepted: string): string | undefined => {
-    const v = o[name];
-    if (v === undefined && !required) return undefined;
-    if (typeof v !== "string" || !pattern.test(v)) {
-      f.fail(`${key}.${name}`, v, v === undefined ? "is required" : "is not valid", accepted);
-      return undefined;
-    }
-    return v;
-  };
-  const known = {
-    aws: ["instanceType", "publicKey", "subnetId", "vpcId", "ami", "rootVolumeGiB"],
-    hcloud: ["serverType", "location", "image", "publicKey"],
-    existing: ["address", "sshPort", "router"],
-  }[kind];
-  for (const name of Object.keys(o)) {
-    if (!known.includes(name))
-      f.fail(`${key}.${name}`, o[name], "is not a known key", `one of ${known.join(", ")}`);
-  }
-  const publicKeyPattern =
-    /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( [^\n\r'"`$;]*)?$/;
-  const publicKeyAccepted = "an OpenSSH public key line, e.g. the contents of ~/.ssh/id_ed25519.pub";
-  switch (kind) {
-    case "aws": {
-      const size = o["rootVolumeGiB"] ?? 20;
-      if (typeof size !== "number" || !Number.isInteger(size) || size < 8 || size > 16384) {
-        f.fail(
-          `${key}.rootVolumeGiB`,
-          size,
-          "is not a valid volume size",
-          "a whole number of GiB from 8 to 16384",
-        );
-      }
-      const instanceType = text(
-        "instanceType",
-        true,
-        /^[a-z0-9]+\.[a-z0-9]+$/,
-        "an EC2 instance type, e.g. t3.small",
-      );
-      const publicKey = text("publicKey", true, publicKeyPattern, publicKeyAccepted);
-      const subnetId = text("subnetId", false, /^subnet-[0-9a-f]+$/, "a subnet id, e.g. subnet-0123abcd");
-      const vpcId = text("vpcId", false, /^vpc-[0-9a-f]+$/, "a VPC id, e.g. vpc-0123abcd");
-      const ami = text(
-        "ami",
-        false,
-        /^ami-[0-9a-f]+$/,
-        "an AMI id, e.g. ami-0123abcd, or leave unset for Ubuntu 24.04",
-      );
-      if (subnetId && !vpcId) {
-        f.fail(
-          `${key}.vpcId`,
-          undefined,
-          "is required with subnetId (the security group must be in the subnet's VPC)",
-          "the subnet's VPC id",
-        );
-      }
-      if (!instanceType || !publicKey) return undefined;
-      return {
-        kind,
-        instanceType,
-        publicKey,
-        rootVolumeGiB: size as number,
-        ...(subnetId ? { subnetId } : {}),
-        ...(vpcId ? { vpcId } : {}),
-        ...(ami ? { ami } : {}),
-      };
-    }
-    case "hcloud": {
-      const serverType = text(
-        "serverType",
-        true,
-        /^[a-z0-9-]+$/,
-        "a Hetzner server type, e.g. cx23, cpx22 or cax11",
-      );
-      const location = text(
-        "location",
-        true,
-        /^[a-z0-9-]+$/,
-        "a Hetzner location, e.g. fsn1, nbg1, hel1 or ash",
-      );
-      const image =
-        text("image", false, /^[a-z0-9.-]+$/, "a Hetzner image name, e.g. ubuntu-24.04") ?? "ubuntu-24.04";
-      const publicKey = text("publicKey", true, publicKeyPattern, publicKeyAccepted);
-      if (!serverType || !location || !publicKey) return undefined;
-      return { kind, serverType, location, image, publicKey };
-    }
-    case "existing": {
-      const address = o["address"];
-      const parsed = parseCidr(address);
-      const ok =
-        parsed.ok &&
-        parsed.cidr.prefix === (parsed.cidr.family === 4 ? 32 : 128) &&
-        !String(address).includes("/");
-      if (!ok) {
-        f.fail(
-          `${key}.address`,
-          address,
-          "is not a host address",
-          "the IPv4 or IPv6 address the host is reached at, e.g. 192.168.1.100",
-        );
-      }
-      const port = parsePortRange(o["sshPort"] ?? 22);
-      if (!port.ok || port.range.from !== port.range.to) {
-        f.fail(`${key}.sshPort`, o["sshPort"], "is not a port", "a single port from 1 to 65535, e.g. 22");
-      }
-      const router = parseRouter(f, `${key}.router`, o["router"]);
-      if (!ok || !port.ok) return undefined;
-      return { kind, address: address as string, sshPort: port.range.from, ...(router ? { router } : {}) };
-    }
-  }
+  // The target's kind is openclaw:target; within the component's target object it is allowed.
+  if ("kind" in raw)
+    f.fail(
+      `${key}.kind`,
+      (raw as { kind: unknown }).kind,
+      "is not a known key",
+      "set the target in openclaw:target",
+    );
+  // The component's rules, with the stack's keys: a stack holds plain values only.
+  const target = parseTargetArgs(f, stackKeys(NAMESPACE), kind, raw as Record<string, unknown>);
+  if (target?.kind === "existing") return { ...target, sshPort: target.sshPort ?? 22 } as TargetSettings;
+  return target as TargetSettings | undefined;
 }

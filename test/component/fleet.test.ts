@@ -22,15 +22,28 @@ test("the fleet example registers distinct names for every instance in one stack
   const urns = registrations.map((r) => `${r.type}::${r.name}`);
   assert.equal(new Set(urns).size, urns.length, `duplicate names: ${urns.join(", ")}`);
   for (const prefix of ["agent-eu", "agent-us"]) {
-    for (const suffix of ["firewall", "key", "server", "harden", "verify"]) {
+    for (const suffix of ["firewall", "server", "wait-ssh", "authorize-key", "harden", "verify"]) {
       assert.ok(
         registrations.some((r) => r.name === `${prefix}-${suffix}`),
         `${prefix}-${suffix} registered`,
       );
     }
   }
+  // Hetzner holds a public key once per project (uniqueness_error): one SshKey per distinct key
+  // in the program, which both servers launch with, by its fixed name.
+  const keys = registrations.filter((r) => r.type === "hcloud:index/sshKey:SshKey");
+  assert.deepEqual(
+    keys.map((k) => k.inputs["name"]),
+    ["fleet-test-deploy"],
+  );
+  assert.equal(
+    new Set(keys.map((k) => String(k.inputs["publicKey"]).split(" ").slice(0, 2).join(" "))).size,
+    keys.length,
+  );
+  for (const server of registrations.filter((r) => r.type === "hcloud:index/server:Server"))
+    assert.deepEqual(server.inputs["sshKeys"], ["fleet-test-deploy"], server.name);
   assert.deepEqual(
     registrations.filter((r) => r.name.startsWith("office")).map((r) => r.name),
-    ["office", "office-harden", "office-verify"],
+    ["office", "office-wait-ssh", "office-harden", "office-verify"],
   );
 });

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import {
   invokes,
+  lookups,
   promiseOf,
   recordParents,
   registrations,
@@ -19,6 +20,7 @@ import { parsePolicy } from "../../components/policy/parse";
 import { renderAwsRules } from "../../components/render/awsRules";
 import { renderHcloudRules } from "../../components/render/hcloudRules";
 import { REMOTE_SHELL, renderConvergeScript, renderVerifyScript } from "../../components/host/script";
+import { WAIT_FOR_SSH_SCRIPT } from "../../components/host/sshWait";
 import { readStackFile } from "../../components/stack/stackFile";
 import * as path from "node:path";
 
@@ -88,15 +90,36 @@ async function assertHardening(
   const policy = parsePolicy(stackFirewall(stack)).policy;
   const converge = find("command:remote:Command", "openclaw-harden");
   const verify = find("command:remote:Command", "openclaw-verify");
-  for (const step of [converge, verify]) {
+  const keyStep = registrations.find((r) => r.name === "openclaw-authorize-key");
+  for (const step of [...(keyStep ? [keyStep] : []), converge, verify]) {
     assert.equal(step.parent, PARENT);
-    assert.equal(step.inputs["create"], REMOTE_SHELL);
-    assert.equal(step.inputs["update"], REMOTE_SHELL);
+    if (step !== keyStep) {
+      assert.equal(step.inputs["create"], REMOTE_SHELL);
+      assert.equal(step.inputs["update"], REMOTE_SHELL);
+    }
+    // A small dial limit: the wait step has seen sshd answer, so a failing login is not a boot.
     assert.deepEqual(
       { ...(unwrapSecret(step.inputs["connection"]).value as object), privateKey: "(checked separately)" },
-      { host, port, user, privateKey: "(checked separately)", dialErrorLimit: -1, perDialTimeout: 15 },
+      { host, port, user, privateKey: "(checked separately)", dialErrorLimit: 11, perDialTimeout: 15 },
     );
   }
+  // The wait step runs on the deployer before any SSH step, for the same host, port and user.
+  const wait = find("command:local:Command", "openclaw-wait-ssh");
+  assert.equal(wait.parent, PARENT);
+  assert.equal(wait.inputs["create"], "node");
+  assert.equal(wait.inputs["stdin"], WAIT_FOR_SSH_SCRIPT);
+  assert.deepEqual(wait.inputs["environment"], {
+    OPENCLAW_SSH_HOST: host,
+    OPENCLAW_SSH_PORT: String(port),
+    OPENCLAW_SSH_USER: user,
+    OPENCLAW_WAIT_SECONDS: "600",
+  });
+  assert.ok(converge.options!.dependsOn.includes("openclaw-wait-ssh"), "harden waits for sshd");
+  if (keyStep) {
+    assert.deepEqual(keyStep.options!.dependsOn, ["openclaw-wait-ssh"]);
+    assert.ok(converge.options!.dependsOn.includes("openclaw-authorize-key"));
+  }
+  assert.deepEqual(verify.options!.dependsOn, ["openclaw-harden"]);
   assert.equal(converge.inputs["stdin"], renderConvergeScript(policy));
   assert.equal(verify.inputs["stdin"], renderVerifyScript(policy));
   // The policy travels on stdin: no rule text in the command itself.
@@ -114,6 +137,7 @@ describe("stack home: an existing host behind NAT", () => {
       registrations.map((r) => `${r.type}::${r.name}`),
       [
         `${COMPONENT}::openclaw`,
+        "command:local:Command::openclaw-wait-ssh",
         "command:remote:Command::openclaw-harden",
         "command:remote:Command::openclaw-verify",
       ],
@@ -152,6 +176,8 @@ describe("stack dev: AWS", () => {
         ),
         "aws:ec2/keyPair:KeyPair::openclaw-key",
         "aws:ec2/instance:Instance::openclaw-instance",
+        "command:local:Command::openclaw-wait-ssh",
+        "command:remote:Command::openclaw-authorize-key",
         "command:remote:Command::openclaw-harden",
         "command:remote:Command::openclaw-verify",
       ].sort(),
@@ -185,7 +211,8 @@ describe("stack dev: AWS", () => {
     assert.deepEqual(instance["rootBlockDevice"], { volumeType: "gp3", volumeSize: 20, encrypted: true });
     assert.deepEqual(instance["vpcSecurityGroupIds"], ["openclaw-sg-id"]);
     assert.equal(instance["ami"], "ami-0123456789abcdef0");
-    assert.equal(instance["keyName"], "openclaw-key-keyname");
+    assert.equal(instance["keyName"], "openclaw-test-openclaw");
+    assert.equal(find("aws:ec2/keyPair:KeyPair", "openclaw-key").inputs["keyName"], "openclaw-test-openclaw");
     assert.equal(instance["userData"], undefined);
     assert.equal(instance["instanceType"], "t3.small");
 
@@ -236,6 +263,8 @@ describe("stack prod: Hetzner Cloud", () => {
         "hcloud:index/firewall:Firewall::openclaw-firewall",
         "hcloud:index/sshKey:SshKey::openclaw-key",
         "hcloud:index/server:Server::openclaw-server",
+        "command:local:Command::openclaw-wait-ssh",
+        "command:remote:Command::openclaw-authorize-key",
         "command:remote:Command::openclaw-harden",
         "command:remote:Command::openclaw-verify",
       ].sort(),
@@ -256,7 +285,9 @@ describe("stack prod: Hetzner Cloud", () => {
       sshKey.inputs["publicKey"],
       (stackValue("prod", "hcloud") as { publicKey: string }).publicKey,
     );
-    assert.equal((serverInputs["sshKeys"] as string[]).length, 1);
+    // By the key's fixed name, which Hetzner accepts as well as an id.
+    assert.deepEqual(serverInputs["sshKeys"], ["openclaw-test-openclaw"]);
+    assert.equal(sshKey.inputs["name"], "openclaw-test-openclaw");
     assert.deepEqual(serverInputs["publicNets"], [{ ipv4Enabled: true, ipv6Enabled: true }]);
     assert.equal(serverInputs["image"], "ubuntu-24.04");
     assert.equal(serverInputs["serverType"], "cx23");
@@ -351,6 +382,235 @@ describe("a policy change", () => {
 });
 
 test("config is read from the stack (sanity: setConfig replaces, not merges)", () => {
-  setConfig({ "openclaw:target": "existing" });
+  setConfig({ "openclaw:target": "existing", "openclaw:sshUser": "admin" });
+  assert.equal(new pulumi.Config("openclaw").get("sshUser"), "admin");
+  setConfig({ "openclaw:target": "aws" });
+  assert.equal(new pulumi.Config("openclaw").get("target"), "aws");
+  // Set a moment ago, gone now: a test's config never leaks into the next one.
   assert.equal(new pulumi.Config("openclaw").get("sshUser"), undefined);
+});
+
+describe("a deploy after a new Ubuntu image and a rotated key replaces no VM", () => {
+  const NEW_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRotatedRotatedRotatedRotatedRotated0 new@example";
+  // Inputs whose change makes the provider replace the VM instead of updating it: ForceNew in
+  // the Terraform providers these Pulumi providers bridge (aws_instance, hcloud_server; for
+  // hcloud's sshKeys the type docs say so too). rootBlockDevice holds a ForceNew `encrypted`.
+  const AWS_FORCES_NEW = [
+    "ami",
+    "keyName",
+    "subnetId",
+    "associatePublicIpAddress",
+    "availabilityZone",
+    "privateIp",
+    "tenancy",
+    "placementGroup",
+    "networkInterfaces",
+    "ebsBlockDevices",
+    "launchTemplate",
+    "rootBlockDevice",
+  ];
+  const HCLOUD_FORCES_NEW = ["image", "location", "datacenter", "sshKeys", "userData"];
+
+  /** Every replacing input is unchanged, or ignored by the resource (which keeps its state's value). */
+  function assertNotReplaced(before: Registration, after: Registration, forcesNew: string[]): void {
+    for (const input of forcesNew) {
+      if (after.options?.ignoreChanges?.includes(input)) continue;
+      assert.deepEqual(
+        after.inputs[input],
+        before.inputs[input],
+        `${input} changed: ${after.name} would be replaced`,
+      );
+    }
+  }
+
+  /** The rotated key reaches the running host: same host (triggers), new key on stdin. */
+  function assertKeyDelivered(before: Registration, after: Registration): void {
+    assert.deepEqual(after.inputs["triggers"], before.inputs["triggers"]);
+    assert.ok(String(after.inputs["stdin"]).includes(NEW_KEY));
+    assert.ok(!String(before.inputs["stdin"]).includes(NEW_KEY));
+    assert.ok(!String(after.inputs["create"]).includes("ssh-ed25519"), "the key travels on stdin");
+  }
+
+  test("AWS: the image found at creation is kept; the key pair is replaced under the same name", async () => {
+    useStackConfig("dev", KEY);
+    await deploy();
+    const before = find("aws:ec2/instance:Instance", "openclaw-instance");
+    const pairBefore = find("aws:ec2/keyPair:KeyPair", "openclaw-key");
+    const keyStepBefore = find("command:remote:Command", "openclaw-authorize-key");
+    reset();
+    lookups.ami = "ami-0fedcba9876543210"; // Canonical published a newer image
+    const aws = stackValue("dev", "aws") as Record<string, unknown>;
+    useStackConfig("dev", KEY, { "openclaw:aws": { ...aws, publicKey: NEW_KEY } });
+    await deploy();
+    const after = find("aws:ec2/instance:Instance", "openclaw-instance");
+    // The lookup did answer differently, and the instance ignores it: the image it was created
+    // from stays, even through a replacement for another reason.
+    assert.equal(before.inputs["ami"], "ami-0123456789abcdef0");
+    assert.equal(after.inputs["ami"], "ami-0fedcba9876543210");
+    assert.deepEqual(after.options?.ignoreChanges, ["ami"]);
+    assertNotReplaced(before, after, AWS_FORCES_NEW);
+    // A new public key replaces the pair (its publicKey forces a new one), not the instance: the
+    // pair's name is fixed, so it is deleted first and the instance's keyName is unchanged.
+    const pairAfter = find("aws:ec2/keyPair:KeyPair", "openclaw-key");
+    assert.notEqual(pairAfter.inputs["publicKey"], pairBefore.inputs["publicKey"]);
+    assert.equal(pairAfter.inputs["keyName"], pairBefore.inputs["keyName"]);
+    assert.equal(pairAfter.options?.deleteBeforeReplace, true);
+    assertKeyDelivered(keyStepBefore, find("command:remote:Command", "openclaw-authorize-key"));
+  });
+
+  test("AWS: an ami set in the config is never ignored: that is how to ask for another image", async () => {
+    const aws = stackValue("dev", "aws") as Record<string, unknown>;
+    useStackConfig("dev", KEY, { "openclaw:aws": { ...aws, ami: "ami-0abc1234" } });
+    await deploy();
+    const instance = find("aws:ec2/instance:Instance", "openclaw-instance");
+    assert.equal(instance.inputs["ami"], "ami-0abc1234");
+    assert.equal(instance.options?.ignoreChanges, undefined);
+  });
+
+  test("Hetzner: the server names its key by a fixed name; a new key replaces only the key", async () => {
+    useStackConfig("prod", KEY);
+    await deploy();
+    const before = find("hcloud:index/server:Server", "openclaw-server");
+    const keyBefore = find("hcloud:index/sshKey:SshKey", "openclaw-key");
+    const keyStepBefore = find("command:remote:Command", "openclaw-authorize-key");
+    reset();
+    const hc = stackValue("prod", "hcloud") as Record<string, unknown>;
+    useStackConfig("prod", KEY, { "openclaw:hcloud": { ...hc, publicKey: NEW_KEY } });
+    await deploy();
+    const after = find("hcloud:index/server:Server", "openclaw-server");
+    assertNotReplaced(before, after, HCLOUD_FORCES_NEW);
+    // Hetzner resolves the image name when the server is created; the name itself is unchanged.
+    assert.equal(after.inputs["image"], "ubuntu-24.04");
+    const keyAfter = find("hcloud:index/sshKey:SshKey", "openclaw-key");
+    assert.notEqual(keyAfter.inputs["publicKey"], keyBefore.inputs["publicKey"]);
+    assert.equal(keyAfter.inputs["name"], keyBefore.inputs["name"]);
+    assert.equal(keyAfter.options?.deleteBeforeReplace, true);
+    assertKeyDelivered(keyStepBefore, find("command:remote:Command", "openclaw-authorize-key"));
+  });
+});
+
+describe("OpenClawServer used from another program validates its own args", () => {
+  const PUBLIC = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIValidationValidationValidation0 v@example";
+  const valid = (): Record<string, unknown> => ({
+    firewall: { ssh: { adminCidrs: ["198.51.100.10/32"] } },
+    target: { kind: "hcloud", serverType: "cx23", location: "fsn1", publicKey: PUBLIC },
+    ssh: { privateKey: KEY },
+  });
+  const existing = (patch: Record<string, unknown>) => ({
+    ...valid(),
+    target: { kind: "existing", address: "192.0.2.10", ...patch },
+    ssh: { user: "admin", privateKey: KEY },
+  });
+  for (const [label, args, key, header] of [
+    ["a missing ssh", { ...valid(), ssh: undefined }, "edge.ssh", "SSH login configuration"],
+    [
+      "a firewall that is an Output",
+      { ...valid(), firewall: pulumi.output(valid()["firewall"]) },
+      "edge.firewall",
+      "firewall configuration",
+    ],
+    [
+      "ssh.port 2222 on a cloud target (its sshd listens on 22)",
+      { ...valid(), firewall: { ssh: { port: 2222, adminCidrs: ["198.51.100.10/32"] } } },
+      "edge.firewall.ssh.port",
+      "firewall configuration",
+    ],
+    [
+      "a login name with a space",
+      { ...valid(), ssh: { user: "bad user", privateKey: KEY } },
+      "edge.ssh.user",
+      "SSH login configuration",
+    ],
+    [
+      "a host key that is not one",
+      { ...valid(), ssh: { privateKey: KEY, hostKey: "AAAA; reboot" } },
+      "edge.ssh.hostKey",
+      "SSH login configuration",
+    ],
+    [
+      "an existing host without a user",
+      { ...existing({}), ssh: { privateKey: KEY } },
+      "edge.ssh.user",
+      "SSH login configuration",
+    ],
+    [
+      "a router that forwards nothing",
+      existing({ router: { address: "192.0.2.1", forwards: [], masquerade: false } }),
+      "edge.target.router.forwards",
+      "router configuration",
+    ],
+    [
+      "a rollback window under the minimum",
+      { ...valid(), hardening: { rollbackAfter: 1 } },
+      "edge.hardening.rollbackAfter",
+      "hardening options",
+    ],
+    [
+      "a Hetzner target with neither publicKey nor sshKey",
+      { ...valid(), target: { kind: "hcloud", serverType: "cx23", location: "fsn1" } },
+      "edge.target.publicKey",
+      "target configuration",
+    ],
+    ["no target", { ...valid(), target: undefined }, "edge.target", "target configuration"],
+  ] as const) {
+    test(`${label}: a keyed error, "Invalid ${header}", before any child`, () => {
+      assert.throws(
+        () => new OpenClawServer("edge", args as never),
+        (e: unknown) => {
+          assert.ok(e instanceof PolicyError, `expected a PolicyError, got ${String(e)}`);
+          assert.deepEqual(
+            e.problems.map((p) => p.key),
+            [key],
+          );
+          assert.ok(e.message.startsWith(`Invalid ${header} (1 problem):`), e.message);
+          assert.ok(!e.message.includes("TESTKEYMATERIAL"), "the private key is never echoed");
+          return true;
+        },
+      );
+      assert.deepEqual(registrations, []);
+    });
+  }
+
+  test("problems of several kinds are all listed, under a plain header", () => {
+    assert.throws(
+      () =>
+        new OpenClawServer("edge", {
+          ...valid(),
+          ssh: { user: "Bad", privateKey: KEY },
+          hardening: { timeout: "soon" },
+        } as never),
+      (e: unknown) =>
+        e instanceof PolicyError &&
+        e.message.startsWith("Invalid configuration (2 problems):") &&
+        e.problems.map((p) => p.key).join() === "edge.ssh.user,edge.hardening.timeout",
+    );
+  });
+
+  test("a second Hetzner server with the same public key is refused before it registers a child", async () => {
+    const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISharedSharedSharedSharedShared0";
+    const first = new OpenClawServer("first", {
+      ...valid(),
+      target: { kind: "hcloud", serverType: "cx23", location: "fsn1", publicKey: `${key} a@example` },
+    } as never);
+    await promiseOf(first.hostFirewallStatus);
+    const before = registrations.length;
+    assert.throws(
+      () =>
+        new OpenClawServer("second", {
+          ...valid(),
+          target: { kind: "hcloud", serverType: "cx23", location: "ash", publicKey: `${key} b@example` },
+        } as never),
+      (e: unknown) =>
+        e instanceof PolicyError &&
+        e.problems[0]!.key === "second.target.publicKey" &&
+        e.message.includes("first") &&
+        e.message.includes("target.sshKey"),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(
+      registrations.slice(before).map((r) => r.name),
+      ["second"],
+      "only the component itself, no child",
+    );
+  });
 });

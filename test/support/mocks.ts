@@ -1,6 +1,7 @@
 // Pulumi mocks that record every resource registration and invoke, the way Pulumi's own
 // libraries test components: exact type, name, parent and inputs, with no engine or cloud.
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
@@ -11,39 +12,68 @@ export interface Registration {
   readonly inputs: Record<string, unknown>;
   /** `type::name` of the parent, or undefined for a top-level resource. */
   readonly parent?: string;
+  /** The options that decide how a change is applied, as the component set them. */
+  readonly options?: RecordedOptions;
+}
+
+export interface RecordedOptions {
+  readonly ignoreChanges?: string[];
+  readonly deleteBeforeReplace?: boolean;
+  /** Names of the resources in `dependsOn`. */
+  readonly dependsOn: string[];
 }
 
 export const registrations: Registration[] = [];
 export const invokes: { token: string; inputs: Record<string, unknown> }[] = [];
 const parents = new Map<string, string>();
+const options = new Map<string, RecordedOptions>();
 
-/** Ids as the providers return them: Hetzner uses numbers (as strings), AWS prefixed ids. */
-let nextId = 1000;
+/** What the mocked lookups answer; a test changes them to play a later deployment. */
+export const lookups = { ami: "ami-0123456789abcdef0" };
+
+/**
+ * Ids as the providers return them: Hetzner uses numbers (as strings), AWS prefixed ids. A
+ * Hetzner id follows the resource's inputs, so a resource whose inputs changed (a new SSH key)
+ * gets a new id, as a replacement would, and one deployed again unchanged keeps its id.
+ */
+function hcloudId(type: string, name: string, inputs: unknown): string {
+  const digest = createHash("sha256")
+    .update(`${type}::${name}::${JSON.stringify(inputs)}`)
+    .digest();
+  return String(1000 + (digest.readUInt32BE(0) % 9_000_000));
+}
 
 pulumi.runtime.setMocks(
   {
     newResource(args) {
       const key = `${args.type}::${args.name}`;
       const parent = parents.get(key);
+      const recorded = options.get(key);
       registrations.push({
         type: args.type,
         name: args.name,
         inputs: args.inputs,
         ...(parent ? { parent } : {}),
+        ...(recorded ? { options: recorded } : {}),
       });
       const state: Record<string, unknown> = { ...args.inputs };
-      const id = args.type.startsWith("hcloud:") ? String(nextId++) : `${args.name}-id`;
+      const id = args.type.startsWith("hcloud:")
+        ? hcloudId(args.type, args.name, args.inputs)
+        : `${args.name}-id`;
       switch (args.type) {
         case "aws:ec2/instance:Instance":
           Object.assign(state, { publicIp: "203.0.113.10", ipv6Addresses: ["2001:db8:10::10"] });
           break;
         case "aws:ec2/keyPair:KeyPair":
-          state["keyName"] = `${args.name}-keyname`;
+          // Unnamed, AWS names a pair when it is created: a new key means a new pair, a new name.
+          state["keyName"] ??=
+            `${args.name}-${createHash("sha256").update(String(args.inputs["publicKey"])).digest("hex").slice(0, 8)}`;
           break;
         case "hcloud:index/server:Server":
           Object.assign(state, { ipv4Address: "198.51.100.20", ipv6Address: "2001:db8:20::1" });
           break;
         case "command:remote:Command":
+        case "command:local:Command":
           state["stdout"] = `stdout of ${args.name}`;
           break;
       }
@@ -51,7 +81,7 @@ pulumi.runtime.setMocks(
     },
     call(args) {
       invokes.push({ token: args.token, inputs: args.inputs });
-      if (args.token === "aws:ec2/getAmi:getAmi") return { id: "ami-0123456789abcdef0", ...args.inputs };
+      if (args.token === "aws:ec2/getAmi:getAmi") return { id: lookups.ami, ...args.inputs };
       return args.inputs;
     },
   },
@@ -60,15 +90,23 @@ pulumi.runtime.setMocks(
   false,
 );
 
+type Named = pulumi.Resource & { __name?: string; __pulumiType?: string };
+
 /**
  * Pass as `transformations` on the component: they see every child's options before it is
- * registered, the only place its parent is visible under mocks.
+ * registered, the only place its parent and options are visible under mocks.
  */
 export const recordParents: pulumi.ResourceTransformation = (args) => {
-  const parent = args.opts.parent as
-    (pulumi.Resource & { __name?: string; __pulumiType?: string }) | undefined;
-  if (parent?.__name && parent.__pulumiType)
-    parents.set(`${args.type}::${args.name}`, `${parent.__pulumiType}::${parent.__name}`);
+  const key = `${args.type}::${args.name}`;
+  const parent = args.opts.parent as Named | undefined;
+  if (parent?.__name && parent.__pulumiType) parents.set(key, `${parent.__pulumiType}::${parent.__name}`);
+  const opts = args.opts as pulumi.CustomResourceOptions;
+  const dependsOn = Array.isArray(opts.dependsOn) ? (opts.dependsOn as Named[]) : [];
+  options.set(key, {
+    ...(opts.ignoreChanges ? { ignoreChanges: [...opts.ignoreChanges] } : {}),
+    ...(opts.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
+    dependsOn: dependsOn.map((r) => r.__name ?? "(unnamed)"),
+  });
   return undefined;
 };
 
@@ -91,6 +129,7 @@ export function unwrapSecret(value: unknown): { secret: boolean; value: unknown 
 export function reset(): void {
   registrations.length = 0;
   invokes.length = 0;
+  lookups.ami = "ami-0123456789abcdef0";
 }
 
 export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {

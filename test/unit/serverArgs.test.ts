@@ -1,0 +1,142 @@
+// The component's args and a stack's config go through the same rules; only the keys differ.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { Findings, PolicyError, type PolicyProblem, problemSubject } from "../../components/policy/errors";
+import { type ValueCheck, componentKeys, parseServerArgs } from "../../components/serverArgs";
+import { parseStackSettings } from "../../components/stack/settings";
+
+const PUBLIC = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIArgsArgsArgsArgsArgsArgsArgsArgs0 a@example";
+const FIREWALL = { ssh: { adminCidrs: ["198.51.100.10/32"] } };
+
+function problems(run: () => unknown): PolicyProblem[] {
+  try {
+    run();
+  } catch (e) {
+    assert.ok(e instanceof PolicyError, `expected a PolicyError, got ${String(e)}`);
+    return [...e.problems];
+  }
+  return assert.fail("accepted");
+}
+
+const viaComponent = (kind: string, target: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  problems(() =>
+    parseServerArgs(
+      { firewall: FIREWALL, target: { kind, ...target }, ssh: { privateKey: "k", ...extra } },
+      componentKeys("edge"),
+    ),
+  );
+const viaStack = (kind: string, target: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  problems(() =>
+    parseStackSettings((key) => ({ target: kind, [kind]: target, firewall: FIREWALL, ...extra })[key]),
+  );
+
+describe("the stack and the component refuse the same target settings with the same words", () => {
+  for (const [kind, target, field] of [
+    ["aws", { instanceType: "T3 small", publicKey: PUBLIC }, "instanceType"],
+    ["aws", { instanceType: "t3.small", publicKey: PUBLIC, rootVolumeGiB: 4 }, "rootVolumeGiB"],
+    ["aws", { instanceType: "t3.small", publicKey: "ssh-ed25519 AAAA x';reboot'" }, "publicKey"],
+    ["aws", { instanceType: "t3.small", publicKey: PUBLIC, subnetId: "subnet-0abc" }, "vpcId"],
+    ["hcloud", { serverType: "cx23", location: "fsn1" }, "publicKey"],
+    ["hcloud", { serverType: "cx23", location: "fsn1", sshKey: "a key; with spaces" }, "sshKey"],
+    ["existing", { address: "192.168.1.0/24" }, "address"],
+    [
+      "existing",
+      { address: "192.168.1.10", router: { address: "192.168.1.1", forwards: [0], masquerade: false } },
+      "router.forwards[0]",
+    ],
+  ] as const) {
+    test(`${kind}.${field}`, () => {
+      const extra = kind === "existing" ? { user: "admin" } : {};
+      const fromComponent = viaComponent(kind, target, extra);
+      const fromStack = viaStack(kind, target, kind === "existing" ? { sshUser: "admin" } : {});
+      assert.deepEqual(
+        fromComponent.map((p) => p.key),
+        [`edge.target.${field}`],
+      );
+      assert.deepEqual(
+        fromStack.map((p) => p.key),
+        [`openclaw:${kind}.${field}`],
+      );
+      assert.deepEqual(
+        fromComponent.map(({ key, ...rest }) => (void key, rest)),
+        fromStack.map(({ key, ...rest }) => (void key, rest)),
+      );
+    });
+  }
+
+  test("a stack may name a Hetzner key already in the project instead of giving a public key", () => {
+    const s = parseStackSettings(
+      (key) =>
+        ({
+          target: "hcloud",
+          hcloud: { serverType: "cx23", location: "fsn1", sshKey: "team-key" },
+          firewall: FIREWALL,
+        })[key],
+    );
+    assert.deepEqual(s.target, {
+      kind: "hcloud",
+      serverType: "cx23",
+      location: "fsn1",
+      image: "ubuntu-24.04",
+      sshKey: "team-key",
+    });
+  });
+});
+
+describe("a value known only at deployment is checked when it resolves, with the same key", () => {
+  test("an Output user that resolves to a bad name fails as edge.ssh.user", () => {
+    const deferred: { key: string; check: ValueCheck }[] = [];
+    const later = Promise.resolve("Bad User");
+    const spec = parseServerArgs(
+      {
+        firewall: FIREWALL,
+        target: { kind: "hcloud", serverType: "cx23", location: "fsn1", publicKey: PUBLIC },
+        ssh: { user: later, privateKey: "k" },
+      },
+      componentKeys("edge"),
+      {
+        defer: (value, key, check) => {
+          deferred.push({ key, check });
+          return value;
+        },
+      },
+    );
+    assert.equal(spec.ssh.user, later);
+    assert.deepEqual(
+      deferred.map((d) => d.key),
+      ["edge.ssh.user"],
+    );
+    const f = new Findings();
+    deferred[0]!.check(f, deferred[0]!.key, "Bad User");
+    assert.deepEqual(
+      f.problems.map((p) => [p.key, p.value]),
+      [["edge.ssh.user", "Bad User"]],
+    );
+  });
+});
+
+describe("the error header says what kind of config is wrong", () => {
+  for (const [key, subject] of [
+    ["openclaw:firewall.ssh.port", "firewall configuration"],
+    ["openclaw:existing.router.forwards[0]", "router configuration"],
+    ["edge.target.router.address", "router configuration"],
+    ["openclaw:hardening.stateDir", "hardening options"],
+    ["openclaw:sshUser", "SSH login configuration"],
+    ["edge.ssh.hostKey", "SSH login configuration"],
+    ["openclaw:aws.instanceType", "target configuration"],
+    ["openclaw:target", "target configuration"],
+  ] as const) {
+    test(`${key}: ${subject}`, () => {
+      const problem = { key, value: 1, problem: "is wrong", accepted: "right" };
+      assert.equal(problemSubject([problem]), subject);
+      assert.ok(new PolicyError([problem]).message.startsWith(`Invalid ${subject} (1 problem):`));
+    });
+  }
+  test("mixed kinds: plain configuration", () => {
+    const p = (key: string) => ({ key, value: 1, problem: "is wrong", accepted: "right" });
+    assert.equal(
+      problemSubject([p("openclaw:hardening.timeout"), p("openclaw:firewall.logging")]),
+      "configuration",
+    );
+  });
+});
