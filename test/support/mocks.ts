@@ -21,6 +21,18 @@ export interface RecordedOptions {
   readonly deleteBeforeReplace?: boolean;
   /** Names of the resources in `dependsOn`. */
   readonly dependsOn: string[];
+  /**
+   * Inputs that hold an Output: unknown in a preview whenever the resource they come from is
+   * being replaced, where plain values are known.
+   */
+  readonly outputInputs: string[];
+}
+
+function holdsOutput(value: unknown): boolean {
+  if (pulumi.Output.isInstance(value)) return true;
+  if (Array.isArray(value)) return value.some(holdsOutput);
+  if (typeof value === "object" && value !== null) return Object.values(value).some(holdsOutput);
+  return false;
 }
 
 export const registrations: Registration[] = [];
@@ -106,6 +118,7 @@ export const recordParents: pulumi.ResourceTransformation = (args) => {
     ...(opts.ignoreChanges ? { ignoreChanges: [...opts.ignoreChanges] } : {}),
     ...(opts.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
     dependsOn: dependsOn.map((r) => r.__name ?? "(unnamed)"),
+    outputInputs: Object.keys(args.props).filter((k) => holdsOutput(args.props[k])),
   });
   return undefined;
 };
