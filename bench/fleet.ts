@@ -22,6 +22,8 @@ const servers = Array.from(
         kind: "hcloud",
         serverType: "cx23",
         location: "fsn1",
+        // One key for the fleet, already in the project: Hetzner holds a public key once.
+        sshKey: "bench-fleet",
         publicKey: "ssh-ed25519 AAAAC3Nza bench",
       },
       ssh: {

@@ -137,8 +137,9 @@ export class OpenClawServer extends pulumi.ComponentResource {
     const { user, privateKey, hostKey } = spec.ssh;
     const sshArgs = { host, port, user, privateKey, ...(hostKey === undefined ? {} : { hostKey }) };
     const onHost = deletedWith ? { deletedWith } : {};
-    // A booting VM is waited for here, on the deployer, until its sshd answers; the SSH steps
-    // after it then fail after a few dials, naming neither a boot nor a timeout but the cause.
+    // A booting VM is waited for here, on the deployer, until its sshd answers. The SSH steps
+    // after it then stop after a few dials: a failure there is a key, a user or a host key,
+    // reported in seconds instead of a 10-minute timeout that fail2ban sees as an attack.
     const wait = waitForSsh(
       name,
       { host, port, user, seconds: seconds(settings.timeout), triggers: hostIdentity, dependsOn, ...onHost },

@@ -25,7 +25,7 @@ export interface HcloudTargetSettings {
   readonly serverType: string;
   readonly location: string;
   readonly image: string;
-  /** Exactly one of the two: a key the stack creates, or one already in the Hetzner project. */
+  /** At least one: a key for the stack to give Hetzner (and the host), or one already in the project. */
   readonly publicKey?: string;
   readonly sshKey?: string;
 }
