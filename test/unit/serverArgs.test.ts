@@ -2,7 +2,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Findings, PolicyError, type PolicyProblem, problemSubject } from "../../components/policy/errors";
-import { type ValueCheck, componentKeys, parseServerArgs } from "../../components/serverArgs";
+import { type ValueCheck, componentKeys, parseServerArgs, stackKeys } from "../../components/serverArgs";
 import { parseStackSettings } from "../../components/stack/settings";
 
 const PUBLIC = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIArgsArgsArgsArgsArgsArgsArgsArgs0 a@example";
@@ -80,6 +80,41 @@ describe("the stack and the component refuse the same target settings with the s
       image: "ubuntu-24.04",
       sshKey: "team-key",
     });
+  });
+});
+
+describe("with stackKeys, the component's parse names the stack's keys (for issue 15's one validation)", () => {
+  test("a stack config mapped to args fails with the same keys as parseStackSettings", () => {
+    const config: Record<string, unknown> = {
+      target: "aws",
+      aws: { instanceType: "T3", publicKey: PUBLIC, rootVolumeGiB: 2 },
+      sshUser: "Root",
+      sshHostKey: "not-a-key",
+      hardening: { timeout: "later" },
+      firewall: { ssh: { port: 2200, adminCidrs: ["10.0.0.5/24"] } },
+    };
+    const fromStack = problems(() => parseStackSettings((key) => config[key]));
+    const fromArgs = problems(() =>
+      parseServerArgs(
+        {
+          firewall: config["firewall"],
+          target: { kind: "aws", ...(config["aws"] as object) },
+          ssh: { user: config["sshUser"], hostKey: config["sshHostKey"], privateKey: "k" },
+          hardening: config["hardening"],
+        },
+        stackKeys("openclaw"),
+      ),
+    );
+    const keys = (ps: PolicyProblem[]) => ps.map((p) => p.key).sort();
+    assert.deepEqual(keys(fromArgs), keys(fromStack));
+    assert.deepEqual(keys(fromStack), [
+      "openclaw:aws.instanceType",
+      "openclaw:aws.rootVolumeGiB",
+      "openclaw:firewall.ssh.adminCidrs[0]",
+      "openclaw:hardening.timeout",
+      "openclaw:sshHostKey",
+      "openclaw:sshUser",
+    ]);
   });
 });
 
