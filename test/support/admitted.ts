@@ -3,6 +3,7 @@
 import * as net from "node:net";
 import type { AwsRule } from "../../components/render/awsRules";
 import type { HcloudRule } from "../../components/render/hcloudRules";
+import type { FirewallConfig } from "../../components/policy/types";
 
 export type Direction = "in" | "out";
 
@@ -111,6 +112,49 @@ export function openOutbound(ipv6: boolean): Entry[] {
       peer,
     })),
   );
+}
+
+/** What the operator declared, read straight from the raw config: the ground truth. */
+export function declaredEntries(c: FirewallConfig): Entry[] {
+  const entries = (
+    direction: Direction,
+    protocol: string,
+    ports: (number | string)[],
+    peers: string[],
+  ): Entry[] =>
+    ports.flatMap((p) => {
+      const [from, to] = String(p).split("-").map(Number) as [number, number | undefined];
+      return peers.map((peer) => ({
+        direction,
+        protocol: protocol as "tcp" | "udp",
+        from,
+        to: to ?? from,
+        peer,
+      }));
+    });
+  return [
+    ...entries("in", "tcp", [22], c.ssh!.adminCidrs!),
+    ...c.services!.flatMap((s) => entries("in", s.protocol!, s.ports!, s.sources!)),
+    ...(c.outgoing
+      ? c.outgoing.allow!.flatMap((o) => entries("out", o.protocol!, o.ports!, o.destinations!))
+      : openOutbound(c.ipv6!)),
+  ];
+}
+
+/**
+ * With outgoing denied, sshd's replies leave by their source port to anyone (README, outgoing
+ * allow-list), so that the session that enables UFW gets out even when conntrack never saw it.
+ */
+export function sshReplyEntries(c: FirewallConfig): Entry[] {
+  if (!c.outgoing) return [];
+  return (c.ipv6 ? ["0.0.0.0/0", "::/0"] : ["0.0.0.0/0"]).map((peer) => ({
+    direction: "out" as const,
+    protocol: "tcp" as const,
+    from: 1,
+    to: 65535,
+    peer,
+    source: { from: c.ssh!.port!, to: c.ssh!.port! },
+  }));
 }
 
 /**

@@ -9,7 +9,6 @@ import { renderHcloudRules } from "../../components/render/hcloudRules";
 import { renderUfwRules } from "../../components/render/ufwRules";
 import type { FirewallConfig } from "../../components/policy/types";
 import {
-  type Direction,
   type Entry,
   Oracle,
   boundaryAddresses,
@@ -17,8 +16,9 @@ import {
   fromAws,
   fromHcloud,
   fromUfw,
-  openOutbound,
+  declaredEntries,
   splitPeer,
+  sshReplyEntries,
 } from "../support/admitted";
 
 const RUNS = 1000;
@@ -195,49 +195,6 @@ function repeatsOutgoing(c: FirewallConfig): boolean {
   });
 }
 
-/** What the operator declared, read straight from the raw config: the ground truth. */
-function declared(c: FirewallConfig): Entry[] {
-  const entries = (
-    direction: Direction,
-    protocol: string,
-    ports: (number | string)[],
-    peers: string[],
-  ): Entry[] =>
-    ports.flatMap((p) => {
-      const [from, to] = String(p).split("-").map(Number) as [number, number | undefined];
-      return peers.map((peer) => ({
-        direction,
-        protocol: protocol as "tcp" | "udp",
-        from,
-        to: to ?? from,
-        peer,
-      }));
-    });
-  return [
-    ...entries("in", "tcp", [22], c.ssh!.adminCidrs!),
-    ...c.services!.flatMap((s) => entries("in", s.protocol!, s.ports!, s.sources!)),
-    ...(c.outgoing
-      ? c.outgoing.allow!.flatMap((o) => entries("out", o.protocol!, o.ports!, o.destinations!))
-      : openOutbound(c.ipv6!)),
-  ];
-}
-
-/**
- * With outgoing denied, sshd's replies leave by their source port to anyone (README, outgoing
- * allow-list), so that the session that enables UFW gets out even when conntrack never saw it.
- */
-function sshReplies(c: FirewallConfig): Entry[] {
-  if (!c.outgoing) return [];
-  return (c.ipv6 ? ["0.0.0.0/0", "::/0"] : ["0.0.0.0/0"]).map((peer) => ({
-    direction: "out" as const,
-    protocol: "tcp" as const,
-    from: 1,
-    to: 65535,
-    peer,
-    source: { from: c.ssh!.port!, to: c.ssh!.port! },
-  }));
-}
-
 /** A port no generated rule names: the remote port of a reply, the local port of a client. */
 const EPHEMERAL = 50000;
 
@@ -261,7 +218,7 @@ test(`AWS, Hetzner and UFW renderings admit exactly the declared traffic (${RUNS
         return;
       }
       const { policy } = parsePolicy(c);
-      const truth = declared(c);
+      const truth = declaredEntries(c);
       const layers: Record<string, Entry[]> = {
         aws: fromAws(renderAwsRules(policy)),
         hcloud: fromHcloud(renderHcloudRules(policy), policy.ipv6),
@@ -297,7 +254,7 @@ test(`AWS, Hetzner and UFW renderings admit exactly the declared traffic (${RUNS
       // A session conntrack never saw (the one that enables UFW) gets only UFW's rules: sshd's
       // replies from the SSH port must reach every admitted SSH source, and nothing else may
       // leave by source port. The cloud firewalls track every session and have no such case.
-      const untracked = new Oracle([...truth, ...sshReplies(c)]);
+      const untracked = new Oracle([...truth, ...sshReplyEntries(c)]);
       const addresses = [...new Set(all.flatMap((e) => boundaryAddresses(e.peer)))];
       for (const sourcePort of [21, 22, 23]) {
         for (const address of addresses) {
