@@ -114,7 +114,10 @@ export function openOutbound(ipv6: boolean): Entry[] {
   );
 }
 
-/** What the operator declared, read straight from the raw config: the ground truth. */
+/**
+ * What the operator declared, read straight from the raw config: the ground truth. Takes a
+ * config the parser accepts; defaults as the README gives them.
+ */
 export function declaredEntries(c: FirewallConfig): Entry[] {
   const entries = (
     direction: Direction,
@@ -132,12 +135,15 @@ export function declaredEntries(c: FirewallConfig): Entry[] {
         peer,
       }));
     });
+  const ports = (x: { port?: number | string; ports?: (number | string)[] }) => x.ports ?? [x.port!];
   return [
-    ...entries("in", "tcp", [22], c.ssh!.adminCidrs!),
-    ...c.services!.flatMap((s) => entries("in", s.protocol!, s.ports!, s.sources!)),
-    ...(c.outgoing
-      ? c.outgoing.allow!.flatMap((o) => entries("out", o.protocol!, o.ports!, o.destinations!))
-      : openOutbound(c.ipv6!)),
+    ...entries("in", "tcp", [c.ssh!.port ?? 22], c.ssh!.adminCidrs!),
+    ...(c.services ?? []).flatMap((s) => entries("in", s.protocol ?? "tcp", ports(s), s.sources!)),
+    ...(c.outgoing?.policy === "deny"
+      ? (c.outgoing.allow ?? []).flatMap((o) =>
+          entries("out", o.protocol ?? "tcp", ports(o), o.destinations!),
+        )
+      : openOutbound(c.ipv6 ?? true)),
   ];
 }
 
@@ -146,14 +152,15 @@ export function declaredEntries(c: FirewallConfig): Entry[] {
  * allow-list), so that the session that enables UFW gets out even when conntrack never saw it.
  */
 export function sshReplyEntries(c: FirewallConfig): Entry[] {
-  if (!c.outgoing) return [];
-  return (c.ipv6 ? ["0.0.0.0/0", "::/0"] : ["0.0.0.0/0"]).map((peer) => ({
+  if (c.outgoing?.policy !== "deny") return [];
+  const port = c.ssh!.port ?? 22;
+  return ((c.ipv6 ?? true) ? ["0.0.0.0/0", "::/0"] : ["0.0.0.0/0"]).map((peer) => ({
     direction: "out" as const,
     protocol: "tcp" as const,
     from: 1,
     to: 65535,
     peer,
-    source: { from: c.ssh!.port!, to: c.ssh!.port! },
+    source: { from: port, to: port },
   }));
 }
 
@@ -173,20 +180,23 @@ export class Oracle {
     address: string,
     sourcePort?: number,
   ): boolean {
-    const key = `${direction} ${protocol} ${port} ${sourcePort ?? "-"}`;
+    const family = net.isIPv4(address) ? 4 : 6;
+    const key = `${direction} ${protocol} ${port} ${sourcePort ?? "-"} ${family}`;
     let list = this.cache.get(key);
     if (!list) {
+      // One family per list: a BlockList matches an IPv4 address against IPv6 subnets through
+      // its mapped form (::ffff:a.b.c.d), so ::/0 would "admit" all of IPv4.
       list = new net.BlockList();
       for (const e of this.entries) {
         if (e.direction !== direction || e.protocol !== protocol || port < e.from || port > e.to) continue;
         if (e.source && (sourcePort === undefined || sourcePort < e.source.from || sourcePort > e.source.to))
           continue;
         const p = splitPeer(e.peer);
-        list.addSubnet(p.address, p.prefix, p.family === 4 ? "ipv4" : "ipv6");
+        if (p.family === family) list.addSubnet(p.address, p.prefix, family === 4 ? "ipv4" : "ipv6");
       }
       this.cache.set(key, list);
     }
-    return list.check(address, net.isIPv4(address) ? "ipv4" : "ipv6");
+    return list.check(address, family === 4 ? "ipv4" : "ipv6");
   }
 }
 
