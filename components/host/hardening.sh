@@ -159,7 +159,6 @@ restore_kernel_rules() {
 }
 
 # --- The kernel's rules ----------------------------------------------------------------------
-# --- The kernel's rules ----------------------------------------------------------------------
 
 # UFW's files are what `ufw status` and `ufw show added` report; the kernel is what filters.
 # To compare them exactly, load a rules file into a throwaway network namespace and let the
