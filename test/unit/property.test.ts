@@ -219,6 +219,16 @@ test(`AWS, Hetzner and UFW renderings admit exactly the declared traffic (${RUNS
       }
       const { policy } = parsePolicy(c);
       const truth = declaredEntries(c);
+      // One resource name per AWS rule, and no two UFW rules that UFW would hold as one (it
+      // ignores the comment when it compares rules): otherwise a layer collapses or collides.
+      const keys = renderAwsRules(policy).map((r) => r.key);
+      assert.equal(new Set(keys).size, keys.length, `repeated AWS rule names: ${keys.join(" ")}`);
+      const ufwRules = renderUfwRules(policy).map((l) => l.replace(/ comment '[^']*'$/, ""));
+      assert.equal(
+        new Set(ufwRules).size,
+        ufwRules.length,
+        `UFW rules UFW would merge: ${ufwRules.join("; ")}`,
+      );
       const layers: Record<string, Entry[]> = {
         aws: fromAws(renderAwsRules(policy)),
         hcloud: fromHcloud(renderHcloudRules(policy), policy.ipv6),
@@ -270,7 +280,7 @@ test(`AWS, Hetzner and UFW renderings admit exactly the declared traffic (${RUNS
         }
       }
     }),
-    { numRuns: RUNS },
+    { numRuns: RUNS, includeErrorInReport: true },
   );
   // The generator must really produce repeated outgoing entries for the refusal to be tested.
   assert.ok(repeats > RUNS / 20, `only ${repeats} of ${RUNS} policies repeated an outgoing entry`);
