@@ -83,6 +83,81 @@ run_batch() {
 # The interpreter ufw itself runs with, which is the one that can import its modules.
 ufw_python() { sed -n '1s/^#! *\([^ ]*\).*/\1/p' "$(command -v ufw)"; }
 
+# --- Rules the policy does not declare -------------------------------------------------------
+
+# Allow and limit rules (routed ones too) without our comment that differ from every declared
+# rule: what UFW admits beyond the policy. One that differs from a declared rule only by its
+# comment admits nothing more, and adding ours takes it over (ufw says "Rule updated"). Deny and
+# reject rules, fail2ban's bans among them, are never listed.
+unmanaged_ufw() {
+    ufw show added | awk -v tag=" comment '$OWNED_TAG" -v desired="$DESIRED" '
+        function bare(l) { sub(/ comment \047[^\047]*\047$/, "", l); return l }
+        BEGIN { n = split(desired, d, "\n"); for (i = 1; i <= n; i++) declared[bare(d[i])] = 1 }
+        /^ufw (route )?(allow|limit)( |$)/ && index($0, tag) == 0 && !(bare($0) in declared)'
+}
+# ACCEPT rules put straight into the kernel's INPUT and OUTPUT chains, around UFW: they admit
+# traffic whatever UFW's rules say (UFW itself only puts jumps to its own chains there). Rules
+# that accept only loopback or tracked replies admit nothing UFW does not; jumps to other
+# chains (fail2ban's, Tailscale's) are not followed.
+unmanaged_kernel() {
+    local bin
+    for bin in iptables ip6tables; do
+        command -v "$bin" >/dev/null 2>&1 || continue
+        { "$bin" -S INPUT; "$bin" -S OUTPUT; } 2>/dev/null | grep -E -- ' -j ACCEPT( |$)' |
+            grep -Ev -- '^-A (INPUT -i|OUTPUT -o) lo -j ACCEPT$|^-A [A-Z]+ -m (conntrack --ctstate|state --state) (RELATED,ESTABLISHED|ESTABLISHED,RELATED|ESTABLISHED) -j ACCEPT$' |
+            sed "s/^/$bin /" || true
+    done
+}
+unmanaged() {
+    unmanaged_ufw
+    unmanaged_kernel
+}
+unmanaged_message() {
+    printf '%s\n' "the host admits traffic the policy does not declare, through these rules:" \
+        "$(printf '%s\n' "$1" | sed 's/^/  /')" \
+        "Set hardening.unmanagedRules to remove (the harden step deletes them, under the rollback) or keep (they stay in force and verify lists them); with fail, the default, nothing is changed."
+}
+# Adds the deletions of the rules in $1 to BATCH (UFW's) and to kernel_removals (the kernel's,
+# a local of converge_main), after everything plan_rules added: the declared rules are in force
+# before any rule is removed.
+plan_unmanaged_removal() {
+    local line
+    while IFS= read -r line; do
+        [ -n "$line" ] || continue
+        say "removing a rule the policy does not declare (hardening.unmanagedRules: remove): $line"
+        REMOVED=$((REMOVED + 1))
+        case $line in
+            "ufw route "*) BATCH+=("route delete ${line#ufw route }") ;;
+            "ufw "*) BATCH+=("delete ${line#ufw }") ;;
+            *) kernel_removals+=("$line") ;;
+        esac
+    done <<<"$1"
+}
+# Deletes the kernel rules planned above, noting each with its position so a rollback can put
+# it back where it was.
+remove_kernel_rules() {
+    local line bin spec chain pos
+    for line in "${kernel_removals[@]}"; do
+        bin=${line%% *} spec=${line#* -A }
+        chain=${spec%% *}
+        pos=$("$bin" -S "$chain" | grep -v '^-[PN] ' | grep -nxF -- "-A $spec" | head -n1 | cut -d: -f1)
+        [ -n "$pos" ] || continue
+        printf '%s %s %s\n' "$bin" "$pos" "$spec" >>"$STATE/snapshot/kernel-removed"
+        # xargs splits the rule as iptables -S quotes it ("a comment"), without a shell's eval.
+        xargs "$bin" -D <<<"$spec"
+    done
+}
+# Puts the kernel rules remove_kernel_rules deleted back in their places, last deleted first
+# (called by rollback).
+restore_kernel_rules() {
+    local bin pos spec chain
+    [ -f "$STATE/snapshot/kernel-removed" ] || return 0
+    tac "$STATE/snapshot/kernel-removed" | while read -r bin pos spec; do
+        chain=${spec%% *}
+        xargs "$bin" -C <<<"$spec" 2>/dev/null || xargs "$bin" -I "$chain" "$pos" <<<"${spec#"$chain" }"
+    done
+}
+
 # --- The kernel's rules ----------------------------------------------------------------------
 
 # UFW's files are what `ufw status` and `ufw show added` report; the kernel is what filters.
@@ -348,6 +423,7 @@ rollback() {
     fi
     local bin file after
     while read -r bin file after; do load_docker_chain "$bin" "$(block_rules "$after")"; done < <(rule_files)
+    restore_kernel_rules
     if [ -f "$snap/sshd-changed" ]; then
         sshd_restore
         sshd_reload
@@ -378,8 +454,12 @@ converge_main() {
     rm -f "$STATE/change" "$STATE/rolled-back"
     declared=$(count_lines "$DESIRED")
 
-    local drift="" current problem sshd_changed=no
+    local drift="" current problem sshd_changed=no extra
     current=$(owned)
+    extra=$(unmanaged)
+    if [ -n "$extra" ] && [ "$UNMANAGED" = fail ]; then
+        fail "refusing to harden, nothing was changed: $(unmanaged_message "$extra")"
+    fi
     if [ "$WANT_DOCKER" = yes ]; then
         problem=$(docker_backend_problem)
         [ -z "$problem" ] || fail "$problem"
@@ -393,7 +473,7 @@ converge_main() {
             fail "default policies on the host are '$(current_defaults)', the policy wants '$WANT_DEFAULTS'; changing a default on a live firewall reloads it, so apply it in a maintenance window with: sudo ufw default $WANT_OUTGOING outgoing"
         ! can_compare_kernel || drift=$(kernel_drift)
         if rules_in_sync "$current" && [ "$(current_logging)" = "$WANT_LOGGING" ] && [ -z "$drift" ] &&
-            [ -z "$(docker_drift)" ] && sshd_in_sync; then
+            [ -z "$(docker_drift)" ] && sshd_in_sync && { [ -z "$extra" ] || [ "$UNMANAGED" = keep ]; }; then
             say "no changes: the firewall is active and its $declared declared rules are in force"
             return 0
         fi
@@ -419,6 +499,12 @@ converge_main() {
     fi
     # SSH rules come first in DESIRED, so they are in place before anything else.
     plan_rules "$current" "$DESIRED"
+    local kernel_removals=()
+    if [ "$UNMANAGED" = remove ]; then
+        plan_unmanaged_removal "$extra"
+    elif [ -n "$extra" ]; then
+        say "keeping $(count_lines "$extra") rules the policy does not declare (hardening.unmanagedRules: keep); verify lists them"
+    fi
     if [ "$(current_logging)" != "$WANT_LOGGING" ]; then
         say "logging: $WANT_LOGGING"
         BATCH+=("logging $WANT_LOGGING")
@@ -428,6 +514,7 @@ converge_main() {
         BATCH+=("--force enable")
     fi
     run_batch
+    remove_kernel_rules
     # After the batch: on a first run its enable loads after.rules, whose block declares (and so
     # empties) DOCKER-USER; loaded live instead, rules others keep there stay.
     docker_apply
@@ -465,6 +552,9 @@ verify_main() {
     local diff
     diff=$(diff <(printf '%s\n' "$DESIRED" | grep . | sort) <(owned | sort) || true)
     [ -z "$diff" ] || problems+=("rules differ from the policy (< declared, > on the host):"$'\n'"$diff")
+    local extra
+    extra=$(unmanaged)
+    [ -z "$extra" ] || [ "$UNMANAGED" = keep ] || problems+=("$(unmanaged_message "$extra")")
     drift=$(docker_drift)
     [ -z "$drift" ] || problems+=("the Docker rules differ from the policy:"$'\n'"$drift")
     if [ "$WANT_SSHD" = yes ]; then
@@ -494,5 +584,9 @@ verify_main() {
         rm -f "$STATE/pending"
     fi
     say "verified: $(count_lines "$DESIRED") declared rules in force, in UFW's files and in the kernel"
+    if [ -n "$extra" ]; then
+        say "kept, as hardening.unmanagedRules is keep: $(count_lines "$extra") rules the policy does not declare, which admit more than it:"
+        printf '%s\n' "$extra" | sed 's/^/  /'
+    fi
     ufw status verbose
 }

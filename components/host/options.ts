@@ -29,7 +29,18 @@ export interface HardeningOptions {
    * such as `{ MaxAuthTries: 3 }`.
    */
   sshd?: boolean | { settings?: Record<string, string | number | boolean> };
+  /**
+   * What to do with allow and limit rules on the host that the policy does not declare (added
+   * by hand, by an earlier setup, by another tool): `fail` (default) refuses to harden and names
+   * each one; `remove` deletes them in the harden step, under the armed rollback; `keep` leaves
+   * them in force and lists them in the verify output. Deny and reject rules (fail2ban's bans)
+   * are never touched.
+   */
+  unmanagedRules?: UnmanagedRules;
 }
+
+export type UnmanagedRules = "fail" | "remove" | "keep";
+export const UNMANAGED_RULES: readonly UnmanagedRules[] = ["fail", "remove", "keep"];
 
 export interface HostSettings {
   readonly timeout: string;
@@ -39,6 +50,7 @@ export interface HostSettings {
   readonly docker: boolean;
   /** false: leave sshd alone. */
   readonly sshd: false | { readonly settings: Readonly<Record<string, string>> };
+  readonly unmanagedRules: UnmanagedRules;
 }
 
 export const HOST_DEFAULTS: HostSettings = {
@@ -48,6 +60,7 @@ export const HOST_DEFAULTS: HostSettings = {
   stateDir: "/var/lib/openclaw",
   docker: true,
   sshd: { settings: {} },
+  unmanagedRules: "fail",
 };
 
 const KEYWORD = /^[A-Za-z][A-Za-z0-9]*$/;
@@ -117,6 +130,14 @@ export function parseHardeningOptions(raw: unknown, key: string): HostSettings {
     );
   }
   if (typeof docker !== "boolean") f.fail(`${key}.docker`, docker, "is not a boolean", "true or false");
+  if (!(UNMANAGED_RULES as readonly unknown[]).includes(settings.unmanagedRules)) {
+    f.fail(
+      `${key}.unmanagedRules`,
+      settings.unmanagedRules,
+      "is not recognised",
+      `one of ${UNMANAGED_RULES.join(", ")} (what to do with allow rules the policy does not declare)`,
+    );
+  }
   const sshd = parseSshd(f, o["sshd"], `${key}.sshd`);
   f.throwIfFailed();
   return { ...(settings as Omit<HostSettings, "sshd">), sshd } as HostSettings;

@@ -17,7 +17,7 @@ export const REMOTE_SHELL =
 const LIBRARY = fs.readFileSync(path.join(__dirname, "hardening.sh"), "utf8");
 const UFW_BATCH = fs.readFileSync(path.join(__dirname, "ufw_batch.py"), "utf8");
 
-type ScriptSettings = Pick<HostSettings, "rollbackAfter" | "stateDir" | "docker" | "sshd">;
+type ScriptSettings = Pick<HostSettings, "rollbackAfter" | "stateDir" | "docker" | "sshd" | "unmanagedRules">;
 
 /** `NAME=value` for a word that needs no quoting, or a quoted heredoc for any text. */
 export function assign(name: string, value: string | number): string {
@@ -56,6 +56,7 @@ function render(entry: string, policy: FirewallPolicy, given: Partial<ScriptSett
     ["SSHD_DROPIN", SSHD_DROPIN],
     ["SSHD_CONFIG", settings.sshd ? renderSshdConfig(settings.sshd.settings) : ""],
     ["UFW_BATCH_PY", UFW_BATCH.trimEnd()],
+    ["UNMANAGED", settings.unmanagedRules],
   ];
   return [
     "#!/bin/bash",

@@ -153,10 +153,10 @@ function parseOutgoing(f: Findings, key: string, raw: unknown, ipv6: boolean): F
     }
     return { policy };
   }
-  const allow = items
-    .map((item, i) => parseOutbound(f, `${key}.allow[${i}]`, item, ipv6))
-    .filter((r): r is OutboundRule => r !== undefined);
+  const parsed = items.map((item, i) => parseOutbound(f, `${key}.allow[${i}]`, item, ipv6));
+  const allow = parsed.filter((r): r is OutboundRule => r !== undefined);
   checkNames(f, key, allow, "allow");
+  checkOutboundRepeats(f, key, parsed);
   return { policy, allow: allow.sort((a, b) => compareText(a.name, b.name)) };
 }
 
@@ -332,6 +332,39 @@ function checkNames(
       );
     } else {
       seen.set(item.name, i);
+    }
+  });
+}
+
+/**
+ * Each (protocol, port range, destination) is declared once. Two entries declaring the same one
+ * would give AWS two rules of the same name, while UFW keeps one rule for both (the later
+ * comment wins) and then never matches the policy. A destination inside another entry's for the
+ * same ports is refused too: UFW writes an IPv4-only world as 0.0.0.0/1 and 128.0.0.0/1, which
+ * such an entry can repeat exactly.
+ */
+function checkOutboundRepeats(f: Findings, key: string, rules: readonly (OutboundRule | undefined)[]): void {
+  rules.forEach((r, j) => {
+    if (!r) return;
+    for (const [i, earlier] of rules.slice(0, j).entries()) {
+      if (!earlier || earlier.protocol !== r.protocol) continue;
+      for (const ports of r.ports.filter((p) =>
+        earlier.ports.some((q) => q.from === p.from && q.to === p.to),
+      )) {
+        for (const d of r.destinations) {
+          const outer = earlier.destinations.find((e) => contains(e, d));
+          if (!outer) continue;
+          const what = `${r.protocol} port ${formatPortRange(ports)} to ${d.text}`;
+          f.fail(
+            `${key}.allow[${j}]`,
+            what,
+            outer.text === d.text
+              ? `is already allowed by allow[${i}] (${earlier.name})`
+              : `is already allowed by allow[${i}] (${earlier.name}), whose ${outer.text} contains it`,
+            "each protocol, port and destination allowed by one entry only: remove the repeat, or merge the entries",
+          );
+        }
+      }
     }
   });
 }

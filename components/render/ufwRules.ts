@@ -51,15 +51,27 @@ export function ufwRules(policy: FirewallPolicy): UfwRule[] {
     ))
       rules.push({ ...base, peer });
   }
+  // Outgoing worlds too: UFW prints `to 0.0.0.0/0` back as `allow out PORT/PROTO` (any) while
+  // keeping it IPv4-only, so that text would never match what `ufw show added` shows.
+  const outbound = new Map<string, ReturnType<typeof outboundRules>>();
   for (const r of outboundRules(policy)) {
-    rules.push({
-      action: "allow",
-      direction: "out",
-      protocol: r.protocol,
-      ports: r.ports,
-      peer: r.destination,
-      comment: `${UFW_COMMENT_PREFIX}out:${r.owner}`,
-    });
+    const k = `${r.owner}\u0000${r.protocol}\u0000${r.ports.from}\u0000${r.ports.to}`;
+    outbound.set(k, [...(outbound.get(k) ?? []), r]);
+  }
+  for (const group of outbound.values()) {
+    const first = group[0]!;
+    for (const peer of peers(
+      group.map((r) => r.destination),
+      policy.ipv6,
+    ))
+      rules.push({
+        action: "allow",
+        direction: "out",
+        protocol: first.protocol,
+        ports: first.ports,
+        peer,
+        comment: `${UFW_COMMENT_PREFIX}out:${first.owner}`,
+      });
   }
   return rules;
 }

@@ -3,7 +3,7 @@
 import * as net from "node:net";
 import type { AwsRule } from "../../components/render/awsRules";
 import type { HcloudRule } from "../../components/render/hcloudRules";
-import { SSH_REPLIES_COMMENT } from "../../components/render/ufwRules";
+import type { FirewallConfig } from "../../components/policy/types";
 
 export type Direction = "in" | "out";
 
@@ -11,15 +11,18 @@ export type Direction = "in" | "out";
 export interface Entry {
   readonly direction: Direction;
   readonly protocol: "tcp" | "udp";
+  /** The peer's port range (the destination port going out, the local port coming in). */
   readonly from: number;
   readonly to: number;
   /** `address/prefix` exactly as the layer holds it. */
   readonly peer: string;
+  /** When set, the entry admits only packets leaving from this local (source) port range. */
+  readonly source?: { readonly from: number; readonly to: number };
 }
 
 const WORLD = { 4: "0.0.0.0/0", 6: "::/0" } as const;
 
-function splitPeer(peer: string): { address: string; prefix: number; family: 4 | 6 } {
+export function splitPeer(peer: string): { address: string; prefix: number; family: 4 | 6 } {
   const [address, prefix] = peer.split("/") as [string, string | undefined];
   const family = net.isIP(address);
   if (family === 0) throw new Error(`not an address: ${peer}`);
@@ -59,23 +62,41 @@ export function fromHcloud(rules: readonly HcloudRule[], ipv6: boolean): Entry[]
 
 const UFW_LINE =
   /^ufw (allow|limit)( out)? (?:(\d+(?::\d+)?)\/(tcp|udp)|(?:from|to) (\S+) (?:to any )?port (\d+(?::\d+)?) proto (tcp|udp)) comment '([^']*)'$/;
+/** `allow out from any port P proto X`: anything leaving from local port P, to anywhere. */
+const UFW_SOURCE_PORT_LINE = /^ufw allow out from any port (\d+(?::\d+)?) proto (tcp|udp) comment '([^']*)'$/;
+
+function range(ports: string): { from: number; to: number } {
+  const [from, to] = ports.split(":").map(Number) as [number, number | undefined];
+  return { from, to: to ?? from };
+}
 
 /**
  * Reads `ufw show added` lines. `any` covers both families, or IPv4 alone when IPV6=no; the
  * outgoing default comes from `ufw default ... outgoing`, given here as `outgoingAllowed`.
+ * UFW also admits replies of tracked connections (ESTABLISHED); these entries are its rules
+ * alone, which is all a session that conntrack never saw gets.
  */
 export function fromUfw(lines: readonly string[], ipv6: boolean, outgoingAllowed: boolean): Entry[] {
-  const entries = lines.flatMap((line) => {
-    // Replies by source port: statefulness, which the cloud firewalls have built in.
-    if (line.endsWith(`comment '${SSH_REPLIES_COMMENT}'`)) return [];
+  const world = ipv6 ? [WORLD[4], WORLD[6]] : [WORLD[4]];
+  const entries = lines.flatMap((line): Entry[] => {
+    const s = UFW_SOURCE_PORT_LINE.exec(line);
+    if (s) {
+      const protocol = s[2] as "tcp" | "udp";
+      return world.map((peer) => ({
+        direction: "out",
+        protocol,
+        from: 1,
+        to: 65535,
+        peer,
+        source: range(s[1]!),
+      }));
+    }
     const m = UFW_LINE.exec(line);
     if (!m) throw new Error(`unrecognised ufw line: ${line}`);
     const direction: Direction = m[2] ? "out" : "in";
-    const ports = (m[3] ?? m[6])!;
     const protocol = (m[4] ?? m[7]) as "tcp" | "udp";
-    const [from, to] = ports.split(":").map(Number) as [number, number | undefined];
-    const peers = m[5] ? [m[5]] : ipv6 ? [WORLD[4], WORLD[6]] : [WORLD[4]];
-    return peers.map((peer) => ({ direction, protocol, from, to: to ?? from, peer }));
+    const peers = m[5] ? [m[5]] : world;
+    return peers.map((peer) => ({ direction, protocol, ...range((m[3] ?? m[6])!), peer }));
   });
   if (outgoingAllowed) entries.push(...openOutbound(ipv6));
   return entries;
@@ -94,26 +115,88 @@ export function openOutbound(ipv6: boolean): Entry[] {
 }
 
 /**
+ * What the operator declared, read straight from the raw config: the ground truth. Takes a
+ * config the parser accepts; defaults as the README gives them.
+ */
+export function declaredEntries(c: FirewallConfig): Entry[] {
+  const entries = (
+    direction: Direction,
+    protocol: string,
+    ports: (number | string)[],
+    peers: string[],
+  ): Entry[] =>
+    ports.flatMap((p) => {
+      const [from, to] = String(p).split("-").map(Number) as [number, number | undefined];
+      return peers.map((peer) => ({
+        direction,
+        protocol: protocol as "tcp" | "udp",
+        from,
+        to: to ?? from,
+        peer,
+      }));
+    });
+  const ports = (x: { port?: number | string; ports?: (number | string)[] }) => x.ports ?? [x.port!];
+  return [
+    ...entries("in", "tcp", [c.ssh!.port ?? 22], c.ssh!.adminCidrs!),
+    ...(c.services ?? []).flatMap((s) => entries("in", s.protocol ?? "tcp", ports(s), s.sources!)),
+    ...(c.outgoing?.policy === "deny"
+      ? (c.outgoing.allow ?? []).flatMap((o) =>
+          entries("out", o.protocol ?? "tcp", ports(o), o.destinations!),
+        )
+      : openOutbound(c.ipv6 ?? true)),
+  ];
+}
+
+/**
+ * With outgoing denied, sshd's replies leave by their source port to anyone (README, outgoing
+ * allow-list), so that the session that enables UFW gets out even when conntrack never saw it.
+ */
+export function sshReplyEntries(c: FirewallConfig): Entry[] {
+  if (c.outgoing?.policy !== "deny") return [];
+  const port = c.ssh!.port ?? 22;
+  return ((c.ipv6 ?? true) ? ["0.0.0.0/0", "::/0"] : ["0.0.0.0/0"]).map((peer) => ({
+    direction: "out" as const,
+    protocol: "tcp" as const,
+    from: 1,
+    to: 65535,
+    peer,
+    source: { from: port, to: port },
+  }));
+}
+
+/**
  * Answers "does this rule set admit (direction, protocol, port, address)?" with one BlockList
- * per (direction, protocol, port), built on first use.
+ * per (direction, protocol, port, source port), built on first use. Without `sourcePort` the
+ * packet leaves from an ephemeral port that no source-port entry names.
  */
 export class Oracle {
   private readonly cache = new Map<string, net.BlockList>();
   constructor(private readonly entries: readonly Entry[]) {}
 
-  admits(direction: Direction, protocol: "tcp" | "udp", port: number, address: string): boolean {
-    const key = `${direction} ${protocol} ${port}`;
+  admits(
+    direction: Direction,
+    protocol: "tcp" | "udp",
+    port: number,
+    address: string,
+    sourcePort?: number,
+  ): boolean {
+    const family = net.isIPv4(address) ? 4 : 6;
+    const key = `${direction} ${protocol} ${port} ${sourcePort ?? "-"} ${family}`;
     let list = this.cache.get(key);
     if (!list) {
+      // One family per list: a BlockList matches an IPv4 address against IPv6 subnets through
+      // its mapped form (::ffff:a.b.c.d), so ::/0 would "admit" all of IPv4.
       list = new net.BlockList();
       for (const e of this.entries) {
         if (e.direction !== direction || e.protocol !== protocol || port < e.from || port > e.to) continue;
+        if (e.source && (sourcePort === undefined || sourcePort < e.source.from || sourcePort > e.source.to))
+          continue;
         const p = splitPeer(e.peer);
-        list.addSubnet(p.address, p.prefix, p.family === 4 ? "ipv4" : "ipv6");
+        if (p.family === family) list.addSubnet(p.address, p.prefix, family === 4 ? "ipv4" : "ipv6");
       }
       this.cache.set(key, list);
     }
-    return list.check(address, net.isIPv4(address) ? "ipv4" : "ipv6");
+    return list.check(address, family === 4 ? "ipv4" : "ipv6");
   }
 }
 

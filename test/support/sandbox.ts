@@ -469,10 +469,13 @@ export class Sandbox {
           ],
           stdin,
         );
-        // 255 is ssh's own failure (the dial); anything else is the remote command's status.
+        // 255 is ssh's own failure (the dial); anything else is the remote command's status. A
+        // handshake cut off before the key exchange is a dial error to remote.Command too.
         const dialFailed =
           result.code === 255 &&
-          /Connection timed out|Connection refused|No route|timed out/.test(result.stderr);
+          /Connection timed out|Connection refused|No route|timed out|kex_exchange_identification/.test(
+            result.stderr,
+          );
         if (!dialFailed || Date.now() > deadline) return { ...result, dials };
       }
     } finally {

@@ -1,13 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import * as net from "node:net";
 import fc from "fast-check";
+import { PolicyError } from "../../components/policy/errors";
 import { parsePolicy } from "../../components/policy/parse";
 import { renderAwsRules } from "../../components/render/awsRules";
 import { renderHcloudRules } from "../../components/render/hcloudRules";
 import { renderUfwRules } from "../../components/render/ufwRules";
 import type { FirewallConfig } from "../../components/policy/types";
 import {
-  type Direction,
   type Entry,
   Oracle,
   boundaryAddresses,
@@ -15,7 +16,9 @@ import {
   fromAws,
   fromHcloud,
   fromUfw,
-  openOutbound,
+  declaredEntries,
+  splitPeer,
+  sshReplyEntries,
 } from "../support/admitted";
 
 const RUNS = 1000;
@@ -87,13 +90,20 @@ const config = fc
       ssh: fc.array(source, { minLength: 1, maxLength: 3 }),
       services: fc.tuple(...Array.from({ length: serviceCount }, (_, i) => service(i))),
       egress: egress
-        ? fc.array(
-            fc.record({
-              ports: fc.array(portSpec(40000), { minLength: 1, maxLength: 2 }),
-              dest: fc.array(source, { minLength: 1, maxLength: 3 }),
-            }),
-            { minLength: 1, maxLength: 2 },
-          )
+        ? fc.record({
+            entries: fc.array(
+              fc.record({
+                ports: fc.array(portSpec(40000), { minLength: 1, maxLength: 2 }),
+                protocol: fc.constantFrom("tcp", "udp"),
+                dest: fc.array(source, { minLength: 1, maxLength: 3 }),
+                world: fc.constantFrom("none", "none", "v4", "v6", "both"),
+              }),
+              { minLength: 1, maxLength: 3 },
+            ),
+            // An entry written twice under another name, as a merged config or a copy-paste
+            // makes it: every layer must refuse it the same way.
+            repeat: fc.option(fc.nat(), { freq: 4 }),
+          })
         : fc.constant(undefined),
     });
   })
@@ -118,49 +128,107 @@ const config = fc
       ? {
           outgoing: {
             policy: "deny" as const,
-            allow: egress.map((e, i) => ({
+            allow: [
+              ...egress.entries,
+              ...(egress.repeat === null ? [] : [egress.entries[egress.repeat % egress.entries.length]!]),
+            ].map((e, i) => ({
               name: `out-${i}`,
               ports: e.ports,
-              protocol: "tcp",
-              destinations: e.dest,
+              protocol: e.protocol,
+              destinations: [
+                ...e.dest,
+                ...(e.world === "v4" || e.world === "both" ? ["0.0.0.0/0"] : []),
+                ...(ipv6 && (e.world === "v6" || e.world === "both") ? ["::/0"] : []),
+              ],
             })),
           },
         }
       : {}),
   }));
 
-/** What the operator declared, read straight from the raw config: the ground truth. */
-function declared(c: FirewallConfig): Entry[] {
-  const entries = (
-    direction: Direction,
-    protocol: string,
-    ports: (number | string)[],
-    peers: string[],
-  ): Entry[] =>
-    ports.flatMap((p) => {
-      const [from, to] = String(p).split("-").map(Number) as [number, number | undefined];
-      return peers.map((peer) => ({
-        direction,
-        protocol: protocol as "tcp" | "udp",
-        from,
-        to: to ?? from,
-        peer,
-      }));
+/** An entry's ports as maximal runs, the way the parser merges them: [from, to] pairs. */
+function portRuns(specs: readonly (number | string)[]): string[] {
+  const ports = new Set<number>();
+  for (const p of specs) {
+    const [from, to] = String(p).split("-").map(Number) as [number, number | undefined];
+    for (let q = from; q <= (to ?? from); q++) ports.add(q);
+  }
+  const sorted = [...ports].sort((a, b) => a - b);
+  return sorted
+    .filter((q, i) => sorted[i - 1] !== q - 1)
+    .map((q) => {
+      let end = q;
+      while (ports.has(end + 1)) end++;
+      return `${q}-${end}`;
     });
-  return [
-    ...entries("in", "tcp", [22], c.ssh!.adminCidrs!),
-    ...c.services!.flatMap((s) => entries("in", s.protocol!, s.ports!, s.sources!)),
-    ...(c.outgoing
-      ? c.outgoing.allow!.flatMap((o) => entries("out", o.protocol!, o.ports!, o.destinations!))
-      : openOutbound(c.ipv6!)),
-  ];
 }
 
+function inside(inner: string, outer: string): boolean {
+  const a = splitPeer(inner);
+  const b = splitPeer(outer);
+  if (a.family !== b.family || b.prefix > a.prefix) return false;
+  const list = new net.BlockList();
+  list.addSubnet(b.address, b.prefix, b.family === 4 ? "ipv4" : "ipv6");
+  return list.check(a.address, a.family === 4 ? "ipv4" : "ipv6");
+}
+
+/**
+ * Does a later outgoing entry allow a (protocol, port range, destination) an earlier one already
+ * allows? Destinations inside another of the same entry are dropped first, as the parser does.
+ */
+function repeatsOutgoing(c: FirewallConfig): boolean {
+  const allow = c.outgoing?.allow ?? [];
+  return allow.some((later, j) => {
+    const own = later.destinations!;
+    const kept = own.filter(
+      (d, k) =>
+        !own.some((o, m) => (inside(d, o) && !inside(o, d)) || (m < k && inside(d, o) && inside(o, d))),
+    );
+    return allow
+      .slice(0, j)
+      .some(
+        (earlier) =>
+          (earlier.protocol ?? "tcp") === (later.protocol ?? "tcp") &&
+          portRuns(later.ports!).some((r) => portRuns(earlier.ports!).includes(r)) &&
+          kept.some((d) => earlier.destinations!.some((e) => inside(d, e))),
+      );
+  });
+}
+
+/** A port no generated rule names: the remote port of a reply, the local port of a client. */
+const EPHEMERAL = 50000;
+
 test(`AWS, Hetzner and UFW renderings admit exactly the declared traffic (${RUNS} random policies)`, () => {
+  let repeats = 0;
   fc.assert(
     fc.property(config, (c) => {
+      if (repeatsOutgoing(c)) {
+        repeats++;
+        // Refused before any layer is rendered, naming the repeating entry.
+        assert.throws(
+          () => parsePolicy(c),
+          (e: unknown) =>
+            e instanceof PolicyError &&
+            e.problems.every(
+              (p) =>
+                /^openclaw:firewall\.outgoing\.allow\[\d+\]$/.test(p.key) &&
+                /already allowed/.test(p.problem),
+            ),
+        );
+        return;
+      }
       const { policy } = parsePolicy(c);
-      const truth = declared(c);
+      const truth = declaredEntries(c);
+      // One resource name per AWS rule, and no two UFW rules that UFW would hold as one (it
+      // ignores the comment when it compares rules): otherwise a layer collapses or collides.
+      const keys = renderAwsRules(policy).map((r) => r.key);
+      assert.equal(new Set(keys).size, keys.length, `repeated AWS rule names: ${keys.join(" ")}`);
+      const ufwRules = renderUfwRules(policy).map((l) => l.replace(/ comment '[^']*'$/, ""));
+      assert.equal(
+        new Set(ufwRules).size,
+        ufwRules.length,
+        `UFW rules UFW would merge: ${ufwRules.join("; ")}`,
+      );
       const layers: Record<string, Entry[]> = {
         aws: fromAws(renderAwsRules(policy)),
         hcloud: fromHcloud(renderHcloudRules(policy), policy.ipv6),
@@ -193,14 +261,35 @@ test(`AWS, Hetzner and UFW renderings admit exactly the declared traffic (${RUNS
           }
         }
       }
+      // A session conntrack never saw (the one that enables UFW) gets only UFW's rules: sshd's
+      // replies from the SSH port must reach every admitted SSH source, and nothing else may
+      // leave by source port. The cloud firewalls track every session and have no such case.
+      const untracked = new Oracle([...truth, ...sshReplyEntries(c)]);
+      const addresses = [...new Set(all.flatMap((e) => boundaryAddresses(e.peer)))];
+      for (const sourcePort of [21, 22, 23]) {
+        for (const address of addresses) {
+          const want = untracked.admits("out", "tcp", EPHEMERAL, address, sourcePort);
+          if (oracles["ufw"]!.admits("out", "tcp", EPHEMERAL, address, sourcePort) !== want) {
+            assert.fail(
+              `ufw ${want ? "refuses" : "admits"} tcp from local port ${sourcePort} to ${address}:${EPHEMERAL}`,
+            );
+          }
+          if (sourcePort === 22 && expected.admits("in", "tcp", 22, address) && !want) {
+            assert.fail(`sshd's replies to ${address}, an SSH source, would be dropped`);
+          }
+        }
+      }
     }),
-    { numRuns: RUNS },
+    { numRuns: RUNS, includeErrorInReport: true },
   );
+  // The generator must really produce repeated outgoing entries for the refusal to be tested.
+  assert.ok(repeats > RUNS / 20, `only ${repeats} of ${RUNS} policies repeated an outgoing entry`);
 });
 
 test("the same config always renders byte-identical output, whatever order it is written in", () => {
   fc.assert(
     fc.property(config, fc.integer(), (c, seed) => {
+      fc.pre(!repeatsOutgoing(c));
       const shuffle = <T>(xs: T[]): T[] =>
         xs
           .map((x, i) => ({ x, k: Math.sin(seed + i) }))

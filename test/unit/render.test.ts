@@ -63,10 +63,81 @@ describe("UFW rendering", () => {
       [
         // sshd's replies first: the session that enables UFW may not be tracked by conntrack.
         "ufw allow out from any port 22 proto tcp comment 'openclaw:out:ssh-replies'",
-        "ufw allow out to 0.0.0.0/0 port 443 proto tcp comment 'openclaw:out:https'",
-        "ufw allow out to ::/0 port 443 proto tcp comment 'openclaw:out:https'",
+        // Both worlds are UFW's "any", as `ufw show added` prints it back.
+        "ufw allow out 443/tcp comment 'openclaw:out:https'",
       ],
     );
+  });
+  test("the README's allow-list renders as `ufw show added` prints it back on a real host", () => {
+    // Read back from ufw 0.36.2 after adding each line: `to 0.0.0.0/0` comes back as
+    // `allow out 123/udp` though the kernel keeps it IPv4-only, so an IPv4-only world is written
+    // as its halves, exactly as inbound sources are.
+    const { policy } = parsePolicy({
+      ...validConfig(),
+      outgoing: {
+        policy: "deny",
+        allow: [
+          { name: "dns", port: 53, protocol: "udp", destinations: ["1.1.1.1", "9.9.9.9"] },
+          { name: "https", port: 443, protocol: "tcp", destinations: ["0.0.0.0/0", "::/0"] },
+          { name: "ntp", port: 123, protocol: "udp", destinations: ["0.0.0.0/0"] },
+        ],
+      },
+    });
+    assert.deepEqual(
+      renderUfwRules(policy).filter((l) => l.includes(" out ")),
+      [
+        "ufw allow out from any port 22 proto tcp comment 'openclaw:out:ssh-replies'",
+        "ufw allow out to 1.1.1.1 port 53 proto udp comment 'openclaw:out:dns'",
+        "ufw allow out to 9.9.9.9 port 53 proto udp comment 'openclaw:out:dns'",
+        "ufw allow out 443/tcp comment 'openclaw:out:https'",
+        "ufw allow out to 0.0.0.0/1 port 123 proto udp comment 'openclaw:out:ntp'",
+        "ufw allow out to 128.0.0.0/1 port 123 proto udp comment 'openclaw:out:ntp'",
+      ],
+    );
+  });
+});
+
+describe("repeated outgoing entries", () => {
+  const withAllow = (allow: unknown[]) => () =>
+    parsePolicy({ ...validConfig(), outgoing: { policy: "deny", allow } } as never);
+  test("the same protocol, port and destination twice is refused before any layer is rendered", () => {
+    assert.throws(
+      withAllow([
+        { name: "api", port: 443, destinations: ["203.0.113.0/24"] },
+        { name: "api-again", ports: [443, 8443], destinations: ["198.51.100.0/24", "203.0.113.0/24"] },
+      ]),
+      (e: unknown) => {
+        assert.ok(e instanceof PolicyError);
+        assert.equal(e.problems.length, 1);
+        assert.equal(e.problems[0]!.key, "openclaw:firewall.outgoing.allow[1]");
+        assert.equal(e.problems[0]!.value, "tcp port 443 to 203.0.113.0/24");
+        assert.match(e.message, /is already allowed by allow\[0\] \(api\)/);
+        return true;
+      },
+    );
+  });
+  test("a destination inside another entry's for the same ports is refused: UFW could repeat its half", () => {
+    assert.throws(
+      withAllow([
+        { name: "web", port: 443, destinations: ["0.0.0.0/0"] },
+        { name: "half", port: 443, destinations: ["0.0.0.0/1"] },
+      ]),
+      /allow\[1\]: "tcp port 443 to 0\.0\.0\.0\/1" is already allowed by allow\[0\] \(web\), whose 0\.0\.0\.0\/0 contains it/,
+    );
+  });
+  test("other protocols, other port ranges and disjoint destinations are distinct rules on every layer", () => {
+    const { policy } = withAllow([
+      { name: "a", port: 443, destinations: ["203.0.113.0/24"] },
+      { name: "b", port: 443, protocol: "udp", destinations: ["203.0.113.0/24"] },
+      { name: "c", port: "443-444", destinations: ["203.0.113.0/24"] },
+      { name: "d", port: 443, destinations: ["198.51.100.0/24"] },
+    ])();
+    const ufw = renderUfwRules(policy).filter((l) => l.includes(" out to "));
+    const aws = renderAwsRules(policy).filter((r) => r.direction === "egress");
+    const hcloud = renderHcloudRules(policy).filter((r) => r.direction === "out");
+    assert.equal(new Set(ufw.map((l) => l.replace(/ comment .*/, ""))).size, 4);
+    assert.equal(new Set(aws.map((r) => r.key)).size, 4);
+    assert.equal(hcloud.length, 4);
   });
 });
 
