@@ -86,8 +86,12 @@ export class Sandbox {
   get sshdDropIn(): string {
     return `/etc/netns/${this.server.ns}/ssh/sshd_config.d/00-openclaw.conf`;
   }
-  /** Where the hardening keeps its state on this host (the default path is the machine's). */
-  readonly stateDir = path.join(this.dir, "state");
+  /**
+   * Where the hardening keeps its state on this host: the default path is the machine's, and
+   * hardening.stateDir refuses shared directories such as /tmp, so it is this sandbox's own
+   * directory under /var/lib, removed by destroy().
+   */
+  readonly stateDir = `/var/lib/openclaw-sandbox-${this.id}`;
   private readonly processes: ChildProcess[] = [];
   private createdRunSshd = false;
 
@@ -663,6 +667,7 @@ export class Sandbox {
     }
     for (const child of this.processes) child.kill("SIGKILL");
     if (this.createdRunSshd) fs.rmSync("/run/sshd", { recursive: true, force: true });
+    fs.rmSync(this.stateDir, { recursive: true, force: true });
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
