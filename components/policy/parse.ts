@@ -1,5 +1,6 @@
 import { type Cidr, compareCidrs, contains, coversFamily, isPrivate, isWorld, parseCidr } from "./cidr";
 import { Findings, type PolicyWarning } from "./errors";
+import { closestName } from "./suggest";
 import {
   PORT_ACCEPTED,
   type PortRange,
@@ -432,13 +433,14 @@ function record(
     return undefined;
   }
   for (const k of Object.keys(raw)) {
-    if (!allowed.includes(k))
-      f.fail(
-        `${key}.${k}`,
-        (raw as Record<string, unknown>)[k],
-        "is not a known key",
-        `one of ${allowed.join(", ")}`,
-      );
+    if (allowed.includes(k)) continue;
+    const guess = closestName(k, allowed);
+    f.fail(
+      `${key}.${k}`,
+      (raw as Record<string, unknown>)[k],
+      guess ? `is not a known key; did you mean ${guess}?` : "is not a known key",
+      `one of ${allowed.join(", ")}`,
+    );
   }
   return raw as Record<string, unknown>;
 }

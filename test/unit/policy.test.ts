@@ -137,8 +137,7 @@ describe("validation errors name the key, the value and what is accepted", () =>
     assertRejected(
       { ...validConfig(), sevices: [] },
       "openclaw:firewall.sevices",
-      "not a known key",
-      "services",
+      "not a known key; did you mean services? Accepted: one of ssh, services,",
     ));
   test("unknown logging level", () =>
     assertRejected(
