@@ -249,7 +249,7 @@ sshd_install() {
 ssh_connection() {
     local pid=$$ conn
     while [ "${pid:-0}" -gt 1 ]; do
-        conn=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | sed -n 's/^SSH_CONNECTION=//p' | head -n 1)
+        conn=$(tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" | sed -n 's/^SSH_CONNECTION=//p' | head -n 1)
         if [ -n "$conn" ]; then
             printf '%s\n' "$conn"
             return 0
