@@ -1,7 +1,7 @@
 // The stack program behind `pulumi up`: one OpenClawServer from the stack's config.
-import { runStack } from "./components/stack/program";
+import { runStackProgram } from "./components/stack/program";
 
-const server = runStack();
+const server = runStackProgram();
 
 export const publicIpv4 = server.publicIpv4;
 export const publicIpv6 = server.publicIpv6;

@@ -11,17 +11,14 @@ import { BLOCKS_USAGE, UsageError, parseBlocksArgs } from "../components/report/
 import { type SshTarget, blocksTarget } from "../components/report/target";
 import { parseUfwLog } from "../components/report/ufwLog";
 import { parseStackSettings } from "../components/stack/settings";
-import { StackFileError, readStackFile } from "../components/stack/stackFile";
+import { StackFileError, readStackFile, stacksDir } from "../components/stack/stackFile";
 
 async function main(argv: string[]): Promise<number> {
   let options;
   let target;
   try {
     options = parseBlocksArgs(argv);
-    target = blocksTarget(
-      parseStackSettings(readStackFile(path.join(__dirname, "..", "stacks"), options.stack)),
-      options,
-    );
+    target = blocksTarget(parseStackSettings(readStackFile(stacksDir(), options.stack)), options);
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`${e.message}\n\n${BLOCKS_USAGE}`);

@@ -1,10 +1,9 @@
 // npm run plan -- --stack <name>: validates a stack's config and prints what every layer would enforce.
-import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { PolicyError } from "../components/policy/errors";
 import { renderPlan } from "../components/render/plan";
 import { parseStackSettings } from "../components/stack/settings";
-import { StackFileError, readStackFile } from "../components/stack/stackFile";
+import { StackFileError, readStackFile, stacksDir } from "../components/stack/stackFile";
 
 function main(argv: string[]): number {
   let stack: string | undefined;
@@ -19,7 +18,7 @@ function main(argv: string[]): number {
     return 2;
   }
   try {
-    const settings = parseStackSettings(readStackFile(path.join(__dirname, "..", "stacks"), stack));
+    const settings = parseStackSettings(readStackFile(stacksDir(), stack));
     process.stdout.write(renderPlan(stack, settings));
     return 0;
   } catch (e) {

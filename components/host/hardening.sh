@@ -319,6 +319,45 @@ sshd_install() {
         fail "sshd rejects the new settings, so they were taken back and sshd was not reloaded (check hardening.sshd.settings): $out"
     fi
 }
+# The deployer's connection as sshd saw it (SSH_CONNECTION: client address and port, server
+# address and port), from the nearest process that has it: sudo does not pass it on.
+ssh_connection() {
+    local pid=$$ conn
+    while [ "${pid:-0}" -gt 1 ]; do
+        conn=$(tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" | sed -n 's/^SSH_CONNECTION=//p' | head -n 1)
+        if [ -n "$conn" ]; then
+            printf '%s\n' "$conn"
+            return 0
+        fi
+        pid=$(sed -n 's/^PPid:[[:space:]]*//p' "/proc/$pid/status" 2>/dev/null)
+    done
+}
+# What sshd applies to a login as each of the deployer's user and root over the deployer's
+# connection, Match blocks included (plain `sshd -T` skips them), where it differs from ours:
+# one line per login that gets passwords, keyboard-interactive or root by password back.
+sshd_login_drift() {
+    local addr laddr lport spec user out wrong
+    read -r addr _ laddr lport <<<"$(ssh_connection)" || true
+    user=${SUDO_USER:-$(id -un)}
+    [[ "$user" =~ ^[a-z_][a-z0-9_-]*$ ]] || user=root
+    for user in $(printf '%s\n' "$user" root | awk '!seen[$0]++'); do
+        spec="user=$user"
+        if [[ "$addr" =~ ^[0-9A-Fa-f.:]+$ && "$laddr" =~ ^[0-9A-Fa-f.:]+$ && "$lport" =~ ^[0-9]+$ ]]; then
+            spec+=",host=$addr,addr=$addr,laddr=$laddr,lport=$lport"
+        fi
+        if ! out=$(sshd -T -C "$spec" 2>&1); then
+            echo "sshd -T -C $spec failed: $out"
+            continue
+        fi
+        # Older sshd prints challengeresponseauthentication on a line of its own.
+        wrong=$(printf '%s\n' "$out" | grep -E '^(passwordauthentication|kbdinteractiveauthentication|challengeresponseauthentication|permitrootlogin) ' |
+            grep -Evx '(passwordauthentication|kbdinteractiveauthentication|challengeresponseauthentication) no|permitrootlogin (prohibit-password|without-password)' |
+            paste -sd, - | sed 's/,/, /g' || true)
+        [ "$(printf '%s\n' "$out" | grep -Ecx 'passwordauthentication no|kbdinteractiveauthentication no|permitrootlogin (prohibit-password|without-password)')" -eq 3 ] ||
+            wrong=${wrong:-"no setting for password logins, keyboard-interactive or root"}
+        [ -z "$wrong" ] || echo "sshd -T -C $spec shows $wrong, not password logins off and root by key only: a Match block or another file in sshd's configuration overrides the hardening for this login; remove it"
+    done
+}
 # Puts back the sshd files saved by snapshot.
 sshd_restore() {
     local snap=$STATE/snapshot
@@ -559,8 +598,8 @@ verify_main() {
     [ -z "$drift" ] || problems+=("the Docker rules differ from the policy:"$'\n'"$drift")
     if [ "$WANT_SSHD" = yes ]; then
         [ "$(sshd_current)" = "$SSHD_CONFIG" ] || problems+=("sshd's settings differ from the policy")
-        drift=$(sshd -T 2>/dev/null | grep -Ex 'passwordauthentication no|kbdinteractiveauthentication no|permitrootlogin (prohibit-password|without-password)' | wc -l)
-        [ "$drift" -eq 3 ] || problems+=("sshd -T does not show password logins off and root by key only")
+        drift=$(sshd_login_drift)
+        [ -z "$drift" ] || problems+=("$drift")
     fi
     if ! is_active; then
         : # nothing in the kernel to compare

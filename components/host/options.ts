@@ -1,5 +1,6 @@
+import * as path from "node:path";
 import { Findings } from "../policy/errors";
-import { SSHD_FIXED } from "../render/sshdConfig";
+import { SSHD_ALIASES, SSHD_FIXED, SSHD_REFUSED } from "../render/sshdConfig";
 
 /** How the hardening steps run. Every field is optional; see `HOST_DEFAULTS`. */
 export interface HardeningOptions {
@@ -68,8 +69,26 @@ const KEYWORD = /^[A-Za-z][A-Za-z0-9]*$/;
 const SETTING_VALUE = /^[A-Za-z0-9 ,.:_@/*+=%-]+$/;
 
 const DURATION = /^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/;
-// Rendered into a shell script inside single quotes: no quote, space or shell metacharacter.
-const STATE_DIR = /^(\/[A-Za-z0-9._-]+)+$/;
+
+// The state dir is rendered into a shell script inside single quotes, so no quote, space or
+// shell metacharacter; and it is not under a directory every user may create files in, where
+// another user could plant or swap the lock, the snapshot the rollback restores, or its record.
+const SHARED_DIRS = ["/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue", "/run/lock", "/var/lock", "/var/crash"];
+
+/** Why `stateDir` is not a safe place for the host's state, or undefined when it is. */
+function checkStateDir(stateDir: unknown): string | undefined {
+  if (typeof stateDir !== "string") return "is not a path";
+  if (!stateDir.startsWith("/")) return "is not an absolute path";
+  if (/[^A-Za-z0-9._/-]/.test(stateDir)) {
+    return "contains characters other than letters, digits, '.', '_', '-' and '/'";
+  }
+  const normal = path.posix.normalize(stateDir).replace(/(.)\/$/, "$1");
+  if (normal !== stateDir) return `is not normalised; did you mean ${normal}?`;
+  if (stateDir === "/") return "is the root directory";
+  const shared = SHARED_DIRS.find((d) => stateDir === d || stateDir.startsWith(`${d}/`));
+  if (shared) return `is in ${shared}, which every user of the host can write to`;
+  return undefined;
+}
 
 /** Seconds in a Pulumi duration such as "1h30m" (already validated). */
 export function seconds(duration: string): number {
@@ -121,12 +140,13 @@ export function parseHardeningOptions(raw: unknown, key: string): HostSettings {
       `fewer seconds than ${key}.timeout allows`,
     );
   }
-  if (typeof stateDir !== "string" || !STATE_DIR.test(stateDir) || stateDir.split("/").includes("..")) {
+  const stateDirProblem = checkStateDir(stateDir);
+  if (stateDirProblem) {
     f.fail(
       `${key}.stateDir`,
       stateDir,
-      "is not a plain absolute directory path",
-      "an absolute path of letters, digits, '.', '_', '-' and '/', such as /var/lib/openclaw",
+      stateDirProblem,
+      "a normalised absolute path of letters, digits, '.', '_', '-' and '/' that only root can write to, such as /var/lib/openclaw",
     );
   }
   if (typeof docker !== "boolean") f.fail(`${key}.docker`, docker, "is not a boolean", "true or false");
@@ -168,8 +188,24 @@ function parseSshd(f: Findings, raw: unknown, key: string): HostSettings["sshd"]
   for (const [name, value] of Object.entries(given)) {
     const k = `${key}.settings.${name}`;
     const fixed = Object.keys(SSHD_FIXED).find((x) => x.toLowerCase() === name.toLowerCase());
+    const alias = SSHD_ALIASES[name.toLowerCase()];
+    const refused = SSHD_REFUSED[name.toLowerCase()];
     if (!KEYWORD.test(name)) {
       f.fail(k, name, "is not an sshd_config keyword", "letters and digits, such as MaxAuthTries");
+    } else if (refused) {
+      f.fail(
+        k,
+        value,
+        refused,
+        "sshd_config keywords that apply to every login, such as MaxAuthTries (no Match or Include)",
+      );
+    } else if (alias) {
+      f.fail(
+        k,
+        value,
+        `is another name sshd reads for ${alias}, which the SSH hardening sets itself`,
+        `leave ${name} out, or set hardening.sshd to false`,
+      );
     } else if (fixed) {
       f.fail(
         k,

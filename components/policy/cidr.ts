@@ -102,6 +102,33 @@ export function isWorld(c: Cidr): boolean {
   return c.prefix === 0;
 }
 
+/** The first and the last address of a network, as numbers. */
+function bounds(c: Cidr): [bigint, bigint] {
+  const start = ipaddr
+    .parse(c.address)
+    .toByteArray()
+    .reduce((n, byte) => (n << 8n) | BigInt(byte), 0n);
+  return [start, start + (1n << BigInt((c.family === 4 ? 32 : 128) - c.prefix)) - 1n];
+}
+
+/**
+ * True when the networks of `family` on the list together hold every address of that family,
+ * however they are split (`0.0.0.0/1` + `128.0.0.0/1` is the whole of IPv4): the union of
+ * their ranges, merged in address order, must run from the first address to the last.
+ */
+export function coversFamily(cidrs: readonly Cidr[], family: 4 | 6): boolean {
+  const ranges = cidrs
+    .filter((c) => c.family === family)
+    .map(bounds)
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  let next = 0n; // the first address not covered yet
+  for (const [start, end] of ranges) {
+    if (start > next) return false;
+    if (end >= next) next = end + 1n;
+  }
+  return next === 1n << BigInt(family === 4 ? 32 : 128);
+}
+
 /** True when every address of `inner` is also in `outer`. */
 export function contains(outer: Cidr, inner: Cidr): boolean {
   if (outer.family !== inner.family || outer.prefix > inner.prefix) return false;

@@ -1,4 +1,4 @@
-import { type Cidr, contains, isWorld, parseCidr } from "./cidr";
+import { type Cidr, contains, coversFamily, parseCidr } from "./cidr";
 import { Findings, type PolicyWarning } from "./errors";
 import { type PortRange, formatPortRange, mergePortRanges, overlaps, parsePortRange } from "./ports";
 import type { FirewallPolicy } from "./types";
@@ -79,7 +79,7 @@ export function natWarnings(
   const warnings: PolicyWarning[] = [];
   const services = [policy.ssh, ...policy.services];
   services.forEach((s, i) => {
-    if (s.sources.some(isWorld)) return;
+    if (coversFamily(s.sources, 4) || coversFamily(s.sources, 6)) return;
     const forwarded = s.ports.filter((p) => router.forwards.some((f) => overlaps(p, f)));
     if (forwarded.length === 0) return;
     // Keys name the service where the operator wrote it: the policy orders services by name.

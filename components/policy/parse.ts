@@ -1,5 +1,6 @@
-import { type Cidr, compareCidrs, contains, isPrivate, isWorld, parseCidr } from "./cidr";
+import { type Cidr, compareCidrs, contains, coversFamily, isPrivate, isWorld, parseCidr } from "./cidr";
 import { Findings, type PolicyWarning } from "./errors";
+import { closestName } from "./suggest";
 import {
   PORT_ACCEPTED,
   type PortRange,
@@ -108,6 +109,7 @@ function parseSsh(f: Findings, key: string, raw: unknown, ipv6: boolean): Servic
     return undefined;
   }
   const sources = parseSources(f, `${key}.adminCidrs`, adminCidrs, ipv6, true);
+  if (sources) checkBreadth(f, `${key}.adminCidrs`, adminCidrs, sources, true);
   const rateLimit = bool(f, `${key}.rateLimit`, ssh["rateLimit"], false);
   if (port === undefined || sources === undefined) return undefined;
   return { name: "ssh", description: "SSH", protocol: "tcp", ports: [port], sources, rateLimit };
@@ -133,6 +135,7 @@ function parseService(f: Findings, key: string, raw: unknown, ipv6: boolean): Se
     return undefined;
   }
   const sources = parseSources(f, `${key}.sources`, rawSources, ipv6, isPublic);
+  if (sources) checkBreadth(f, `${key}.sources`, rawSources, sources, isPublic);
   if (name === undefined || ports === undefined || sources === undefined) return undefined;
   return { name, description: description ?? name, protocol, ports, sources, rateLimit };
 }
@@ -237,6 +240,46 @@ function parseSources(
     }
   }
   return kept;
+}
+
+/** Narrower than this is fine; wider (but short of the whole family) gets a warning. */
+const BROAD_PREFIX = { 4: 8, 6: 32 } as const;
+
+/**
+ * The world guard for a whole list of sources: networks that together hold every address of a
+ * family open the service to everyone, as surely as 0.0.0.0/0 or ::/0 does, so they need
+ * public: true too. Very broad networks short of that are warned about.
+ */
+function checkBreadth(
+  f: Findings,
+  key: string,
+  raws: unknown[],
+  sources: readonly Cidr[],
+  worldAllowed: boolean,
+): void {
+  const whole = ([4, 6] as const).filter((family) => coversFamily(sources, family));
+  for (const family of whole) {
+    if (worldAllowed) continue;
+    const parts = sources.filter((c) => c.family === family).map((c) => c.text);
+    f.fail(
+      key,
+      raws,
+      `together cover every IPv${family} address (${parts.join(" + ")}), which opens the service to the whole internet without public: true`,
+      "networks that leave out part of the address space, or set public: true on the service to open it to everyone",
+    );
+  }
+  for (const c of sources) {
+    if (whole.includes(c.family) || c.prefix >= BROAD_PREFIX[c.family]) continue;
+    const index = raws.findIndex((raw) => {
+      const parsed = parseCidr(raw);
+      return parsed.ok && parsed.cidr.text === c.text;
+    });
+    f.warn(
+      `${key}[${index}]`,
+      `${c.text} is very broad (shorter than /${BROAD_PREFIX[c.family]}): it admits 1/${2 ** c.prefix} of all ` +
+        `IPv${c.family} addresses; list only the networks you trust`,
+    );
+  }
 }
 
 function parsePorts(f: Findings, key: string, port: unknown, ports: unknown): PortRange[] | undefined {
@@ -397,7 +440,7 @@ function checkPortOwnership(
 }
 
 function warnAboutSsh(f: Findings, key: string, ssh: Service): void {
-  if (ssh.sources.some(isWorld)) {
+  if (coversFamily(ssh.sources, 4) || coversFamily(ssh.sources, 6)) {
     f.warn(
       `${key}.adminCidrs`,
       "SSH is open to the whole internet; list only the networks you administer from, or reach SSH over a VPN",
@@ -423,13 +466,14 @@ function record(
     return undefined;
   }
   for (const k of Object.keys(raw)) {
-    if (!allowed.includes(k))
-      f.fail(
-        `${key}.${k}`,
-        (raw as Record<string, unknown>)[k],
-        "is not a known key",
-        `one of ${allowed.join(", ")}`,
-      );
+    if (allowed.includes(k)) continue;
+    const guess = closestName(k, allowed);
+    f.fail(
+      `${key}.${k}`,
+      (raw as Record<string, unknown>)[k],
+      guess ? `is not a known key; did you mean ${guess}?` : "is not a known key",
+      `one of ${allowed.join(", ")}`,
+    );
   }
   return raw as Record<string, unknown>;
 }

@@ -10,6 +10,24 @@ export const SSHD_FIXED: Readonly<Record<string, string>> = {
 };
 
 /**
+ * Other names sshd reads as one of the settings above, lower case (sshd's keywords are
+ * case-insensitive): its keyword table (servconf.c) maps both to KbdInteractiveAuthentication.
+ */
+export const SSHD_ALIASES: Readonly<Record<string, string>> = {
+  challengeresponseauthentication: "KbdInteractiveAuthentication",
+  skeyauthentication: "KbdInteractiveAuthentication",
+};
+
+/**
+ * Keywords that are not settings: `Match` makes the lines after it apply to some logins only
+ * (and override ours for them), `Include` reads other files into the drop-in.
+ */
+export const SSHD_REFUSED: Readonly<Record<string, string>> = {
+  match: "starts a Match block, whose settings would override the hardening for the logins it matches",
+  include: "reads other files into the hardening's own settings, where nothing checks them",
+};
+
+/**
  * The sshd drop-in (or the block at the top of sshd_config where no drop-ins are read). sshd
  * takes the first value it reads for a keyword, and the drop-ins are read first, in name order:
  * hence `00-openclaw.conf`, ahead of e.g. cloud-init's `50-cloud-init.conf`.

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { OpenClawServer } from "../OpenClawServer";
+import { PolicyError } from "../policy/errors";
 import { NAMESPACE, parseStackSettings } from "./settings";
 
 /**
@@ -11,7 +12,7 @@ export function runStack(
   opts?: pulumi.ComponentResourceOptions,
 ): OpenClawServer {
   // Pulumi keeps structured values as JSON text and plain ones as they are.
-  const settings = parseStackSettings((key) => {
+  const read = (key: string): unknown => {
     const value = config.get(key);
     if (value === undefined) return undefined;
     try {
@@ -19,7 +20,13 @@ export function runStack(
     } catch {
       return value;
     }
-  });
+  };
+  // pulumi.Config reads one key at a time; only the whole map shows a misspelt one.
+  const prefix = `${config.name}:`;
+  const keys = Object.keys(pulumi.runtime.allConfig())
+    .filter((key) => key.startsWith(prefix))
+    .map((key) => key.slice(prefix.length));
+  const settings = parseStackSettings(Object.assign(read, { keys }));
   return new OpenClawServer(
     "openclaw",
     {
@@ -45,4 +52,17 @@ export function runStack(
     },
     opts,
   );
+}
+
+/**
+ * `pulumi up`'s entry point (index.ts): runStack, with invalid config thrown as a RunError, which
+ * Pulumi prints as the message alone, not as an unhandled exception with a JavaScript stack.
+ */
+export function runStackProgram(): OpenClawServer {
+  try {
+    return runStack();
+  } catch (e) {
+    if (e instanceof PolicyError) throw new pulumi.RunError(e.message);
+    throw e;
+  }
 }

@@ -2,6 +2,7 @@ import { isPrivateAddress } from "../policy/cidr";
 import { Findings, PolicyError, type PolicyWarning } from "../policy/errors";
 import { type RouterConfig, natWarnings } from "../policy/nat";
 import { type ParsedPolicy, parsePolicy } from "../policy/parse";
+import { closestName } from "../policy/suggest";
 import type { FirewallPolicy } from "../policy/types";
 import { type HostSettings, parseHardeningOptions } from "../host/options";
 import { quotaProblems } from "../render/quotas";
@@ -54,7 +55,24 @@ export interface StackSettings {
 }
 
 /** Reads a config value by its key within the namespace (`target`, `firewall`, ...). */
-export type ConfigReader = (key: string) => unknown;
+export interface ConfigReader {
+  (key: string): unknown;
+  /** Every key set in the namespace, where the source can list them: unknown ones are refused. */
+  readonly keys?: readonly string[];
+}
+
+/** Every key the namespace has (`openclaw:<key>`); anything else is a typo or a leftover. */
+export const STACK_KEYS = [
+  "target",
+  "aws",
+  "hcloud",
+  "existing",
+  "sshUser",
+  "sshHostKey",
+  "sshPrivateKey",
+  "firewall",
+  "hardening",
+] as const;
 
 const TARGETS = ["aws", "hcloud", "existing"] as const;
 const DEFAULT_USER: Record<(typeof TARGETS)[number], string | undefined> = {
@@ -72,6 +90,18 @@ const USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
 export function parseStackSettings(read: ConfigReader): StackSettings {
   const f = new Findings();
   const k = (key: string) => `${NAMESPACE}:${key}`;
+  // A misspelt key would otherwise be dropped without a word: a host-key pin the operator
+  // believes is set, say. The value is not shown: it may be a secret.
+  for (const name of read.keys ?? []) {
+    if ((STACK_KEYS as readonly string[]).includes(name)) continue;
+    const guess = closestName(name, STACK_KEYS);
+    f.fail(
+      k(name),
+      name,
+      guess ? `is not a known key; did you mean ${k(guess)}?` : "is not a known key",
+      `one of ${STACK_KEYS.map(k).join(", ")}`,
+    );
+  }
 
   const kind = read("target");
   if (typeof kind !== "string" || !(TARGETS as readonly string[]).includes(kind)) {

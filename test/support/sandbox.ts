@@ -34,6 +34,8 @@ const NETPROBE = path.join(__dirname, "netprobe.ts");
 /** The netlink group the server's UFW log rules send to (see captureLog). */
 const NFLOG_GROUP = 7;
 const JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote";
+/** Marks a /run/sshd that a sandbox made (the machine has no sshd of its own running). */
+const RUN_SSHD_MARK = "/run/sshd/.openclaw-sandbox";
 /** Ports the server listens on, so an open port answers and a blocked one times out. */
 const LISTEN_PORTS = [8000, 8001, 8080, 9000, 9001, 3306];
 
@@ -86,10 +88,13 @@ export class Sandbox {
   get sshdDropIn(): string {
     return `/etc/netns/${this.server.ns}/ssh/sshd_config.d/00-openclaw.conf`;
   }
-  /** Where the hardening keeps its state on this host (the default path is the machine's). */
-  readonly stateDir = path.join(this.dir, "state");
+  /**
+   * Where the hardening keeps its state on this host: the default path is the machine's, and
+   * hardening.stateDir refuses shared directories such as /tmp, so it is this sandbox's own
+   * directory under /var/lib, removed by destroy().
+   */
+  readonly stateDir = `/var/lib/openclaw-sandbox-${this.id}`;
   private readonly processes: ChildProcess[] = [];
-  private createdRunSshd = false;
 
   get namespaces(): string[] {
     return [
@@ -185,7 +190,7 @@ export class Sandbox {
     );
     if (!fs.existsSync("/run/sshd")) {
       fs.mkdirSync("/run/sshd", { mode: 0o755 });
-      this.createdRunSshd = true;
+      fs.writeFileSync(RUN_SSHD_MARK, "");
     }
     const log = fs.openSync(this.sshdLog, "a");
     this.start(
@@ -665,7 +670,15 @@ export class Sandbox {
       fs.rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
     }
     for (const child of this.processes) child.kill("SIGKILL");
-    if (this.createdRunSshd) fs.rmSync("/run/sshd", { recursive: true, force: true });
+    // sshd needs /run/sshd for every connection, and other sandboxes' servers (in this process
+    // or another) may still be using the one a sandbox made: the last one out removes it.
+    const otherServers = run("ip", ["netns", "list"])
+      .split("\n")
+      .some((l) => /^oc[0-9a-f]{6}-server\b/.test(l));
+    if (fs.existsSync(RUN_SSHD_MARK) && !otherServers) {
+      fs.rmSync("/run/sshd", { recursive: true, force: true });
+    }
+    fs.rmSync(this.stateDir, { recursive: true, force: true });
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

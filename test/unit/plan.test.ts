@@ -1,4 +1,4 @@
-import { describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -9,14 +9,58 @@ import { parseStackSettings } from "../../components/stack/settings";
 import { readStackFile } from "../../components/stack/stackFile";
 
 const ROOT = path.join(__dirname, "..", "..");
-const STACKS = path.join(ROOT, "stacks");
+const SHIPPED = path.join(ROOT, "stacks");
 
-function plan(...args: string[]) {
-  return spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "bin", "plan.ts"), ...args], {
+/**
+ * The stack files the CLI tests read, fixed here rather than taken from stacks/ (which changes
+ * as the shipped examples do): the seed's home server, and broken variants of it.
+ */
+const HOME = `config:
+  openclaw:target: existing
+  openclaw:existing:
+    address: 192.168.1.100
+    sshPort: 22
+  openclaw:sshUser: admin
+  openclaw:firewall:
+    ssh:
+      port: 22
+      adminCidrs: [0.0.0.0/0, "::/0"]
+    services:
+      - name: openclaw-api
+        port: 8000
+        protocol: tcp
+        sources: [192.168.1.0/24]
+    logging: medium
+    ipv6: true
+`;
+const FIXTURES: Record<string, string> = {
+  home: HOME,
+  // A flow sequence left open on line 15: the parser notices at line 16, column 5.
+  unclosed: HOME.replace("sources: [192.168.1.0/24]", "sources: [192.168.1.0/24"),
+  // A tab used as indentation on line 4, column 1.
+  tab: HOME.replace("  openclaw:existing:\n    address", "  openclaw:existing:\n\taddress"),
+  typos: `${HOME}  openclaw:sshHostKy: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey\n  openclaw:hardenning:\n    rollbackAfter: 60\n`,
+};
+let stacks: string;
+before(() => {
+  stacks = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-stacks-"));
+  for (const [name, text] of Object.entries(FIXTURES))
+    fs.writeFileSync(path.join(stacks, `Pulumi.${name}.yaml`), text);
+});
+after(() => fs.rmSync(stacks, { recursive: true, force: true }));
+
+/** Runs one of the CLIs as `npm run` would, reading stack files from `dir`. */
+function cli(bin: "plan" | "blocks", dir: string, ...args: string[]) {
+  return spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "bin", `${bin}.ts`), ...args], {
     encoding: "utf8",
     cwd: ROOT,
+    env: { ...process.env, OPENCLAW_STACKS_DIR: dir },
   });
 }
+const plan = (...args: string[]) => cli("plan", stacks, ...args);
+
+/** A JavaScript stack trace, or the name of the YAML library's exception, in the output. */
+const STACK_TRACE = /^\s+at .*[(:]\d+|YAMLParseError|node:internal/m;
 
 describe("npm run plan", () => {
   test("--stack home prints the seed's rules, the cloud rules and the SSH warning", () => {
@@ -36,9 +80,9 @@ describe("npm run plan", () => {
     }
   });
   test("every shipped stack plans cleanly", () => {
-    for (const file of fs.readdirSync(STACKS)) {
+    for (const file of fs.readdirSync(SHIPPED)) {
       const stack = /^Pulumi\.(.+)\.yaml$/.exec(file)![1]!;
-      const r = plan("--stack", stack);
+      const r = cli("plan", SHIPPED, "--stack", stack);
       assert.equal(r.status, 0, `${stack}: ${r.stderr}`);
     }
   });
@@ -61,6 +105,13 @@ describe("npm run plan", () => {
           return true;
         },
       );
+      const r = cli("plan", dir, "--stack", "bad");
+      assert.equal(r.status, 1);
+      assert.match(
+        r.stderr,
+        /^Invalid firewall configuration \(2 problems\):\n {2}- openclaw:firewall\.ssh\.adminCidrs: \[\]/,
+      );
+      assert.doesNotMatch(r.stderr, STACK_TRACE);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -70,11 +121,46 @@ describe("npm run plan", () => {
     assert.equal(missing.status, 1);
     assert.match(
       missing.stderr,
-      /No stack file .*Pulumi\.no-such-stack\.yaml\. Accepted stacks: dev, home, prod\./,
+      /No stack file .*Pulumi\.no-such-stack\.yaml\. Accepted stacks: home, tab, typos, unclosed\./,
     );
     assert.equal(plan().status, 2);
     assert.equal(plan("--stak", "home").status, 2);
   });
+  test("unknown keys in the openclaw namespace exit 1, each with a did-you-mean", () => {
+    const r = plan("--stack", "typos");
+    assert.equal(r.status, 1, r.stdout);
+    assert.match(
+      r.stderr,
+      /- openclaw:sshHostKy: "sshHostKy" is not a known key; did you mean openclaw:sshHostKey\? Accepted: one of openclaw:target, /,
+    );
+    assert.match(
+      r.stderr,
+      /- openclaw:hardenning: "hardenning" is not a known key; did you mean openclaw:hardening\?/,
+    );
+    assert.equal(r.stdout, "");
+  });
+});
+
+describe("a YAML syntax error in a stack file", () => {
+  const cases = [
+    ["unclosed", 16, 5, "Flow sequence in block collection must be sufficiently indented and end with a ]"],
+    ["tab", 4, 1, "Tabs are not allowed as indentation"],
+  ] as const;
+  for (const bin of ["plan", "blocks"] as const) {
+    for (const [stack, line, column, what] of cases) {
+      test(`npm run ${bin} (${stack}): one error with the file, line and column, no stack trace`, () => {
+        const r = cli(bin, stacks, "--stack", stack);
+        assert.equal(r.status, 1, r.stderr);
+        const file = path.join(stacks, `Pulumi.${stack}.yaml`);
+        assert.ok(
+          r.stderr.startsWith(`Invalid YAML in ${file} at line ${line}, column ${column}: ${what}.\n`),
+          r.stderr,
+        );
+        assert.doesNotMatch(r.stderr, STACK_TRACE);
+        assert.equal(r.stdout, "");
+      });
+    }
+  }
 });
 
 describe("stack settings", () => {

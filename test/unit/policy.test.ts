@@ -137,8 +137,7 @@ describe("validation errors name the key, the value and what is accepted", () =>
     assertRejected(
       { ...validConfig(), sevices: [] },
       "openclaw:firewall.sevices",
-      "not a known key",
-      "services",
+      "not a known key; did you mean services? Accepted: one of ssh, services,",
     ));
   test("unknown logging level", () =>
     assertRejected(
@@ -253,11 +252,11 @@ describe("normalisation", () => {
 describe("warnings", () => {
   test("private and ULA sources on a host with a public address", () => {
     const { warnings } = parsePolicy(
-      withService({ sources: ["192.168.1.0/24", "fd00::/8", "198.51.100.0/24"] }),
+      withService({ sources: ["192.168.1.0/24", "fd12:3456::/48", "198.51.100.0/24"] }),
     );
     assert.deepEqual(
       warnings.map((w) => w.message.split(" ")[0]),
-      ["192.168.1.0/24", "fd00::/8"],
+      ["192.168.1.0/24", "fd12:3456::/48"],
     );
     assert.match(warnings[0]!.message, /private or unique-local/);
   });

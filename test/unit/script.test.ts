@@ -54,7 +54,7 @@ test("the library assigns no globals, so the header's OPENCLAW_GLOBALS is all th
   const globals = /^OPENCLAW_GLOBALS='([A-Z0-9_ ]+)'$/m.exec(header)![1]!.split(" ");
   for (const name of globals) assert.match(header, new RegExp(`^${name}=`, "m"));
   // Every upper-case variable the library reads is a global, the environment, or set by a step.
-  const setBySteps = ["ADDED", "REMOVED", "BATCH", "PATH", "LC_ALL", "OPENCLAW_GLOBALS"];
+  const setBySteps = ["ADDED", "REMOVED", "BATCH", "PATH", "LC_ALL", "OPENCLAW_GLOBALS", "SUDO_USER"];
   const used = new Set([...LIBRARY.matchAll(/\$\{?!?([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!));
   assert.deepEqual(
     [...used].filter((n) => !globals.includes(n) && !setBySteps.includes(n)),

@@ -1,0 +1,122 @@
+// openclaw:hardening: the sshd settings that could undo the SSH hardening, and where the host
+// may keep its state. Each refusal names the key, the value and what is accepted.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { PolicyError } from "../../components/policy/errors";
+import { parseHardeningOptions } from "../../components/host/options";
+
+const KEY = "openclaw:hardening";
+
+/** The one problem `raw` gives, as the error prints it. */
+function refusal(raw: unknown): { key: string; message: string } {
+  try {
+    parseHardeningOptions(raw, KEY);
+  } catch (e) {
+    assert.ok(e instanceof PolicyError, String(e));
+    assert.equal(e.problems.length, 1, e.message);
+    return { key: e.problems[0]!.key, message: e.message };
+  }
+  assert.fail(`accepted: ${JSON.stringify(raw)}`);
+}
+
+describe("hardening.sshd.settings refuses what would undo the SSH hardening", () => {
+  test("Match, in any case, with the issue's ChallengeResponseAuthentication", () => {
+    const r = refusal({ sshd: { settings: { Match: "User ubuntu" } } });
+    assert.equal(r.key, "openclaw:hardening.sshd.settings.Match");
+    assert.match(
+      r.message,
+      /openclaw:hardening\.sshd\.settings\.Match: "User ubuntu" starts a Match block, whose settings would override the hardening for the logins it matches\. Accepted: sshd_config keywords that apply to every login, such as MaxAuthTries \(no Match or Include\)\./,
+    );
+    assert.equal(
+      refusal({ sshd: { settings: { match: "all" } } }).key,
+      "openclaw:hardening.sshd.settings.match",
+    );
+  });
+  test("Include", () => {
+    const r = refusal({ sshd: { settings: { Include: "/home/ubuntu/evil.conf" } } });
+    assert.equal(r.key, "openclaw:hardening.sshd.settings.Include");
+    assert.match(r.message, /reads other files into the hardening's own settings/);
+  });
+  for (const alias of [
+    "ChallengeResponseAuthentication",
+    "challengeresponseauthentication",
+    "SkeyAuthentication",
+  ]) {
+    test(`${alias}, another name for KbdInteractiveAuthentication`, () => {
+      const r = refusal({ sshd: { settings: { [alias]: "yes" } } });
+      assert.equal(r.key, `openclaw:hardening.sshd.settings.${alias}`);
+      assert.match(
+        r.message,
+        new RegExp(
+          `: "yes" is another name sshd reads for KbdInteractiveAuthentication, which the SSH hardening sets itself\\. Accepted: leave ${alias} out, or set hardening\\.sshd to false\\.`,
+        ),
+      );
+    });
+  }
+  test("the issue's pair gives one problem each", () => {
+    try {
+      parseHardeningOptions(
+        { sshd: { settings: { Match: "User ubuntu", ChallengeResponseAuthentication: "yes" } } },
+        KEY,
+      );
+      assert.fail("accepted");
+    } catch (e) {
+      assert.ok(e instanceof PolicyError);
+      assert.deepEqual(
+        e.problems.map((p) => p.key),
+        [
+          "openclaw:hardening.sshd.settings.Match",
+          "openclaw:hardening.sshd.settings.ChallengeResponseAuthentication",
+        ],
+      );
+    }
+  });
+  test("ordinary settings still pass", () => {
+    const { sshd } = parseHardeningOptions(
+      { sshd: { settings: { MaxAuthTries: 3, AllowUsers: "ubuntu deploy" } } },
+      KEY,
+    );
+    assert.deepEqual(sshd, { settings: { MaxAuthTries: "3", AllowUsers: "ubuntu deploy" } });
+  });
+});
+
+describe("hardening.stateDir", () => {
+  for (const [dir, problem] of [
+    ["/tmp", "is in /tmp, which every user of the host can write to"],
+    ["/tmp/openclaw", "is in /tmp, which every user of the host can write to"],
+    ["/var/tmp/openclaw", "is in /var/tmp, which every user of the host can write to"],
+    ["/dev/shm/x", "is in /dev/shm, which every user of the host can write to"],
+    ["/run/lock/openclaw", "is in /run/lock, which every user of the host can write to"],
+    ["var/lib/openclaw", "is not an absolute path"],
+    ["./openclaw", "is not an absolute path"],
+    ["/var/lib/../tmp/x", "is not normalised; did you mean /var/tmp/x?"],
+    ["/var/lib/./openclaw", "is not normalised; did you mean /var/lib/openclaw?"],
+    ["/var/lib//openclaw", "is not normalised; did you mean /var/lib/openclaw?"],
+    ["/var/lib/openclaw/", "is not normalised; did you mean /var/lib/openclaw?"],
+    ["/", "is the root directory"],
+    ["/var/lib/x'; reboot; '", "contains characters other than letters, digits, '.', '_', '-' and '/'"],
+  ] as const) {
+    test(`${JSON.stringify(dir)} is refused: ${problem}`, () => {
+      const r = refusal({ stateDir: dir });
+      assert.equal(r.key, "openclaw:hardening.stateDir");
+      assert.ok(
+        r.message.includes(`openclaw:hardening.stateDir: ${JSON.stringify(dir)} ${problem}`),
+        r.message,
+      );
+      assert.match(
+        r.message,
+        /Accepted: a normalised absolute path .* that only root can write to, such as \/var\/lib\/openclaw\./,
+      );
+    });
+  }
+  for (const dir of [
+    "/var/lib/openclaw",
+    "/srv/openclaw-state",
+    "/run/openclaw",
+    "/var/lib/tmp",
+    "/tmpfiles/x",
+  ]) {
+    test(`${dir} is accepted`, () =>
+      assert.equal(parseHardeningOptions({ stateDir: dir }, KEY).stateDir, dir));
+  }
+});
