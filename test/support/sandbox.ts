@@ -105,15 +105,7 @@ export class Sandbox {
   /** Builds the namespaces, starts sshd and the listeners. Call destroy() in a finally/after. */
   async create(): Promise<this> {
     Sandbox.live.add(this);
-    for (const ns of this.namespaces.filter((n) => n !== this.container.ns)) {
-      run("ip", ["netns", "add", ns]);
-      // No duplicate address detection: a tentative link-local address stalls IPv6 neighbour
-      // discovery for a second or two. These are the namespace's own settings, not the machine's.
-      this.inNs(
-        ns,
-        "ip link set lo up && sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0",
-      );
-    }
+    this.createNetwork();
     // The server's own UFW state, copied from the machine's pristine package files.
     const etc = `/etc/netns/${this.server.ns}`;
     fs.mkdirSync(path.join(etc, "default"), { recursive: true });
@@ -121,45 +113,6 @@ export class Sandbox {
     fs.copyFileSync("/etc/default/ufw", path.join(etc, "default", "ufw"));
     this.resetUfwFiles();
 
-    this.inNs(this.router, "ip link add lan type bridge && ip link set lan up");
-    this.inNs(this.router, "sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1");
-    const links: [Peer, string, string, string | undefined][] = [
-      [this.server, "192.168.1.1", "2001:db8:1::1", "lan"],
-      [this.trusted, "192.168.1.1", "2001:db8:1::1", "lan"],
-      [this.untrusted, "203.0.113.1", "2001:db8:2::1", undefined],
-      [this.admin, "198.51.100.1", "2001:db8:3::1", undefined],
-    ];
-    links.forEach(([peer, gw4, gw6, bridge], i) => {
-      const side = `p${i}`;
-      run("ip", [
-        "link",
-        "add",
-        side,
-        "netns",
-        this.router,
-        "type",
-        "veth",
-        "peer",
-        "eth0",
-        "netns",
-        peer.ns,
-      ]);
-      this.inNs(peer.ns, `ip link set eth0 up && ip addr add ${peer.v4}/24 dev eth0`);
-      this.inNs(peer.ns, `ip -6 addr add ${peer.v6}/64 dev eth0 nodad`);
-      this.inNs(peer.ns, `ip route add default via ${gw4} && ip -6 route add default via ${gw6}`);
-      if (bridge) {
-        this.inNs(this.router, `ip link set ${side} master ${bridge} up`);
-      } else {
-        this.inNs(this.router, `ip link set ${side} up && ip addr add ${gw4}/24 dev ${side}`);
-        this.inNs(this.router, `ip -6 addr add ${gw6}/64 dev ${side} nodad`);
-      }
-    });
-    this.inNs(
-      this.router,
-      "ip addr add 192.168.1.1/24 dev lan && ip -6 addr add 2001:db8:1::1/64 dev lan nodad",
-    );
-
-    run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `sandbox-${this.id}`, "-f", this.clientKey]);
     // The server's own /etc/ssh, like a cloud image's: drop-ins read first, one of them (as
     // cloud-init writes it) allowing passwords, and root allowed to log in with a password.
     const ssh = path.join(etc, "ssh");
@@ -200,6 +153,87 @@ export class Sandbox {
     await this.waitFor(() => /Server listening on :: port 22/.test(fs.readFileSync(this.sshdLog, "utf8")));
     await this.listen(this.server, LISTEN_PORTS);
     return this;
+  }
+
+  /**
+   * The network alone: every namespace but the container's, the router and the links, and the
+   * deployer's key pair. The server's namespace is left empty for a host to run in.
+   */
+  protected createNetwork(): void {
+    for (const ns of this.namespaces.filter((n) => n !== this.container.ns)) this.addNamespace(ns);
+    this.inNs(this.router, "ip link add lan type bridge && ip link set lan up");
+    this.inNs(this.router, "sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1");
+    this.links().forEach((link, i) => this.addLink(i, ...link));
+    this.inNs(
+      this.router,
+      "ip addr add 192.168.1.1/24 dev lan && ip -6 addr add 2001:db8:1::1/64 dev lan nodad",
+    );
+    run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `sandbox-${this.id}`, "-f", this.clientKey]);
+  }
+
+  /**
+   * Replaces the server's namespace with an empty one, linked the same way with the same
+   * addresses and MAC address, as a host's network is after a reboot: nothing loaded in it.
+   * Whatever still runs in the old one is killed.
+   */
+  protected recreateServerNamespace(): void {
+    this.killAllIn(this.server.ns);
+    run("ip", ["netns", "del", this.server.ns]);
+    this.addNamespace(this.server.ns);
+    this.addLink(0, ...this.links()[0]!);
+  }
+
+  private addNamespace(ns: string): void {
+    run("ip", ["netns", "add", ns]);
+    // No duplicate address detection: a tentative link-local address stalls IPv6 neighbour
+    // discovery for a second or two. These are the namespace's own settings, not the machine's.
+    this.inNs(
+      ns,
+      "ip link set lo up && sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0",
+    );
+  }
+
+  /** Each peer's link to the router: its gateway addresses, and the router's bridge if on the LAN. */
+  private links(): [Peer, string, string, string | undefined][] {
+    return [
+      [this.server, "192.168.1.1", "2001:db8:1::1", "lan"],
+      [this.trusted, "192.168.1.1", "2001:db8:1::1", "lan"],
+      [this.untrusted, "203.0.113.1", "2001:db8:2::1", undefined],
+      [this.admin, "198.51.100.1", "2001:db8:3::1", undefined],
+    ];
+  }
+
+  private addLink(i: number, peer: Peer, gw4: string, gw6: string, bridge: string | undefined): void {
+    const side = `p${i}`;
+    run("ip", ["link", "add", side, "netns", this.router, "type", "veth", "peer", "eth0", "netns", peer.ns]);
+    // A fixed MAC address: the router's and the peers' neighbour caches stay right when the
+    // server's namespace is made again (recreateServerNamespace).
+    this.inNs(
+      peer.ns,
+      `ip link set eth0 address 02:0c:00:00:00:0${i} up && ip addr add ${peer.v4}/24 dev eth0`,
+    );
+    this.inNs(peer.ns, `ip -6 addr add ${peer.v6}/64 dev eth0 nodad`);
+    this.inNs(peer.ns, `ip route add default via ${gw4} && ip -6 route add default via ${gw6}`);
+    if (bridge) {
+      this.inNs(this.router, `ip link set ${side} master ${bridge} up`);
+    } else {
+      this.inNs(this.router, `ip link set ${side} up && ip addr add ${gw4}/24 dev ${side}`);
+      this.inNs(this.router, `ip -6 addr add ${gw6}/64 dev ${side} nodad`);
+    }
+  }
+
+  /** Kills everything running in a namespace: sshd, listeners, probers, rollback timers. */
+  protected killAllIn(ns: string): void {
+    const pids = spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" })
+      .stdout.split(/\s+/)
+      .filter(Boolean);
+    for (const pid of pids) {
+      try {
+        process.kill(Number(pid), "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
   }
 
   /**
@@ -647,17 +681,7 @@ export class Sandbox {
   destroy(): void {
     Sandbox.live.delete(this);
     for (const ns of this.namespaces) {
-      // Everything still running in the namespace: sshd, listeners, probers, rollback timers.
-      const pids = spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" })
-        .stdout.split(/\s+/)
-        .filter(Boolean);
-      for (const pid of pids) {
-        try {
-          process.kill(Number(pid), "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }
+      this.killAllIn(ns);
       spawnSync("ip", ["netns", "del", ns]);
       fs.rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
     }
