@@ -33,43 +33,57 @@ export const SEED_PROBES = {
 };
 
 /**
- * Files on the machine's own filesystems modified since `since`, other than the test's own:
- * the host's directory and namespaces, the image cache, and what other things running on the
- * machine write for themselves (other sandboxes' directories and namespaces, the machine's
- * journal, npm's and tsx's caches, the checkouts under /work).
+ * Where the machine's own filesystems are not looked at: the kernel's, the checkouts under
+ * /work, the temporary directory (every test's own directories are there), the image cache,
+ * the machine's journal, npm's, tsx's and pyenv's caches, and the namespaces' mount points
+ * and /etc/netns (each sandbox's own, named from its id).
  */
-export function machineWrites(since: Date, host: BootedHost): string[] {
+const PRUNED = [
+  "/proc",
+  "/sys",
+  "/dev",
+  "/work",
+  os.tmpdir(),
+  "/var/cache/openclaw-booted",
+  "/var/log/journal",
+  "/root/.npm",
+  "/root/.cache",
+  "/root/.pyenv",
+  "/run/netns",
+  "/etc/netns",
+];
+/**
+ * What the namespace sandbox (Sandbox, sandbox.ts) writes on the machine for itself, while
+ * other host suites run at the same time as this one: its sshd's /run/sshd, ufw's lock, and
+ * directories named from another sandbox's id.
+ */
+const OTHER_SANDBOXES = [/^\/run\/sshd$/, /^\/run\/ufw\.lock$/, /openclaw-(sandbox|sbx)-[0-9a-f]{6}/];
+
+function findOnMachine(tests: string[]): string[] {
+  const args = ["/", "-xdev", "("];
+  PRUNED.forEach((p, i) => args.push(...(i ? ["-o"] : []), "-path", p));
+  args.push(")", "-prune", "-o", ...tests, "-print");
+  return spawnSync("find", args, { encoding: "utf8", maxBuffer: 64 << 20 })
+    .stdout.split("\n")
+    .filter(Boolean);
+}
+
+/**
+ * Starts watching the machine's own filesystems; `writes(host)` lists the files modified and
+ * the directories made since, other than the host's own (its directory and namespaces) and
+ * other sandboxes' (OTHER_SANDBOXES).
+ */
+export function watchMachine(): { writes: (host: BootedHost) => string[] } {
   bootedImage();
-  const prune = [
-    "/proc",
-    "/sys",
-    "/dev",
-    "/work",
-    os.tmpdir(),
-    "/var/cache/openclaw-booted",
-    "/var/log/journal",
-    "/root/.npm",
-    "/root/.cache",
-    "/run/netns",
-    "/etc/netns",
-  ];
-  const find = spawnSync(
-    "find",
-    [
-      "/",
-      "-xdev",
-      "(",
-      ...prune.flatMap((p, i) => (i ? ["-o", "-path", p] : ["-path", p])),
-      ")",
-      "-prune",
-      "-o",
-      "-newermt",
-      `@${since.getTime() / 1000}`,
-      "-print",
-    ],
-    { encoding: "utf8", maxBuffer: 64 << 20 },
-  );
-  const written = find.stdout.split("\n").filter(Boolean);
-  const mine = (p: string) => p.startsWith(host.dir) || p.includes(`oc${host.id}-`);
-  return written.filter((p) => !mine(p));
+  const since = `@${Date.now() / 1000}`;
+  const dirs = new Set(findOnMachine(["-type", "d"]));
+  return {
+    writes: (host) => {
+      const mine = (p: string) => p.startsWith(host.dir) || p.includes(`oc${host.id}-`);
+      return [
+        ...findOnMachine(["!", "-type", "d", "-newermt", since]),
+        ...findOnMachine(["-type", "d"]).filter((d) => !dirs.has(d)),
+      ].filter((p) => !mine(p) && !OTHER_SANDBOXES.some((re) => re.test(p)));
+    },
+  };
 }
