@@ -74,6 +74,8 @@ export class BootedHost extends Sandbox {
     Sandbox.live.add(this);
     const image = path.join(bootedImage(), this.variant);
     this.createNetwork();
+    // Where captureLog's ulogd writes, before moveLogToJournal moves its lines into the journal.
+    fs.mkdirSync(this.varLog);
     const started = Date.now();
     // cp keeps the image's owners, modes, hard links and device nodes; a reflink where the
     // filesystem has them.
@@ -220,6 +222,15 @@ export class BootedHost extends Sandbox {
       input,
       stdio: ["pipe", "pipe", "pipe"],
     });
+  }
+
+  /**
+   * Beside the host's own journal files, which its journald keeps writing: journalctl reads
+   * every file in the machine id's directory.
+   */
+  protected override journalFile(): string {
+    const machineId = fs.readFileSync(path.join(this.root, "etc/machine-id"), "utf8").trim();
+    return path.join(this.root, "var/log/journal", machineId, "openclaw-blocks.journal");
   }
 
   /** The host's journal, as journalctl prints it with `args`. */

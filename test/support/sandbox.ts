@@ -639,25 +639,32 @@ export class Sandbox {
       ...lines.map((l, i) => ({ message: l.slice(l.indexOf("[UFW ")), epoch: seconds[i]! })),
     ].sort((a, b) => a.epoch - b.epoch);
     const boot = randomBytes(16).toString("hex");
-    const exported = messages
-      .map(({ message, epoch }, i) =>
-        [
-          `__REALTIME_TIMESTAMP=${epoch * 1_000_000 + i}`,
-          `__MONOTONIC_TIMESTAMP=${1_000_000 + i}`,
-          `_BOOT_ID=${boot}`,
-          "_TRANSPORT=kernel",
-          "SYSLOG_IDENTIFIER=kernel",
-          "_HOSTNAME=sandbox",
-          `MESSAGE=${message}`,
-          "",
-        ].join("\n"),
-      )
-      .join("\n");
-    const machineId = fs.readFileSync(`/etc/netns/${this.server.ns}/machine-id`, "utf8").trim();
-    const dir = path.join(this.varLog, "journal", machineId);
-    fs.mkdirSync(dir, { recursive: true });
-    run(JOURNAL_REMOTE, [`--output=${path.join(dir, "system.journal")}`, "-"], exported);
+    const exported =
+      messages
+        .map(({ message, epoch }, i) =>
+          [
+            `__REALTIME_TIMESTAMP=${epoch * 1_000_000 + i}`,
+            `__MONOTONIC_TIMESTAMP=${1_000_000 + i}`,
+            `_BOOT_ID=${boot}`,
+            "_TRANSPORT=kernel",
+            "SYSLOG_IDENTIFIER=kernel",
+            "_HOSTNAME=sandbox",
+            `MESSAGE=${message}`,
+            "",
+          ].join("\n"),
+        )
+        // Each entry ends with an empty line; without it journal-remote drops the last one.
+        .join("\n") + "\n";
+    const file = this.journalFile();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    run(JOURNAL_REMOTE, [`--output=${file}`, "-"], exported);
     fs.rmSync(path.join(this.varLog, "ufw.log"));
+  }
+
+  /** The journal file moveLogToJournal writes, where the server's journalctl reads it. */
+  protected journalFile(): string {
+    const machineId = fs.readFileSync(`/etc/netns/${this.server.ns}/machine-id`, "utf8").trim();
+    return path.join(this.varLog, "journal", machineId, "system.journal");
   }
 
   /** The kernel's user chains (UFW's and ours), without counters: what actually filters. */
