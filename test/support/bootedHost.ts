@@ -118,8 +118,11 @@ export class BootedHost extends Sandbox {
     return [Number(fields[2]), Number(fields[3])];
   }
 
-  /** Boots the copy in the server's namespace and waits until SSH logs the user in. */
-  private async boot(): Promise<void> {
+  /**
+   * Boots the copy in the server's namespace and waits until SSH logs the user in, or with
+   * `ssh` false until systemd has finished starting the host (for a host SSH may not reach).
+   */
+  private async boot(ssh = true): Promise<void> {
     const out = fs.openSync(this.console, "a");
     // systemd-nspawn keeps per-machine state under /run/systemd/nspawn and cannot remove it
     // where /run is not a tmpfs: it gets a tmpfs of its own, in a mount namespace that sees
@@ -151,7 +154,8 @@ export class BootedHost extends Sandbox {
     this.nspawn = child;
     this.exited = new Promise((resolve) => child.on("exit", (code) => resolve(code)));
     this.pid1 = await this.findPid1(child.pid!);
-    await this.waitForSsh(60_000);
+    if (ssh) await this.waitForSsh(60_000);
+    else await this.waitForBoot(60_000);
     await this.listen(this.server, LISTEN_PORTS);
   }
 
@@ -177,6 +181,23 @@ export class BootedHost extends Sandbox {
     }
   }
 
+  /** Waits until systemd says the boot is over (running, or degraded if a unit failed). */
+  private async waitForBoot(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      let state = "";
+      try {
+        state = this.onServer("systemctl is-system-running || true").trim();
+      } catch {
+        // not up far enough to enter yet
+      }
+      if (state === "running" || state === "degraded") return;
+      if (Date.now() > deadline)
+        throw new Error(`booted host ${this.id}: still ${state} after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
   /** Waits until the login user gets a shell over SSH from the admin peer. */
   async waitForSsh(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -197,9 +218,10 @@ export class BootedHost extends Sandbox {
 
   /**
    * Waits for the host to reboot itself (systemctl reboot) and boots it again, on a server
-   * namespace made anew. Returns the ended boot's exit status (133 when systemd rebooted).
+   * namespace made anew, then waits for SSH (`opts.ssh`) or only for the boot to finish.
+   * Returns the ended boot's exit status (133 when systemd rebooted).
    */
-  async rebooted(timeoutMs = 60_000): Promise<number | null> {
+  async rebooted(timeoutMs = 60_000, opts: { ssh: boolean } = { ssh: true }): Promise<number | null> {
     const code = await Promise.race([
       this.exited,
       new Promise<"timeout">((r) => setTimeout(() => r("timeout"), timeoutMs).unref()),
@@ -208,7 +230,7 @@ export class BootedHost extends Sandbox {
     this.exits.push(code);
     if (code !== REBOOTED) return code;
     this.recreateServerNamespace();
-    await this.boot();
+    await this.boot(opts.ssh);
     return code;
   }
 

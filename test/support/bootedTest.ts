@@ -54,10 +54,10 @@ const PRUNED = [
 ];
 /**
  * What the namespace sandbox (Sandbox, sandbox.ts) writes on the machine for itself, while
- * other host suites run at the same time as this one: its sshd's /run/sshd, ufw's lock, and
- * directories named from another sandbox's id.
+ * other host suites run at the same time as this one: the lock of the ufw its tests run from
+ * the machine (`ip netns exec`), and directories named from another sandbox's id.
  */
-const OTHER_SANDBOXES = [/^\/run\/sshd$/, /^\/run\/ufw\.lock$/, /openclaw-(sandbox|sbx)-[0-9a-f]{6}/];
+const OTHER_SANDBOXES = [/^\/run\/ufw\.lock$/, /openclaw-(sandbox|sbx)-[0-9a-f]{6}/];
 
 function findOnMachine(tests: string[]): string[] {
   const args = ["/", "-xdev", "("];

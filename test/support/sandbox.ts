@@ -9,7 +9,7 @@
 // /etc/netns/NAME/* over /etc, so the server has its own /etc/ufw and /etc/default and the
 // machine's own firewall is never touched. Its sshd also has its own /var/log, bind-mounted
 // in the mount namespace `ip netns exec` made for it, so its SSH sessions read the sandbox's
-// UFW log and journal (see captureLog). Everything made here is named from one random id
+// UFW log and journal (see captureLog), and its own /run. Everything made here is named from one random id
 // and removed by that id in destroy(), whatever state a test left it in.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -89,7 +89,6 @@ export class Sandbox {
   /** Where the hardening keeps its state on this host (the default path is the machine's). */
   readonly stateDir = path.join(this.dir, "state");
   private readonly processes: ChildProcess[] = [];
-  private createdRunSshd = false;
 
   get namespaces(): string[] {
     return [
@@ -136,14 +135,17 @@ export class Sandbox {
       path.join(this.dir, "known_hosts"),
       `${this.server.v4} ${hostPublic}\n${this.server.v6} ${hostPublic}\n`,
     );
-    if (!fs.existsSync("/run/sshd")) {
-      fs.mkdirSync("/run/sshd", { mode: 0o755 });
-      this.createdRunSshd = true;
-    }
     const log = fs.openSync(this.sshdLog, "a");
     this.start(
       [
-        ...["sh", "-c", 'mount --bind "$0" /var/log && exec "$@"', this.varLog],
+        // Its own /run too, where sshd needs /run/sshd: the machine's is shared with every other
+        // sandbox, and one removing it would break the others' sshd.
+        ...[
+          "sh",
+          "-c",
+          'mount --bind "$0" /var/log && mount -t tmpfs -o mode=755 sandbox-run /run && mkdir -m 755 /run/sshd && exec "$@"',
+          this.varLog,
+        ],
         ...["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/sshd_config"],
       ],
       this.server.ns,
@@ -277,7 +279,7 @@ export class Sandbox {
       "ListenAddress 0.0.0.0",
       "ListenAddress ::",
       "HostKey /etc/ssh/ssh_host_ed25519_key",
-      // Not /run/sshd.pid: /run is the machine's.
+      // Not /run/sshd.pid: the sandbox's directory holds what the tests read.
       `PidFile ${path.join(this.dir, "sshd.pid")}`,
       `AuthorizedKeysFile ${path.join(this.dir, "authorized_keys")}`,
       "PermitRootLogin yes",
@@ -693,7 +695,6 @@ export class Sandbox {
       fs.rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
     }
     for (const child of this.processes) child.kill("SIGKILL");
-    if (this.createdRunSshd) fs.rmSync("/run/sshd", { recursive: true, force: true });
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
