@@ -9,8 +9,8 @@
 // /etc/netns/NAME/* over /etc, so the server has its own /etc/ufw and /etc/default and the
 // machine's own firewall is never touched. Its sshd also has its own /var/log, bind-mounted
 // in the mount namespace `ip netns exec` made for it, so its SSH sessions read the sandbox's
-// UFW log and journal (see captureLog), and its own /run. Everything made here is named from one random id
-// and removed by that id in destroy(), whatever state a test left it in.
+// UFW log and journal (see captureLog), and its own /run. Everything made here is named from
+// one random id and removed by that id in destroy(), whatever state a test left it in.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
