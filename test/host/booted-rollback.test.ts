@@ -62,4 +62,38 @@ describe("rollback on a booted Debian host (systemd-nspawn)", { skip }, () => {
     assert.equal(again.code, 0, again.stderr);
     assert.equal(host.userChains(), before);
   });
+
+  test("proof 4: a reboot inside the rollback window after a lockout does not leave the host locked out", async () => {
+    const host = await newHost();
+    // A window far longer than the reboot: only a boot-time guard can end the lockout in time.
+    const hardening = { rollbackAfter: 300, perDialTimeout: 2, timeout: "10m" };
+    await applyOk(host, await host.steps({}, hardening));
+    const before = host.userChains();
+
+    const locked = await host.steps(LOCKOUT, hardening);
+    const harden = await runStep(host, locked[0]!);
+    assert.equal(harden.code, 0, harden.stderr);
+    assert.match(harden.stdout, /within 300s, the host restores .*\(systemd timer\)$/m);
+    const shut = await host.ssh(locked[0]!.connection, "true", "", { timeoutMs: 3000, perDialSeconds: 2 });
+    assert.equal(shut.code, 255, "the new policy shuts the deployer out");
+
+    // A reboot inside the window (a kernel update, the provider's console): systemd-run's
+    // transient timer does not survive it, and ufw.service loads the rules on disk at boot.
+    host.onServer("systemctl reboot");
+    assert.equal(await host.rebooted(60_000, { ssh: false }), 133);
+    const booted = Date.now();
+    try {
+      await host.waitForSsh(30_000);
+    } catch (e) {
+      assert.fail(
+        `locked out after the reboot, ${Date.now() - booted} ms after boot (${String(e)}); the kernel's rules:\n` +
+          host.userChains(),
+      );
+    }
+    assert.equal(host.userChains(), before, "the rules from before the change are in force");
+    // The deployer's next verify hears that the change was rolled back.
+    const verify = await runStep(host, locked[1]!, 60_000);
+    assert.equal(verify.code, 1);
+    assert.match(verify.stderr, /rolled back change/);
+  });
 });
