@@ -5,10 +5,10 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { type Peer, type Sandbox, logCaptureUnavailable, sandboxUnavailable } from "../support/sandbox";
-import { HOME_FIREWALL, applyOk, homeSteps, sandboxPool } from "../support/hostTest";
+import { HOME_FIREWALL, applyOk, homeSteps, hostSuiteSkip, sandboxPool } from "../support/hostTest";
 import type { BlockGroup } from "../../components/report/blocks";
 
-const skip = sandboxUnavailable() ?? logCaptureUnavailable();
+const skip = hostSuiteSkip(sandboxUnavailable() ?? logCaptureUnavailable());
 const newSandbox = sandboxPool();
 const ROOT = path.join(__dirname, "..", "..");
 

@@ -5,10 +5,10 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { Sandbox, sandboxUnavailable } from "../support/sandbox";
 import { applySteps, runStep, type RemoteStep } from "../support/deploy";
-import { HOME_FIREWALL, applyOk, homeSteps, sandboxPool } from "../support/hostTest";
+import { HOME_FIREWALL, applyOk, homeSteps, hostSuiteSkip, sandboxPool } from "../support/hostTest";
 import type { Target } from "../support/netprobe";
 
-const skip = sandboxUnavailable();
+const skip = hostSuiteSkip(sandboxUnavailable());
 const newSandbox = sandboxPool();
 
 /** The gateway, published by Docker on 8080, is declared for the LAN only, over both families. */

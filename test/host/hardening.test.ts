@@ -4,13 +4,13 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Sandbox, sandboxUnavailable } from "../support/sandbox";
 import { runStep } from "../support/deploy";
-import { HOME_FIREWALL, applyOk, homeSteps, sandboxPool } from "../support/hostTest";
+import { HOME_FIREWALL, applyOk, homeSteps, hostSuiteSkip, sandboxPool } from "../support/hostTest";
 import type { Target } from "../support/netprobe";
 import { PolicyError } from "../../components/policy/errors";
 import { parsePolicy } from "../../components/policy/parse";
 import { renderUfwRules } from "../../components/render/ufwRules";
 
-const skip = sandboxUnavailable();
+const skip = hostSuiteSkip(sandboxUnavailable());
 const newSandbox = sandboxPool();
 
 const steps = homeSteps;

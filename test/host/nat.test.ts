@@ -4,12 +4,12 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { sandboxUnavailable } from "../support/sandbox";
-import { applyOk, homeSteps, sandboxPool } from "../support/hostTest";
+import { applyOk, homeSteps, hostSuiteSkip, sandboxPool } from "../support/hostTest";
 import { parseStackSettings } from "../../components/stack/settings";
 import { readStackFile } from "../../components/stack/stackFile";
 import { formatWarning } from "../../components/policy/errors";
 
-const skip = sandboxUnavailable();
+const skip = hostSuiteSkip(sandboxUnavailable());
 const newSandbox = sandboxPool();
 
 /** The warnings `npm run plan` and `pulumi up` give for the home stack with this router. */

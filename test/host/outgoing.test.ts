@@ -4,9 +4,9 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { sandboxUnavailable } from "../support/sandbox";
-import { HOME_FIREWALL, applyOk, homeSteps, sandboxPool } from "../support/hostTest";
+import { HOME_FIREWALL, applyOk, homeSteps, hostSuiteSkip, sandboxPool } from "../support/hostTest";
 
-const skip = sandboxUnavailable();
+const skip = hostSuiteSkip(sandboxUnavailable());
 const newSandbox = sandboxPool();
 
 const FIREWALL = {

@@ -7,14 +7,14 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type Sandbox, sandboxUnavailable } from "../support/sandbox";
 import { applySteps } from "../support/deploy";
-import { HOME_FIREWALL, applyOk, homeSteps, sandboxPool } from "../support/hostTest";
+import { HOME_FIREWALL, applyOk, homeSteps, sandboxPool, hostSuiteSkip } from "../support/hostTest";
 import { Oracle, declaredEntries } from "../support/admitted";
 import type { Target } from "../support/netprobe";
 import type { FirewallConfig } from "../../components/policy/types";
 import { PolicyError } from "../../components/policy/errors";
 import { parsePolicy } from "../../components/policy/parse";
 
-const skip = sandboxUnavailable();
+const skip = hostSuiteSkip(sandboxUnavailable());
 const newSandbox = sandboxPool();
 
 /** Fixed, so CI runs the same policies every time; HOST_PROPERTY_SEED=N tries others. */

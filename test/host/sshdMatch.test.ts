@@ -7,11 +7,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Sandbox, sandboxUnavailable } from "../support/sandbox";
 import { runStep } from "../support/deploy";
-import { applyOk, homeSteps, sandboxPool } from "../support/hostTest";
+import { applyOk, homeSteps, sandboxPool, hostSuiteSkip } from "../support/hostTest";
 import { PolicyError } from "../../components/policy/errors";
 import { SSHD_ALIASES } from "../../components/render/sshdConfig";
 
-const skip = sandboxUnavailable();
+const skip = hostSuiteSkip(sandboxUnavailable());
 const newSandbox = sandboxPool();
 
 const serverConfig = (sandbox: Sandbox) => `/etc/netns/${sandbox.server.ns}/ssh/sshd_config`;

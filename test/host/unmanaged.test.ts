@@ -5,14 +5,14 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { type Sandbox, sandboxUnavailable } from "../support/sandbox";
 import { applySteps } from "../support/deploy";
-import { HOME_FIREWALL, applyOk, homeSteps, sandboxPool } from "../support/hostTest";
+import { HOME_FIREWALL, applyOk, homeSteps, sandboxPool, hostSuiteSkip } from "../support/hostTest";
 import { Oracle, declaredEntries } from "../support/admitted";
 import type { Target } from "../support/netprobe";
 import type { FirewallConfig } from "../../components/policy/types";
 import { parsePolicy } from "../../components/policy/parse";
 import { renderUfwRules } from "../../components/render/ufwRules";
 
-const skip = sandboxUnavailable();
+const skip = hostSuiteSkip(sandboxUnavailable());
 const newSandbox = sandboxPool();
 
 /** The home stack with SSH narrowed to the admin network after the host was set up by hand. */

@@ -1,6 +1,6 @@
 // Shared by the host test files: a sandbox per test, removed after the file's tests, and the
 // hardening steps of the home stack pointed at it.
-import { after } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { Sandbox } from "./sandbox";
@@ -13,6 +13,17 @@ export const HOME_FIREWALL = {
   logging: "medium",
   ipv6: true,
 };
+
+/**
+ * The `skip` option of a host suite that cannot run here (`reason` says why; undefined: it
+ * can). In CI (CI=true) a suite that cannot run fails the run instead of skipping quietly.
+ */
+export function hostSuiteSkip(reason: string | undefined): string | undefined {
+  if (reason && process.env["CI"] === "true") {
+    test(`host suite can run in CI`, () => assert.fail(`CI=true but the host suite cannot run: ${reason}`));
+  }
+  return reason;
+}
 
 /** Returns a function that builds a fresh sandbox; all of them are destroyed after the file. */
 export function sandboxPool(): () => Promise<Sandbox> {

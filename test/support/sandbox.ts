@@ -9,8 +9,8 @@
 // /etc/netns/NAME/* over /etc, so the server has its own /etc/ufw and /etc/default and the
 // machine's own firewall is never touched. Its sshd also has its own /var/log, bind-mounted
 // in the mount namespace `ip netns exec` made for it, so its SSH sessions read the sandbox's
-// UFW log and journal (see captureLog). Everything made here is named from one random id
-// and removed by that id in destroy(), whatever state a test left it in.
+// UFW log and journal (see captureLog), and its own /run. Everything made here is named from
+// one random id and removed by that id in destroy(), whatever state a test left it in.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
@@ -34,8 +34,6 @@ const NETPROBE = path.join(__dirname, "netprobe.ts");
 /** The netlink group the server's UFW log rules send to (see captureLog). */
 const NFLOG_GROUP = 7;
 const JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote";
-/** Marks a /run/sshd that a sandbox made (the machine has no sshd of its own running). */
-const RUN_SSHD_MARK = "/run/sshd/.openclaw-sandbox";
 /** Ports the server listens on, so an open port answers and a blocked one times out. */
 const LISTEN_PORTS = [8000, 8001, 8080, 9000, 9001, 3306];
 
@@ -110,15 +108,7 @@ export class Sandbox {
   /** Builds the namespaces, starts sshd and the listeners. Call destroy() in a finally/after. */
   async create(): Promise<this> {
     Sandbox.live.add(this);
-    for (const ns of this.namespaces.filter((n) => n !== this.container.ns)) {
-      run("ip", ["netns", "add", ns]);
-      // No duplicate address detection: a tentative link-local address stalls IPv6 neighbour
-      // discovery for a second or two. These are the namespace's own settings, not the machine's.
-      this.inNs(
-        ns,
-        "ip link set lo up && sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0",
-      );
-    }
+    this.createNetwork();
     // The server's own UFW state, copied from the machine's pristine package files.
     const etc = `/etc/netns/${this.server.ns}`;
     fs.mkdirSync(path.join(etc, "default"), { recursive: true });
@@ -126,45 +116,6 @@ export class Sandbox {
     fs.copyFileSync("/etc/default/ufw", path.join(etc, "default", "ufw"));
     this.resetUfwFiles();
 
-    this.inNs(this.router, "ip link add lan type bridge && ip link set lan up");
-    this.inNs(this.router, "sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1");
-    const links: [Peer, string, string, string | undefined][] = [
-      [this.server, "192.168.1.1", "2001:db8:1::1", "lan"],
-      [this.trusted, "192.168.1.1", "2001:db8:1::1", "lan"],
-      [this.untrusted, "203.0.113.1", "2001:db8:2::1", undefined],
-      [this.admin, "198.51.100.1", "2001:db8:3::1", undefined],
-    ];
-    links.forEach(([peer, gw4, gw6, bridge], i) => {
-      const side = `p${i}`;
-      run("ip", [
-        "link",
-        "add",
-        side,
-        "netns",
-        this.router,
-        "type",
-        "veth",
-        "peer",
-        "eth0",
-        "netns",
-        peer.ns,
-      ]);
-      this.inNs(peer.ns, `ip link set eth0 up && ip addr add ${peer.v4}/24 dev eth0`);
-      this.inNs(peer.ns, `ip -6 addr add ${peer.v6}/64 dev eth0 nodad`);
-      this.inNs(peer.ns, `ip route add default via ${gw4} && ip -6 route add default via ${gw6}`);
-      if (bridge) {
-        this.inNs(this.router, `ip link set ${side} master ${bridge} up`);
-      } else {
-        this.inNs(this.router, `ip link set ${side} up && ip addr add ${gw4}/24 dev ${side}`);
-        this.inNs(this.router, `ip -6 addr add ${gw6}/64 dev ${side} nodad`);
-      }
-    });
-    this.inNs(
-      this.router,
-      "ip addr add 192.168.1.1/24 dev lan && ip -6 addr add 2001:db8:1::1/64 dev lan nodad",
-    );
-
-    run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `sandbox-${this.id}`, "-f", this.clientKey]);
     // The server's own /etc/ssh, like a cloud image's: drop-ins read first, one of them (as
     // cloud-init writes it) allowing passwords, and root allowed to log in with a password.
     const ssh = path.join(etc, "ssh");
@@ -188,14 +139,17 @@ export class Sandbox {
       path.join(this.dir, "known_hosts"),
       `${this.server.v4} ${hostPublic}\n${this.server.v6} ${hostPublic}\n`,
     );
-    if (!fs.existsSync("/run/sshd")) {
-      fs.mkdirSync("/run/sshd", { mode: 0o755 });
-      fs.writeFileSync(RUN_SSHD_MARK, "");
-    }
     const log = fs.openSync(this.sshdLog, "a");
     this.start(
       [
-        ...["sh", "-c", 'mount --bind "$0" /var/log && exec "$@"', this.varLog],
+        // Its own /run too, where sshd needs /run/sshd: the machine's is shared with every other
+        // sandbox, and one removing it would break the others' sshd.
+        ...[
+          "sh",
+          "-c",
+          'mount --bind "$0" /var/log && mount -t tmpfs -o mode=755 sandbox-run /run && mkdir -m 755 /run/sshd && exec "$@"',
+          this.varLog,
+        ],
         ...["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/sshd_config"],
       ],
       this.server.ns,
@@ -205,6 +159,87 @@ export class Sandbox {
     await this.waitFor(() => /Server listening on :: port 22/.test(fs.readFileSync(this.sshdLog, "utf8")));
     await this.listen(this.server, LISTEN_PORTS);
     return this;
+  }
+
+  /**
+   * The network alone: every namespace but the container's, the router and the links, and the
+   * deployer's key pair. The server's namespace is left empty for a host to run in.
+   */
+  protected createNetwork(): void {
+    for (const ns of this.namespaces.filter((n) => n !== this.container.ns)) this.addNamespace(ns);
+    this.inNs(this.router, "ip link add lan type bridge && ip link set lan up");
+    this.inNs(this.router, "sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1");
+    this.links().forEach((link, i) => this.addLink(i, ...link));
+    this.inNs(
+      this.router,
+      "ip addr add 192.168.1.1/24 dev lan && ip -6 addr add 2001:db8:1::1/64 dev lan nodad",
+    );
+    run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `sandbox-${this.id}`, "-f", this.clientKey]);
+  }
+
+  /**
+   * Replaces the server's namespace with an empty one, linked the same way with the same
+   * addresses and MAC address, as a host's network is after a reboot: nothing loaded in it.
+   * Whatever still runs in the old one is killed.
+   */
+  protected recreateServerNamespace(): void {
+    this.killAllIn(this.server.ns);
+    run("ip", ["netns", "del", this.server.ns]);
+    this.addNamespace(this.server.ns);
+    this.addLink(0, ...this.links()[0]!);
+  }
+
+  private addNamespace(ns: string): void {
+    run("ip", ["netns", "add", ns]);
+    // No duplicate address detection: a tentative link-local address stalls IPv6 neighbour
+    // discovery for a second or two. These are the namespace's own settings, not the machine's.
+    this.inNs(
+      ns,
+      "ip link set lo up && sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0",
+    );
+  }
+
+  /** Each peer's link to the router: its gateway addresses, and the router's bridge if on the LAN. */
+  private links(): [Peer, string, string, string | undefined][] {
+    return [
+      [this.server, "192.168.1.1", "2001:db8:1::1", "lan"],
+      [this.trusted, "192.168.1.1", "2001:db8:1::1", "lan"],
+      [this.untrusted, "203.0.113.1", "2001:db8:2::1", undefined],
+      [this.admin, "198.51.100.1", "2001:db8:3::1", undefined],
+    ];
+  }
+
+  private addLink(i: number, peer: Peer, gw4: string, gw6: string, bridge: string | undefined): void {
+    const side = `p${i}`;
+    run("ip", ["link", "add", side, "netns", this.router, "type", "veth", "peer", "eth0", "netns", peer.ns]);
+    // A fixed MAC address: the router's and the peers' neighbour caches stay right when the
+    // server's namespace is made again (recreateServerNamespace).
+    this.inNs(
+      peer.ns,
+      `ip link set eth0 address 02:0c:00:00:00:0${i} up && ip addr add ${peer.v4}/24 dev eth0`,
+    );
+    this.inNs(peer.ns, `ip -6 addr add ${peer.v6}/64 dev eth0 nodad`);
+    this.inNs(peer.ns, `ip route add default via ${gw4} && ip -6 route add default via ${gw6}`);
+    if (bridge) {
+      this.inNs(this.router, `ip link set ${side} master ${bridge} up`);
+    } else {
+      this.inNs(this.router, `ip link set ${side} up && ip addr add ${gw4}/24 dev ${side}`);
+      this.inNs(this.router, `ip -6 addr add ${gw6}/64 dev ${side} nodad`);
+    }
+  }
+
+  /** Kills everything running in a namespace: sshd, listeners, probers, rollback timers. */
+  protected killAllIn(ns: string): void {
+    const pids = spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" })
+      .stdout.split(/\s+/)
+      .filter(Boolean);
+    for (const pid of pids) {
+      try {
+        process.kill(Number(pid), "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
   }
 
   /**
@@ -248,7 +283,7 @@ export class Sandbox {
       "ListenAddress 0.0.0.0",
       "ListenAddress ::",
       "HostKey /etc/ssh/ssh_host_ed25519_key",
-      // Not /run/sshd.pid: /run is the machine's.
+      // Not /run/sshd.pid: the sandbox's directory holds what the tests read.
       `PidFile ${path.join(this.dir, "sshd.pid")}`,
       `AuthorizedKeysFile ${path.join(this.dir, "authorized_keys")}`,
       "PermitRootLogin yes",
@@ -613,25 +648,32 @@ export class Sandbox {
       ...lines.map((l, i) => ({ message: l.slice(l.indexOf("[UFW ")), epoch: seconds[i]! })),
     ].sort((a, b) => a.epoch - b.epoch);
     const boot = randomBytes(16).toString("hex");
-    const exported = messages
-      .map(({ message, epoch }, i) =>
-        [
-          `__REALTIME_TIMESTAMP=${epoch * 1_000_000 + i}`,
-          `__MONOTONIC_TIMESTAMP=${1_000_000 + i}`,
-          `_BOOT_ID=${boot}`,
-          "_TRANSPORT=kernel",
-          "SYSLOG_IDENTIFIER=kernel",
-          "_HOSTNAME=sandbox",
-          `MESSAGE=${message}`,
-          "",
-        ].join("\n"),
-      )
-      .join("\n");
-    const machineId = fs.readFileSync(`/etc/netns/${this.server.ns}/machine-id`, "utf8").trim();
-    const dir = path.join(this.varLog, "journal", machineId);
-    fs.mkdirSync(dir, { recursive: true });
-    run(JOURNAL_REMOTE, [`--output=${path.join(dir, "system.journal")}`, "-"], exported);
+    const exported =
+      messages
+        .map(({ message, epoch }, i) =>
+          [
+            `__REALTIME_TIMESTAMP=${epoch * 1_000_000 + i}`,
+            `__MONOTONIC_TIMESTAMP=${1_000_000 + i}`,
+            `_BOOT_ID=${boot}`,
+            "_TRANSPORT=kernel",
+            "SYSLOG_IDENTIFIER=kernel",
+            "_HOSTNAME=sandbox",
+            `MESSAGE=${message}`,
+            "",
+          ].join("\n"),
+        )
+        // Each entry ends with an empty line; without it journal-remote drops the last one.
+        .join("\n") + "\n";
+    const file = this.journalFile();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    run(JOURNAL_REMOTE, [`--output=${file}`, "-"], exported);
     fs.rmSync(path.join(this.varLog, "ufw.log"));
+  }
+
+  /** The journal file moveLogToJournal writes, where the server's journalctl reads it. */
+  protected journalFile(): string {
+    const machineId = fs.readFileSync(`/etc/netns/${this.server.ns}/machine-id`, "utf8").trim();
+    return path.join(this.varLog, "journal", machineId, "system.journal");
   }
 
   /** The kernel's user chains (UFW's and ours), without counters: what actually filters. */
@@ -655,29 +697,11 @@ export class Sandbox {
   destroy(): void {
     Sandbox.live.delete(this);
     for (const ns of this.namespaces) {
-      // Everything still running in the namespace: sshd, listeners, probers, rollback timers.
-      const pids = spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" })
-        .stdout.split(/\s+/)
-        .filter(Boolean);
-      for (const pid of pids) {
-        try {
-          process.kill(Number(pid), "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }
+      this.killAllIn(ns);
       spawnSync("ip", ["netns", "del", ns]);
       fs.rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
     }
     for (const child of this.processes) child.kill("SIGKILL");
-    // sshd needs /run/sshd for every connection, and other sandboxes' servers (in this process
-    // or another) may still be using the one a sandbox made: the last one out removes it.
-    const otherServers = run("ip", ["netns", "list"])
-      .split("\n")
-      .some((l) => /^oc[0-9a-f]{6}-server\b/.test(l));
-    if (fs.existsSync(RUN_SSHD_MARK) && !otherServers) {
-      fs.rmSync("/run/sshd", { recursive: true, force: true });
-    }
     fs.rmSync(this.stateDir, { recursive: true, force: true });
     fs.rmSync(this.dir, { recursive: true, force: true });
   }

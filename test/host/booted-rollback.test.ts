@@ -1,0 +1,99 @@
+// The host-side rollback on a booted Debian host: the systemd-run timer every cloud VM uses,
+// seen in `systemctl list-timers` and in the journal.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { bootedUnavailable } from "../support/bootedHost";
+import { runStep } from "../support/deploy";
+import { HOME_FIREWALL, applyOk, hostSuiteSkip } from "../support/hostTest";
+import { bootedPool } from "../support/bootedTest";
+
+const skip = hostSuiteSkip(bootedUnavailable());
+const newHost = bootedPool();
+
+/** SSH only from the untrusted network: the deployer (198.51.100.10) is no longer admitted. */
+const LOCKOUT = { "openclaw:firewall": { ...HOME_FIREWALL, ssh: { adminCidrs: ["203.0.113.0/24"] } } };
+
+describe("rollback on a booted Debian host (systemd-nspawn)", { skip }, () => {
+  test("proof 2: a lockout is rolled back by the systemd timer, and SSH comes back", async () => {
+    const host = await newHost();
+    const hardening = { rollbackAfter: 30, perDialTimeout: 2, timeout: "2m" };
+    await applyOk(host, await host.steps({}, hardening));
+    const before = host.userChains();
+
+    const locked = await host.steps(LOCKOUT, hardening);
+    const harden = await runStep(host, locked[0]!);
+    assert.equal(harden.code, 0, harden.stderr);
+    assert.match(harden.stdout, /within 30s, the host restores .*\(systemd timer\)$/m);
+    // The pending change's timer is systemd's, waiting on the host (looked at, not touched).
+    const pending = host.onServer("cat /var/lib/openclaw/pending");
+    const id = /^id=(\S+)$/m.exec(pending)?.[1];
+    assert.ok(id, pending);
+    assert.match(pending, /^how=systemd$/m);
+    assert.match(pending, new RegExp(`^handle=openclaw-rollback-${id}$`, "m"));
+    assert.match(
+      host.onServer("systemctl list-timers --all --no-legend"),
+      new RegExp(`openclaw-rollback-${id}\\.timer`),
+    );
+
+    const started = Date.now();
+    const verify = await runStep(host, locked[1]!, 120_000);
+    const waited = Date.now() - started;
+    assert.equal(verify.code, 1);
+    assert.match(
+      verify.stderr,
+      new RegExp(
+        `FAILED: the host rolled back change ${id} at \\S+ \\(no new SSH connection confirmed it within 30s`,
+      ),
+    );
+    assert.ok(waited >= 15_000 && waited < 90_000, `verify got in after the rollback, in ${waited} ms`);
+    assert.ok(verify.dials > 1, "the first dials were refused by the new policy");
+
+    // The journal shows systemd ran the rollback unit, and what it did.
+    const unit = host.journal(`-u openclaw-rollback-${id}.service -o cat`);
+    assert.match(unit, new RegExp(`openclaw-rollback-${id}\\.service`), unit);
+    assert.match(
+      host.journal("-t openclaw -o cat"),
+      new RegExp(`^rolled back change ${id}: no new SSH connection`, "m"),
+    );
+    assert.doesNotMatch(host.onServer("systemctl list-timers --all --no-legend"), /openclaw-rollback-/);
+
+    // SSH works again, and the kernel holds exactly the rules from before.
+    const again = await host.ssh(locked[0]!.connection, "true", "", { timeoutMs: 5000, perDialSeconds: 2 });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(host.userChains(), before);
+  });
+
+  test("proof 4: a reboot inside the rollback window after a lockout does not leave the host locked out", async () => {
+    const host = await newHost();
+    // A window far longer than the reboot: only a boot-time guard can end the lockout in time.
+    const hardening = { rollbackAfter: 300, perDialTimeout: 2, timeout: "10m" };
+    await applyOk(host, await host.steps({}, hardening));
+    const before = host.userChains();
+
+    const locked = await host.steps(LOCKOUT, hardening);
+    const harden = await runStep(host, locked[0]!);
+    assert.equal(harden.code, 0, harden.stderr);
+    assert.match(harden.stdout, /within 300s, the host restores .*\(systemd timer\)$/m);
+    const shut = await host.ssh(locked[0]!.connection, "true", "", { timeoutMs: 3000, perDialSeconds: 2 });
+    assert.equal(shut.code, 255, "the new policy shuts the deployer out");
+
+    // A reboot inside the window (a kernel update, the provider's console): systemd-run's
+    // transient timer does not survive it, and ufw.service loads the rules on disk at boot.
+    host.onServer("systemctl reboot");
+    assert.equal(await host.rebooted(60_000, { ssh: false }), 133);
+    const booted = Date.now();
+    try {
+      await host.waitForSsh(30_000);
+    } catch (e) {
+      assert.fail(
+        `locked out after the reboot, ${Date.now() - booted} ms after boot (${String(e)}); the kernel's rules:\n` +
+          host.userChains(),
+      );
+    }
+    assert.equal(host.userChains(), before, "the rules from before the change are in force");
+    // The deployer's next verify hears that the change was rolled back.
+    const verify = await runStep(host, locked[1]!, 60_000);
+    assert.equal(verify.code, 1);
+    assert.match(verify.stderr, /rolled back change/);
+  });
+});
