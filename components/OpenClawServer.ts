@@ -161,7 +161,7 @@ export class OpenClawServer extends pulumi.ComponentResource {
         `OpenClawServer ${name}: ssh.user is required for an existing host (there is no image default)`,
       );
     }
-    const { verify } = hardenHost(
+    const { confirm } = hardenHost(
       name,
       {
         connection: {
@@ -181,7 +181,7 @@ export class OpenClawServer extends pulumi.ComponentResource {
     );
     this.sshCommand = pulumi.interpolate`ssh -p ${port} ${user}@${host}`;
     this.admittedTraffic = pulumi.output(renderAdmittedTable(policy));
-    this.hostFirewallStatus = verify.stdout;
+    this.hostFirewallStatus = confirm.stdout;
 
     this.registerOutputs({
       publicIpv4: this.publicIpv4,

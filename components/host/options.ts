@@ -11,8 +11,8 @@ export interface HardeningOptions {
   /** Seconds for each SSH dial attempt. Default 15. */
   perDialTimeout?: number;
   /**
-   * Seconds the host waits, after any change, for a new SSH connection to confirm it.
-   * Unconfirmed, the host restores what it had before. 5 to 3600, less than `timeout`;
+   * Seconds the host waits, once a change is in force, for a new SSH connection to confirm it.
+   * Unconfirmed, the host restores what it had before. 30 to 3600, less than `timeout`;
    * default 120.
    */
   rollbackAfter?: number;
@@ -50,6 +50,13 @@ export const HOST_DEFAULTS: HostSettings = {
   sshd: { settings: {} },
 };
 
+/**
+ * The shortest window: it runs from the change in force to the verify step's new connection
+ * (harden's session ending, Pulumi starting the next step, a dial), which takes about a second
+ * on the sandbox (README, "The safety model"); 30 also leaves room for one lost dial.
+ */
+export const MIN_ROLLBACK_AFTER = 30;
+
 const KEYWORD = /^[A-Za-z][A-Za-z0-9]*$/;
 // Rendered as one line of a config file inside a quoted heredoc: printable, no quotes or escapes.
 const SETTING_VALUE = /^[A-Za-z0-9 ,.:_@/*+=%-]+$/;
@@ -58,7 +65,8 @@ const DURATION = /^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/;
 // Rendered into a shell script inside single quotes: no quote, space or shell metacharacter.
 const STATE_DIR = /^(\/[A-Za-z0-9._-]+)+$/;
 
-function seconds(duration: string): number {
+/** The seconds in a duration that matches DURATION. */
+export function seconds(duration: string): number {
   const [, h, m, s] = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(duration)!;
   return Number(h ?? 0) * 3600 + Number(m ?? 0) * 60 + Number(s ?? 0);
 }
@@ -92,8 +100,17 @@ export function parseHardeningOptions(raw: unknown, key: string): HostSettings {
   ) {
     f.fail(`${key}.perDialTimeout`, perDialTimeout, "is not a whole number of seconds", "1 to 300");
   }
-  if (!Number.isInteger(rollbackAfter) || (rollbackAfter as number) < 5 || (rollbackAfter as number) > 3600) {
-    f.fail(`${key}.rollbackAfter`, rollbackAfter, "is not a whole number of seconds", "5 to 3600");
+  if (
+    !Number.isInteger(rollbackAfter) ||
+    (rollbackAfter as number) < MIN_ROLLBACK_AFTER ||
+    (rollbackAfter as number) > 3600
+  ) {
+    f.fail(
+      `${key}.rollbackAfter`,
+      rollbackAfter,
+      "is not a whole number of seconds",
+      `${MIN_ROLLBACK_AFTER} to 3600`,
+    );
   } else if (
     typeof timeout === "string" &&
     DURATION.test(timeout) &&

@@ -18,7 +18,12 @@ import { PolicyError } from "../../components/policy/errors";
 import { parsePolicy } from "../../components/policy/parse";
 import { renderAwsRules } from "../../components/render/awsRules";
 import { renderHcloudRules } from "../../components/render/hcloudRules";
-import { REMOTE_SHELL, renderConvergeScript, renderVerifyScript } from "../../components/host/script";
+import {
+  REMOTE_SHELL,
+  renderConfirmScript,
+  renderConvergeScript,
+  renderVerifyScript,
+} from "../../components/host/script";
 import { readStackFile } from "../../components/stack/stackFile";
 import * as path from "node:path";
 
@@ -88,7 +93,8 @@ async function assertHardening(
   const policy = parsePolicy(stackFirewall(stack)).policy;
   const converge = find("command:remote:Command", "openclaw-harden");
   const verify = find("command:remote:Command", "openclaw-verify");
-  for (const step of [converge, verify]) {
+  const confirm = find("command:remote:Command", "openclaw-confirm");
+  for (const step of [converge, verify, confirm]) {
     assert.equal(step.parent, PARENT);
     assert.equal(step.inputs["create"], REMOTE_SHELL);
     assert.equal(step.inputs["update"], REMOTE_SHELL);
@@ -99,6 +105,10 @@ async function assertHardening(
   }
   assert.equal(converge.inputs["stdin"], renderConvergeScript(policy));
   assert.equal(verify.inputs["stdin"], renderVerifyScript(policy));
+  assert.equal(confirm.inputs["stdin"], renderConfirmScript(policy));
+  // Each step re-runs when the one before it ran: its output is in the next one's triggers.
+  assert.equal((verify.inputs["triggers"] as unknown[]).at(-1), "stdout of openclaw-harden");
+  assert.equal((confirm.inputs["triggers"] as unknown[]).at(-1), "stdout of openclaw-verify");
   // The policy travels on stdin: no rule text in the command itself.
   assert.ok(!String(converge.inputs["create"]).includes("ufw"));
   assert.deepEqual(server.policy, policy);
@@ -116,6 +126,7 @@ describe("stack home: an existing host behind NAT", () => {
         `${COMPONENT}::openclaw`,
         "command:remote:Command::openclaw-harden",
         "command:remote:Command::openclaw-verify",
+        "command:remote:Command::openclaw-confirm",
       ],
     );
     await assertHardening(server, "home", "192.168.1.100", 22, "admin");
@@ -126,7 +137,7 @@ describe("stack home: an existing host behind NAT", () => {
     assert.equal(outputs["cloudFirewallId"], undefined);
     assert.equal(outputs["publicIpv4"], "192.168.1.100");
     assert.equal(outputs["sshCommand"], "ssh -p 22 admin@192.168.1.100");
-    assert.equal(outputs["hostFirewallStatus"], "stdout of openclaw-verify");
+    assert.equal(outputs["hostFirewallStatus"], "stdout of openclaw-confirm");
     assert.match(
       String(outputs["admittedTraffic"]),
       /openclaw-api {2}tcp {4}8000 {2}IPv4 {4}192\.168\.1\.0\/24/,
@@ -154,6 +165,7 @@ describe("stack dev: AWS", () => {
         "aws:ec2/instance:Instance::openclaw-instance",
         "command:remote:Command::openclaw-harden",
         "command:remote:Command::openclaw-verify",
+        "command:remote:Command::openclaw-confirm",
       ].sort(),
     );
     for (const r of registrations.slice(1))
@@ -238,6 +250,7 @@ describe("stack prod: Hetzner Cloud", () => {
         "hcloud:index/server:Server::openclaw-server",
         "command:remote:Command::openclaw-harden",
         "command:remote:Command::openclaw-verify",
+        "command:remote:Command::openclaw-confirm",
       ].sort(),
     );
     for (const r of registrations.slice(1)) assert.equal(r.parent, PARENT);

@@ -50,7 +50,7 @@ export async function remoteSteps(
       },
     };
   };
-  return [step("openclaw-harden"), step("openclaw-verify")];
+  return [step("openclaw-harden"), step("openclaw-verify"), step("openclaw-confirm")];
 }
 
 /** Overrides that point the home stack at the sandbox's server and keep state in the sandbox. */
