@@ -120,7 +120,10 @@ describe("host hardening on a sandbox host", { skip }, () => {
       /the kernel's rules differ from UFW's files:\n {2}missing from the kernel: ip6tables -A ufw6-user-input -p tcp -m tcp --dport 22 -j ACCEPT/,
     );
     const repaired = await apply(sandbox, s);
-    assert.match(repaired.harden, /reloading the user chains atomically\n.*converged: 0 added, 0 removed/);
+    assert.match(
+      repaired.harden,
+      /reloading the user chains atomically\n.*change \S+ is in force.*\n.*converged: 0 added, 0 removed/,
+    );
     assert.equal(userChains(sandbox), chains);
     assert.deepEqual(await sandbox.probe(sandbox.untrusted, [{ host: sandbox.server.v6, port: 22 }]), [
       "open",
