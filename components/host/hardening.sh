@@ -535,6 +535,7 @@ check_not_locked_out() {
     local session
     session=$(session_address)
     [ -n "$session" ] || return 0
+    # shellcheck disable=SC2086 # the address and the port
     policy_admits $session ||
         fail "$(rollback_story). The policy does not admit ${session% *}, the address this SSH connection comes from, to port ${session#* }: if you deploy from there, add it to firewall.ssh.adminCidrs and run pulumi up again."
 }
