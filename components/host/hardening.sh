@@ -410,7 +410,7 @@ start_window() {
     old="$(pending_field how) $(pending_field handle) $(pending_field started)"
     new=$(start_timer "$ROLLBACK_AFTER" "$id" "openclaw-rollback-$id")
     # shellcheck disable=SC2086 # three words each
-    write_pending "$id" $new "$(date +%s)"
+    write_pending "$id" $new "$(ticks_now)"
     # shellcheck disable=SC2086
     stop_timer $old
     say "change $id is in force; unless a new SSH connection confirms it within ${ROLLBACK_AFTER}s, the host restores the rules from before it (${new%% *} timer)"
@@ -483,23 +483,44 @@ rollback_main() {
     rollback "$reason" "$mode" >>"$STATE/rollback.log" 2>&1
 }
 
-# The address this SSH session comes from and the port it reached, from SSH_CONNECTION, which
-# sudo does not pass on: read from the nearest process up the tree that has it.
-session_address() {
-    local pid=$$ conn stat
+# The nearest process up the tree that holds SSH_CONNECTION (sudo does not pass it on): the
+# session's own shell, started when the connection was made.
+session_process() {
+    local pid=$$ stat
     while [ "${pid:-0}" -gt 1 ]; do
-        conn=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | sed -n 's/^SSH_CONNECTION=//p')
-        if [ -n "$conn" ]; then
-            # shellcheck disable=SC2086 # client, its port, server, its port
-            set -- $conn
-            echo "$1 $4"
+        if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -q '^SSH_CONNECTION='; then
+            echo "$pid"
             return 0
         fi
         stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 0
-        # shellcheck disable=SC2086
+        # shellcheck disable=SC2086 # the fields after the command name
         set -- ${stat##*) }
         pid=$2
     done
+}
+# The address this SSH session comes from and the port it reached.
+session_address() {
+    local pid
+    pid=$(session_process)
+    [ -n "$pid" ] || return 0
+    # shellcheck disable=SC2086 # client, its port, server, its port
+    set -- $(tr '\0' '\n' <"/proc/$pid/environ" | sed -n 's/^SSH_CONNECTION=//p')
+    echo "$1 $4"
+}
+# Now, in clock ticks since boot: the clock a process's start time is counted in.
+ticks_now() {
+    local up
+    read -r up _ </proc/uptime
+    echo $((${up%.*} * $(getconf CLK_TCK) + 10#${up#*.} * $(getconf CLK_TCK) / 100))
+}
+# Whether this session's connection was made after the pending change was in force.
+session_after_change() {
+    local pid inforce
+    inforce=$(pending_field inforce)
+    pid=$(session_process)
+    # Not an SSH session (the console), or a change never put in force: nothing to compare.
+    [ -n "$pid" ] && [ "$inforce" != - ] || return 0
+    [ "$(start_time "$pid")" -ge "$inforce" ]
 }
 # Whether the declared incoming rules admit address $1 to TCP port $2.
 policy_admits() {
@@ -682,6 +703,10 @@ verify_main() {
         # Confirmed only by a connection opened after the change: the confirm step's.
         say "applied again as change $(pending_field id); the confirm step confirms it from a new SSH connection"
     elif [ -f "$STATE/pending" ]; then
+        # A connection already open when the change came into force rides on it as an established
+        # connection: it proves nothing about new ones.
+        session_after_change ||
+            fail "this SSH connection was opened before change $(pending_field id) was in force, so it cannot confirm it; the host restores the rules from before it unless a newer connection confirms it within ${ROLLBACK_AFTER}s of it being in force"
         disarm
         say "confirmed change $(pending_field id) from a new SSH connection: rollback disarmed"
         rm -f "$STATE/pending"

@@ -225,4 +225,39 @@ describe("the rollback on a sandbox host", { skip }, () => {
     assert.equal(sandbox.onServer("iptables -S | grep -c ufw-user-input || true").trim(), "0");
     assert.equal(state(sandbox, "stop-ufw"), undefined);
   });
+
+  test("a connection opened before the change was in force cannot confirm it", async () => {
+    const sandbox = await newSandbox();
+    await applyOk(sandbox, await homeSteps(sandbox));
+    const steps = await homeSteps(sandbox, {
+      "openclaw:firewall": {
+        ...HOME_FIREWALL,
+        services: [{ name: "openclaw-api", ports: [9000], protocol: "tcp", sources: ["192.168.1.0/24"] }],
+      },
+    });
+    // A session connected before harden runs; its verify starts once harden has armed, and gets
+    // the lock once harden is done: the change is in force, but this connection predates it.
+    const verify = steps[1]!;
+    const pending = path.join(sandbox.stateDir, "pending");
+    const stale = sandbox.ssh(
+      verify.connection,
+      `while [ ! -f '${pending}' ]; do sleep 0.1; done; ${verify.command}`,
+      verify.stdin,
+      { timeoutMs: 30_000, perDialSeconds: 5 },
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    const harden = await runStep(sandbox, steps[0]!);
+    assert.equal(harden.code, 0, harden.stderr);
+    const early = await stale;
+    assert.equal(early.code, 1, early.stdout);
+    assert.match(
+      early.stderr,
+      /FAILED: this SSH connection was opened before change \S+ was in force, so it cannot confirm it/,
+    );
+    assert.notEqual(state(sandbox, "pending"), undefined, "the change is still waiting for a confirmation");
+    // A connection made now confirms it.
+    const late = await runStep(sandbox, verify);
+    assert.equal(late.code, 0, late.stderr);
+    assert.match(late.stdout, /confirmed change \S+ from a new SSH connection: rollback disarmed/);
+  });
 });

@@ -154,6 +154,7 @@ test("the rollback is armed before the first change and disarmed only by verify,
   inOrder(code(fn("start_window")), 'start_timer "$ROLLBACK_AFTER"', "write_pending", "stop_timer $old");
   const verify = code(fn("verify_main"));
   inOrder(verify, "kernel_drift", 'rollback "verify found differences', "disarm");
+  inOrder(verify, "session_after_change", "disarm");
   assert.doesNotMatch(converge, /disarm/);
   // A change verify applied again is left to the confirm step's newer connection.
   inOrder(
