@@ -163,7 +163,7 @@ export class OpenClawServer extends pulumi.ComponentResource {
         ),
       );
     }
-    const { verify } = hardenHost(
+    const { confirm } = hardenHost(
       name,
       {
         connection: sshArgs,
@@ -183,7 +183,7 @@ export class OpenClawServer extends pulumi.ComponentResource {
         pulumi.log.info(`openclaw: the SSH steps log in as ${u} at ${h} port ${p}`, this),
       );
     this.admittedTraffic = pulumi.output(renderAdmittedTable(policy));
-    this.hostFirewallStatus = verify.stdout;
+    this.hostFirewallStatus = confirm.stdout;
 
     this.registerOutputs({
       publicIpv4: this.publicIpv4,

@@ -402,11 +402,104 @@ snapshot() {
     fi
 }
 
-# Starts the clock: unless verify_main confirms from a new SSH connection, the host runs
-# rollback.sh after ROLLBACK_AFTER seconds. systemd-run where systemd runs (the timer survives
-# the SSH session and is visible in `systemctl list-timers`); a detached sleeper elsewhere.
+# A running process's start time (field 22 of /proc/PID/stat, after the command name, which may
+# hold spaces): with the pid, it names one process for good, so a pid reused after a reboot
+# differs. Nothing for a process that has exited (a zombie no one reaped).
+start_time() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    # shellcheck disable=SC2086 # the fields after the command name
+    set -- ${stat##*) }
+    case $1 in Z | X | x) return 0 ;; esac
+    echo "${20}"
+}
+
+# Starts a timer that runs rollback.sh for change $2 after $1 seconds and prints how to find it
+# again: "systemd UNIT -" (a systemd-run timer, which outlives the SSH session and shows in
+# `systemctl list-timers`) or "detached PID STARTTIME" (a sleeper in its own session).
+start_timer() {
+    local after=$1 id=$2 unit=$3
+    if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then
+        systemd-run --quiet --unit "$unit" --on-active="${after}s" \
+            --timer-property=AccuracySec=1s /bin/bash "$STATE/rollback.sh" timer "$id"
+        echo "systemd $unit -"
+    else
+        # Its own session, so the SSH session ending does not take it along; fd 9 closed so it
+        # does not hold the lock while it sleeps.
+        setsid /bin/bash -c 'sleep "$1" && exec /bin/bash "$2" timer "$3"' _ "$after" \
+            "$STATE/rollback.sh" "$id" </dev/null >/dev/null 2>&1 9>&- &
+        echo "detached $! $(start_time $!)"
+    fi
+}
+# Whether the timer saved as $1 (how) $2 (handle) $3 (start time) still runs. A detached pid
+# counts only while its start time matches: after a reboot the pid may be another process's.
+timer_alive() {
+    case $1 in
+        systemd) systemctl is-active --quiet "$2.timer" 2>/dev/null || systemctl is-active --quiet "$2.service" 2>/dev/null ;;
+        detached) [ -n "$3" ] && [ "$(start_time "$2")" = "$3" ] ;;
+        *) return 1 ;;
+    esac
+}
+# Stops that timer; a process it did not start is never signalled.
+stop_timer() {
+    case $1 in
+        systemd) systemctl stop "$2.timer" "$2.service" 2>/dev/null || true ;;
+        detached) if timer_alive "$@"; then kill -TERM -- "-$2" 2>/dev/null || true; fi ;;
+    esac
+}
+write_pending() { printf 'id=%s\nhow=%s\nhandle=%s\nstarted=%s\ninforce=%s\n' "$@" >"$STATE/pending"; }
+
+# The boot guard. A reboot kills the timer, and UFW would then load the unconfirmed rules at
+# boot with nothing left to roll them back. UFW's own start runs /etc/ufw/before.init before it
+# reads the rule files (every host with UFW, with or without systemd); where systemd runs, a unit
+# ordered before ufw.service restores the files before UFW even reads its settings.
+# $1: the hook; its line runs rollback.sh only while a change is pending.
+guard_hook() {
+    case $1 in
+        before.init) echo "[ \"\$1\" != start ] || [ ! -f '$STATE/pending' ] || /bin/bash '$STATE/rollback.sh' ufw-start # openclaw boot guard" ;;
+        # A host where UFW was off before the change: UFW has read its settings before
+        # before.init restores them, so it is stopped again once it has started.
+        after.init) echo "[ \"\$1\" != start ] || [ ! -f '$STATE/stop-ufw' ] || { rm -f '$STATE/stop-ufw'; /lib/ufw/ufw-init force-stop; } # openclaw boot guard" ;;
+    esac
+}
+guard_unit() {
+    printf '%s\n' '[Unit]' \
+        'Description=openclaw: restore the firewall from before a change that was never confirmed' \
+        "Documentation=file://$STATE/rollback.sh" \
+        'DefaultDependencies=no' 'After=local-fs.target' 'Before=ufw.service network-pre.target' \
+        "ConditionPathExists=$STATE/pending" \
+        '' '[Service]' 'Type=oneshot' "ExecStart=/bin/bash $STATE/rollback.sh boot" \
+        '' '[Install]' 'WantedBy=ufw.service'
+}
+guard_unit_file() { echo /etc/systemd/system/openclaw-boot-guard.service; }
+install_boot_guard() {
+    local hook file tmp
+    for hook in before.init after.init; do
+        file=/etc/ufw/$hook
+        if ! grep -qxF "$(guard_hook "$hook")" "$file" 2>/dev/null; then
+            tmp=$(mktemp)
+            { if [ -s "$file" ]; then sed -n 1p "$file"; else echo '#!/bin/sh'; fi
+                guard_hook "$hook"
+                [ ! -s "$file" ] || sed '1d; /# openclaw boot guard$/d' "$file"; } >"$tmp"
+            cat "$tmp" >"$file"
+            rm -f "$tmp"
+        fi
+        # UFW runs these hooks only when they are executable.
+        chmod u+x "$file"
+    done
+    if [ -d /run/systemd/system ] && [ "$(cat "$(guard_unit_file)" 2>/dev/null)" != "$(guard_unit)" ]; then
+        guard_unit >"$(guard_unit_file)"
+        chmod 644 "$(guard_unit_file)"
+        systemctl daemon-reload
+        systemctl enable --quiet openclaw-boot-guard.service
+    fi
+}
+
+# Arms the rollback before the first change: writes rollback.sh, installs the boot guard, and
+# starts a guard timer as long as the step may take (a change that hangs half-way is rolled back
+# too). The clock the user configures starts only when the change is in force (start_window).
 arm_rollback() {
-    local id=$1 how handle
+    local id=$1 timer
     {
         echo '#!/bin/bash'
         echo "# Written by the openclaw hardening; restores the rules from before change $id."
@@ -415,57 +508,69 @@ arm_rollback() {
         declare -f
         echo 'rollback_main "$@"'
     } >"$STATE/rollback.sh"
-    if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then
-        how=systemd handle="openclaw-rollback-$id"
-        systemd-run --quiet --unit "$handle" --on-active="${ROLLBACK_AFTER}s" \
-            --timer-property=AccuracySec=1s /bin/bash "$STATE/rollback.sh" timer
-    else
-        how=detached
-        # Its own session, so the SSH session ending does not take it along; fd 9 closed so it
-        # does not hold the lock while it sleeps.
-        setsid /bin/bash -c 'sleep "$1" && exec /bin/bash "$2" timer' _ "$ROLLBACK_AFTER" \
-            "$STATE/rollback.sh" </dev/null >/dev/null 2>&1 9>&- &
-        handle=$!
-    fi
-    printf 'id=%s\nhow=%s\nhandle=%s\n' "$id" "$how" "$handle" >"$STATE/pending"
+    install_boot_guard
+    timer=$(start_timer "$STEP_TIMEOUT" "$id" "openclaw-rollback-$id-applying")
+    # shellcheck disable=SC2086 # three words
+    write_pending "$id" $timer -
     echo "$id" >"$STATE/change"
-    say "saved the current rules; unless a new SSH connection confirms change $id within ${ROLLBACK_AFTER}s, the host restores them (${how} timer)"
+    say "saved the current rules; until a new SSH connection confirms change $id, the host restores them if this step stops half-way or the host restarts"
 }
 
-disarm() {
-    local handle
-    handle=$(pending_field handle)
-    case $(pending_field how) in
-        systemd) systemctl stop "$handle.timer" "$handle.service" 2>/dev/null || true ;;
-        detached) kill -TERM -- "-$handle" 2>/dev/null || true ;;
-    esac
+# The change is in force: from now on a new SSH connection has ROLLBACK_AFTER seconds to confirm
+# it. The new timer starts before the guard timer stops, so the change is never without one.
+start_window() {
+    local id old new
+    id=$(pending_field id)
+    old="$(pending_field how) $(pending_field handle) $(pending_field started)"
+    new=$(start_timer "$ROLLBACK_AFTER" "$id" "openclaw-rollback-$id")
+    # shellcheck disable=SC2086 # three words each
+    write_pending "$id" $new "$(ticks_now)"
+    # shellcheck disable=SC2086
+    stop_timer $old
+    say "change $id is in force; unless a new SSH connection confirms it within ${ROLLBACK_AFTER}s, the host restores the rules from before it (${new%% *} timer)"
 }
 
-# Restores the snapshot taken before the pending change. $1 says why; $2 is "timer" when the
-# timer itself runs this (it must not stop itself). Caller holds the lock.
+disarm() { stop_timer "$(pending_field how)" "$(pending_field handle)" "$(pending_field started)"; }
+
+# Restores the snapshot taken before the pending change. $1 says why; $2 says who runs it:
+# "timer" (it must not stop itself), "boot" (the systemd unit, before UFW starts) or "ufw-start"
+# (UFW's start hook): at boot only the files are put back, for UFW and sshd to load as they start.
+# Caller holds the lock.
 rollback() {
-    local snap=$STATE/snapshot id
+    local snap=$STATE/snapshot id mode=${2:-} was
     [ -f "$STATE/pending" ] || return 0
     id=$(pending_field id)
-    [ "${2:-}" = timer ] || disarm
+    was=$(cat "$snap/active")
+    [ -n "$mode" ] || disarm
     say "rolling back change $id: $1"
-    if [ "$(cat "$snap/active")" = no ]; then
-        # UFW was off before the change: turning it off again is the previous state.
-        ! is_active || ufw --force disable >/dev/null
-    fi
+    case $mode in
+        boot | ufw-start) ;;
+        *)
+            if [ "$was" = no ]; then
+                # UFW was off before the change: turning it off again is the previous state.
+                ! is_active || ufw --force disable >/dev/null
+            fi
+            ;;
+    esac
     cp -p "$snap/user.rules" "$snap/user6.rules" "$snap/after.rules" "$snap/after6.rules" "$snap/ufw.conf" /etc/ufw/
     cp -p "$snap/default-ufw" /etc/default/ufw
-    if [ "$(cat "$snap/active")" = yes ]; then
-        # Exactly the saved rules, in their order, loaded in one atomic step per family. A rule
-        # someone else added within the window (a fail2ban ban) goes with the change.
-        reload_user_chains
-    fi
-    local bin file after
-    while read -r bin file after; do load_docker_chain "$bin" "$(block_rules "$after")"; done < <(rule_files)
-    restore_kernel_rules
+    case $mode in
+        boot) ;;
+        ufw-start) [ "$was" = yes ] || touch "$STATE/stop-ufw" ;;
+        *)
+            if [ "$was" = yes ]; then
+                # Exactly the saved rules, in their order, loaded in one atomic step per family. A
+                # rule someone else added within the window (a fail2ban ban) goes with the change.
+                reload_user_chains
+            fi
+            local bin file after
+            while read -r bin file after; do load_docker_chain "$bin" "$(block_rules "$after")"; done < <(rule_files)
+            restore_kernel_rules
+            ;;
+    esac
     if [ -f "$snap/sshd-changed" ]; then
         sshd_restore
-        sshd_reload
+        case $mode in boot | ufw-start) ;; *) sshd_reload ;; esac
     fi
     printf 'id=%s\ntime=%s\nreason=%s\n' "$id" "$(date -u +%FT%TZ)" "$1" >"$STATE/rolled-back"
     rm -f "$STATE/pending"
@@ -473,19 +578,117 @@ rollback() {
     say "rolled back change $id: the rules from before it are in force"
 }
 
+# rollback.sh: $1 is timer (with the change $2 it was started for), boot or ufw-start.
 rollback_main() {
+    local mode=${1:-} reason
     setup
+    case $mode in
+        timer) reason="no new SSH connection confirmed it within ${ROLLBACK_AFTER}s of it being in force" ;;
+        boot | ufw-start)
+            reason="the host restarted before it was confirmed"
+            [ -f "$STATE/pending" ] || return 0
+            # UFW also starts when a step enables it; the change's timer then still runs.
+            ! timer_alive "$(pending_field how)" "$(pending_field handle)" "$(pending_field started)" || return 0
+            ;;
+        *) fail "rollback.sh takes timer, boot or ufw-start" ;;
+    esac
     lock
-    rollback "no new SSH connection confirmed it within ${ROLLBACK_AFTER}s" "${1:-}" >>"$STATE/rollback.log" 2>&1
+    # A timer left from a change already confirmed or replaced has nothing to do.
+    [ "$mode" != timer ] || [ ! -f "$STATE/pending" ] || [ "$(pending_field id)" = "${2:-}" ] || return 0
+    rollback "$reason" "$mode" >>"$STATE/rollback.log" 2>&1
+}
+
+# The nearest process up the tree that holds SSH_CONNECTION (sudo does not pass it on): the
+# session's own shell, started when the connection was made.
+session_process() {
+    local pid=$$ stat
+    while [ "${pid:-0}" -gt 1 ]; do
+        if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -q '^SSH_CONNECTION='; then
+            echo "$pid"
+            return 0
+        fi
+        stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 0
+        # shellcheck disable=SC2086 # the fields after the command name
+        set -- ${stat##*) }
+        pid=$2
+    done
+}
+# The address this SSH session comes from and the port it reached.
+session_address() {
+    local pid
+    pid=$(session_process)
+    [ -n "$pid" ] || return 0
+    # shellcheck disable=SC2086 # client, its port, server, its port
+    set -- $(tr '\0' '\n' <"/proc/$pid/environ" | sed -n 's/^SSH_CONNECTION=//p')
+    echo "$1 $4"
+}
+# Now, in clock ticks since boot: the clock a process's start time is counted in.
+ticks_now() {
+    local up
+    read -r up _ </proc/uptime
+    echo $((${up%.*} * $(getconf CLK_TCK) + 10#${up#*.} * $(getconf CLK_TCK) / 100))
+}
+# Whether this session's connection was made after the pending change was in force.
+session_after_change() {
+    local pid inforce
+    inforce=$(pending_field inforce)
+    pid=$(session_process)
+    # Not an SSH session (the console), or a change never put in force: nothing to compare.
+    [ -n "$pid" ] && [ "$inforce" != - ] || return 0
+    [ "$(start_time "$pid")" -ge "$inforce" ]
+}
+# Whether the declared incoming rules admit address $1 to TCP port $2.
+policy_admits() {
+    printf '%s\n' "$DESIRED" | "$(ufw_python)" -c '
+import ipaddress, re, sys
+addr, port = ipaddress.ip_address(sys.argv[1]), int(sys.argv[2])
+rule = re.compile(r"ufw (?:allow|limit) (?:from (\S+) to any port (\d+)(?::(\d+))? proto (\w+)|(\d+)(?::(\d+))?/(\w+)) ")
+for line in sys.stdin:
+    m = rule.match(line)
+    if not m:
+        continue
+    peer, low, high, proto = (m[1], m[2], m[3], m[4]) if m[1] else ("any", m[5], m[6], m[7])
+    if proto != "tcp" or not int(low) <= port <= int(high or low):
+        continue
+    if peer == "any" or addr in ipaddress.ip_network(peer, strict=False):
+        sys.exit(0)
+sys.exit(1)' "$1" "$2"
+}
+# What the last rollback record says, in a sentence.
+rollback_story() {
+    echo "the host rolled back change $(sed -n 's/^id=//p' "$STATE/rolled-back") at $(sed -n 's/^time=//p' "$STATE/rolled-back") ($(sed -n 's/^reason=//p' "$STATE/rolled-back")); the rules from before it are in force"
+}
+# The last change made on this host was rolled back, and nothing newer is pending.
+last_change_rolled_back() {
+    local change
+    change=$(cat "$STATE/change" 2>/dev/null || true)
+    [ ! -f "$STATE/pending" ] && [ -n "$change" ] && [ -f "$STATE/rolled-back" ] &&
+        [ "$(sed -n 's/^id=//p' "$STATE/rolled-back")" = "$change" ]
+}
+# Fails when applying the policy again would shut out the address this session comes from.
+# Otherwise the cause of the rollback lay elsewhere (an interrupted run, a late or failed verify).
+check_not_locked_out() {
+    local session
+    session=$(session_address)
+    [ -n "$session" ] || return 0
+    # shellcheck disable=SC2086 # the address and the port
+    policy_admits $session ||
+        fail "$(rollback_story). The policy does not admit ${session% *}, the address this SSH connection comes from, to port ${session#* }: if you deploy from there, add it to firewall.ssh.adminCidrs and run pulumi up again."
 }
 
 # --- The steps ---------------------------------------------------------------------------------
 
 converge_main() {
-    local active declared
     setup
     install_ufw
     lock
+    converge
+}
+
+# Converges the host to the policy; the caller holds the lock.
+converge() {
+    local active declared
+    rm -f "$STATE/stop-ufw"
     if [ -f "$STATE/pending" ]; then
         say "change $(pending_field id) from an earlier run was never confirmed: restoring the rules it replaced first"
         rollback "a new run started before it was confirmed"
@@ -519,15 +722,15 @@ converge_main() {
     fi
 
     snapshot
+    arm_rollback "$(date -u +%Y%m%dT%H%M%SZ)-$$"
+    # A step that fails half-way restores the old rules at once, rather than when the timer fires.
+    trap 'status=$?; [ "$status" -eq 0 ] || rollback "the converge step failed (exit $status)" >&2' EXIT
     if ! sshd_in_sync; then
         say "sshd: password logins off, root by key only (checked with sshd -t)"
         sshd_install
         touch "$STATE/snapshot/sshd-changed"
         sshd_changed=yes
     fi
-    arm_rollback "$(date -u +%Y%m%dT%H%M%SZ)-$$"
-    # A step that fails half-way restores the old rules at once, rather than when the timer fires.
-    trap 'status=$?; [ "$status" -eq 0 ] || rollback "the converge step failed (exit $status)" >&2' EXIT
     BATCH=()
     if [ "$active" = no ]; then
         say "firewall is inactive: setting IPV6=$WANT_IPV6 and defaults deny incoming, $WANT_OUTGOING outgoing"
@@ -566,17 +769,25 @@ converge_main() {
         say "reloading sshd: open sessions stay, new connections get the new settings"
         sshd_reload
     fi
+    start_window
     say "converged: $ADDED added, $REMOVED removed, $declared rules declared"
 }
 
+# $1: confirm for the last step, which never applies the policy itself (nothing would confirm it).
 verify_main() {
-    local change problems=() drift
+    local problems=() drift reapplied=no
     setup
     lock
-    change=$(cat "$STATE/change" 2>/dev/null || true)
-    if [ -n "$change" ] && [ -f "$STATE/rolled-back" ] &&
-        [ "$(sed -n 's/^id=//p' "$STATE/rolled-back")" = "$change" ]; then
-        fail "the host rolled back change $change at $(sed -n 's/^time=//p' "$STATE/rolled-back") ($(sed -n 's/^reason=//p' "$STATE/rolled-back")); the rules from before it are in force. If the new policy does not admit the deployer's address to SSH, correct firewall.ssh.adminCidrs and run pulumi up again."
+    if last_change_rolled_back; then
+        # The change that applied this policy never got its confirmation: the run was interrupted,
+        # verify came too late or found differences, or the host restarted. Pulumi saved harden's
+        # inputs anyway, so harden will not run again: verify applies the policy itself.
+        check_not_locked_out
+        [ "${1:-}" != confirm ] ||
+            fail "$(rollback_story). The policy admits this connection's address, so adminCidrs is not the cause: the run was interrupted, or this step could not connect in time. To apply the policy again, run pulumi up --replace on the verify step (its URN ends in ::openclaw-verify; pulumi stack --show-urns lists it)."
+        say "$(rollback_story); this connection's address is admitted by the policy: applying it again"
+        converge
+        reapplied=yes
     fi
 
     if ! is_active; then
@@ -613,11 +824,18 @@ verify_main() {
     if [ ${#problems[@]} -gt 0 ]; then
         printf 'openclaw: FAILED: %s\n' "${problems[@]}" >&2
         if [ -f "$STATE/pending" ]; then
-            rollback "verification failed" >&2
+            rollback "verify found differences from the policy, listed by that step" >&2
         fi
         exit 1
     fi
-    if [ -f "$STATE/pending" ]; then
+    if [ "$reapplied" = yes ] && [ -f "$STATE/pending" ]; then
+        # Confirmed only by a connection opened after the change: the confirm step's.
+        say "applied again as change $(pending_field id); the confirm step confirms it from a new SSH connection"
+    elif [ -f "$STATE/pending" ]; then
+        # A connection already open when the change came into force rides on it as an established
+        # connection: it proves nothing about new ones.
+        session_after_change ||
+            fail "this SSH connection was opened before change $(pending_field id) was in force, so it cannot confirm it; the host restores the rules from before it unless a newer connection confirms it within ${ROLLBACK_AFTER}s of it being in force"
         disarm
         say "confirmed change $(pending_field id) from a new SSH connection: rollback disarmed"
         rm -f "$STATE/pending"
@@ -629,3 +847,6 @@ verify_main() {
     fi
     ufw status verbose
 }
+
+# The last step, on a connection opened after verify's: confirms a change verify applied again.
+confirm_main() { verify_main confirm; }

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import type { FirewallPolicy } from "../policy/types";
 import type { HostSettings } from "./options";
-import { REMOTE_SHELL, renderConvergeScript, renderVerifyScript } from "./script";
+import { REMOTE_SHELL, renderConfirmScript, renderConvergeScript, renderVerifyScript } from "./script";
 
 /** How to reach the host over SSH. */
 export interface SshConnectionArgs {
@@ -31,11 +31,14 @@ export interface HardeningArgs {
 export interface Hardening {
   readonly converge: command.remote.Command;
   readonly verify: command.remote.Command;
+  /** The last step; its output is the host's firewall status. */
+  readonly confirm: command.remote.Command;
 }
 
 /**
  * The host layer: converge UFW to the policy over one SSH session, then verify it from a
- * second one, which also confirms the change (unconfirmed, the host rolls it back itself).
+ * second one, which also confirms the change (unconfirmed, the host rolls it back itself), then
+ * confirm from a third, which confirms a change verify had to apply again.
  * Both take their script and the policy on stdin. A policy change changes stdin and runs
  * `update`; a new host changes `triggers` and replaces (re-runs) both steps.
  */
@@ -72,7 +75,16 @@ export function hardenHost(name: string, args: HardeningArgs, parent: pulumi.Res
     [...args.hostIdentity, converge.stdout],
     [converge],
   );
-  return { converge, verify };
+  // Pulumi keeps harden's new inputs even when its change is never confirmed, so a later run
+  // re-runs only the step that failed: verify then applies the policy again, and this step, on a
+  // newer connection, confirms it. It re-runs whenever verify's output changes.
+  const confirm = step(
+    "confirm",
+    renderConfirmScript(args.policy, args.settings),
+    [...args.hostIdentity, verify.stdout],
+    [verify],
+  );
+  return { converge, verify, confirm };
 }
 
 /**

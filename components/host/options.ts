@@ -12,8 +12,8 @@ export interface HardeningOptions {
   /** Seconds for each SSH dial attempt. Default 15. */
   perDialTimeout?: number;
   /**
-   * Seconds the host waits, after any change, for a new SSH connection to confirm it.
-   * Unconfirmed, the host restores what it had before. 5 to 3600, less than `timeout`;
+   * Seconds the host waits, once a change is in force, for a new SSH connection to confirm it.
+   * Unconfirmed, the host restores what it had before. 30 to 3600, less than `timeout`;
    * default 120.
    */
   rollbackAfter?: number;
@@ -63,6 +63,13 @@ export const HOST_DEFAULTS: HostSettings = {
   sshd: { settings: {} },
   unmanagedRules: "fail",
 };
+
+/**
+ * The shortest window: it runs from the change in force to the verify step's new connection
+ * (harden's session ending, Pulumi starting the next step, a dial), which takes about a second
+ * on the sandbox (README, "The safety model"); 30 also leaves room for one lost dial.
+ */
+export const MIN_ROLLBACK_AFTER = 30;
 
 const KEYWORD = /^[A-Za-z][A-Za-z0-9]*$/;
 // Rendered as one line of a config file inside a quoted heredoc: printable, no quotes or escapes.
@@ -125,8 +132,17 @@ export function parseHardeningOptions(raw: unknown, key: string): HostSettings {
   ) {
     f.fail(`${key}.perDialTimeout`, perDialTimeout, "is not a whole number of seconds", "1 to 300");
   }
-  if (!Number.isInteger(rollbackAfter) || (rollbackAfter as number) < 5 || (rollbackAfter as number) > 3600) {
-    f.fail(`${key}.rollbackAfter`, rollbackAfter, "is not a whole number of seconds", "5 to 3600");
+  if (
+    !Number.isInteger(rollbackAfter) ||
+    (rollbackAfter as number) < MIN_ROLLBACK_AFTER ||
+    (rollbackAfter as number) > 3600
+  ) {
+    f.fail(
+      `${key}.rollbackAfter`,
+      rollbackAfter,
+      "is not a whole number of seconds",
+      `${MIN_ROLLBACK_AFTER} to 3600`,
+    );
   } else if (
     typeof timeout === "string" &&
     DURATION.test(timeout) &&

@@ -4,7 +4,7 @@ import type { FirewallPolicy } from "../policy/types";
 import { UFW_COMMENT_PREFIX, renderUfwRules } from "../render/ufwRules";
 import { DOCKER_CHAIN, renderDockerRules } from "../render/dockerRules";
 import { SSHD_DROPIN, SSHD_MAIN, renderSshdConfig } from "../render/sshdConfig";
-import { HOST_DEFAULTS, type HostSettings } from "./options";
+import { HOST_DEFAULTS, type HostSettings, seconds } from "./options";
 
 /**
  * The command text of every hardening step. It is constant: the script and the policy travel
@@ -17,7 +17,10 @@ export const REMOTE_SHELL =
 const LIBRARY = fs.readFileSync(path.join(__dirname, "hardening.sh"), "utf8");
 const UFW_BATCH = fs.readFileSync(path.join(__dirname, "ufw_batch.py"), "utf8");
 
-type ScriptSettings = Pick<HostSettings, "rollbackAfter" | "stateDir" | "docker" | "sshd" | "unmanagedRules">;
+type ScriptSettings = Pick<
+  HostSettings,
+  "timeout" | "rollbackAfter" | "stateDir" | "docker" | "sshd" | "unmanagedRules"
+>;
 
 /** `NAME=value` for a word that needs no quoting, or a quoted heredoc for any text. */
 export function assign(name: string, value: string | number): string {
@@ -41,6 +44,8 @@ function render(entry: string, policy: FirewallPolicy, given: Partial<ScriptSett
   const globals: [string, string | number][] = [
     ["STATE", settings.stateDir],
     ["ROLLBACK_AFTER", settings.rollbackAfter],
+    // Until the change is in force, the rollback waits as long as the step may run.
+    ["STEP_TIMEOUT", seconds(settings.timeout)],
     ["OWNED_TAG", UFW_COMMENT_PREFIX],
     ["WANT_IPV6", policy.ipv6 ? "yes" : "no"],
     ["WANT_DEFAULTS", `deny (incoming), ${policy.outgoing.policy} (outgoing)`],
@@ -85,8 +90,18 @@ export function renderConvergeScript(policy: FirewallPolicy, settings: Partial<S
 /**
  * Compares what the host enforces (UFW's files and the kernel's chains) with the policy. A
  * match confirms the pending change; any difference is printed, the change is rolled back
- * and the step fails.
+ * and the step fails. When the host had rolled back the change that applied this policy (the
+ * run was interrupted, or verify came late), it applies the policy again, unless that would
+ * shut out the address it connects from, and leaves that change to the confirm step.
  */
 export function renderVerifyScript(policy: FirewallPolicy, settings: Partial<ScriptSettings> = {}): string {
   return render("verify_main", policy, settings);
+}
+
+/**
+ * The last step, from a connection opened after verify's: verifies as verify does and confirms a
+ * change verify applied again. It never applies the policy itself: nothing would confirm it.
+ */
+export function renderConfirmScript(policy: FirewallPolicy, settings: Partial<ScriptSettings> = {}): string {
+  return render("confirm_main", policy, settings);
 }

@@ -19,7 +19,12 @@ import { PolicyError } from "../../components/policy/errors";
 import { parsePolicy } from "../../components/policy/parse";
 import { renderAwsRules } from "../../components/render/awsRules";
 import { renderHcloudRules } from "../../components/render/hcloudRules";
-import { REMOTE_SHELL, renderConvergeScript, renderVerifyScript } from "../../components/host/script";
+import {
+  REMOTE_SHELL,
+  renderConfirmScript,
+  renderConvergeScript,
+  renderVerifyScript,
+} from "../../components/host/script";
 import { WAIT_FOR_SSH_SCRIPT } from "../../components/host/sshWait";
 import { readStackFile } from "../../components/stack/stackFile";
 import * as path from "node:path";
@@ -91,7 +96,8 @@ async function assertHardening(
   const converge = find("command:remote:Command", "openclaw-harden");
   const verify = find("command:remote:Command", "openclaw-verify");
   const keyStep = registrations.find((r) => r.name === "openclaw-authorize-key");
-  for (const step of [...(keyStep ? [keyStep] : []), converge, verify]) {
+  const confirm = find("command:remote:Command", "openclaw-confirm");
+  for (const step of [...(keyStep ? [keyStep] : []), converge, verify, confirm]) {
     assert.equal(step.parent, PARENT);
     if (step !== keyStep) {
       assert.equal(step.inputs["create"], REMOTE_SHELL);
@@ -122,6 +128,10 @@ async function assertHardening(
   assert.deepEqual(verify.options!.dependsOn, ["openclaw-harden"]);
   assert.equal(converge.inputs["stdin"], renderConvergeScript(policy));
   assert.equal(verify.inputs["stdin"], renderVerifyScript(policy));
+  assert.equal(confirm.inputs["stdin"], renderConfirmScript(policy));
+  // Each step re-runs when the one before it ran: its output is in the next one's triggers.
+  assert.equal((verify.inputs["triggers"] as unknown[]).at(-1), "stdout of openclaw-harden");
+  assert.equal((confirm.inputs["triggers"] as unknown[]).at(-1), "stdout of openclaw-verify");
   // The policy travels on stdin: no rule text in the command itself.
   assert.ok(!String(converge.inputs["create"]).includes("ufw"));
   assert.deepEqual(server.policy, policy);
@@ -140,6 +150,7 @@ describe("stack home: an existing host behind NAT", () => {
         "command:local:Command::openclaw-wait-ssh",
         "command:remote:Command::openclaw-harden",
         "command:remote:Command::openclaw-verify",
+        "command:remote:Command::openclaw-confirm",
       ],
     );
     await assertHardening(server, "home", "192.168.1.100", 22, "admin");
@@ -150,7 +161,7 @@ describe("stack home: an existing host behind NAT", () => {
     assert.equal(outputs["cloudFirewallId"], undefined);
     assert.equal(outputs["publicIpv4"], "192.168.1.100");
     assert.equal(outputs["sshCommand"], "ssh -p 22 admin@192.168.1.100");
-    assert.equal(outputs["hostFirewallStatus"], "stdout of openclaw-verify");
+    assert.equal(outputs["hostFirewallStatus"], "stdout of openclaw-confirm");
     assert.match(
       String(outputs["admittedTraffic"]),
       /openclaw-api {2}tcp {4}8000 {2}IPv4 {4}192\.168\.1\.0\/24/,
@@ -180,6 +191,7 @@ describe("stack dev: AWS", () => {
         "command:remote:Command::openclaw-authorize-key",
         "command:remote:Command::openclaw-harden",
         "command:remote:Command::openclaw-verify",
+        "command:remote:Command::openclaw-confirm",
       ].sort(),
     );
     for (const r of registrations.slice(1))
@@ -267,6 +279,7 @@ describe("stack prod: Hetzner Cloud", () => {
         "command:remote:Command::openclaw-authorize-key",
         "command:remote:Command::openclaw-harden",
         "command:remote:Command::openclaw-verify",
+        "command:remote:Command::openclaw-confirm",
       ].sort(),
     );
     for (const r of registrations.slice(1)) assert.equal(r.parent, PARENT);

@@ -82,7 +82,7 @@ describe("host hardening on a sandbox host", { skip }, () => {
 
     // Verify alone sees all of it and fails, printing the difference.
     const verify = await runStep(sandbox, s[1]!);
-    assert.equal(verify.code, 1);
+    assert.equal(verify.code, 1, verify.stderr);
     assert.match(
       verify.stderr,
       /< ufw allow from 192\.168\.1\.0\/24 to any port 8000 proto tcp comment 'openclaw:openclaw-api'/,
@@ -122,7 +122,10 @@ describe("host hardening on a sandbox host", { skip }, () => {
       /the kernel's rules differ from UFW's files:\n {2}missing from the kernel: ip6tables -A ufw6-user-input -p tcp -m tcp --dport 22 -j ACCEPT/,
     );
     const repaired = await apply(sandbox, s);
-    assert.match(repaired.harden, /reloading the user chains atomically\n.*converged: 0 added, 0 removed/);
+    assert.match(
+      repaired.harden,
+      /reloading the user chains atomically\n.*change \S+ is in force.*\n.*converged: 0 added, 0 removed/,
+    );
     assert.equal(userChains(sandbox), chains);
     assert.deepEqual(await sandbox.probe(sandbox.untrusted, [{ host: sandbox.server.v6, port: 22 }]), [
       "open",
@@ -190,7 +193,7 @@ describe("host hardening on a sandbox host", { skip }, () => {
 
   test("lockout: a policy that shuts the deployer out of SSH is rolled back by the host", async () => {
     const sandbox = await newSandbox();
-    const hardening = { rollbackAfter: 5, perDialTimeout: 2, timeout: "2m" };
+    const hardening = { rollbackAfter: 30, perDialTimeout: 2, timeout: "2m" };
     await apply(sandbox, await steps(sandbox, {}, hardening));
     const before = userChains(sandbox);
 
@@ -202,7 +205,7 @@ describe("host hardening on a sandbox host", { skip }, () => {
     );
     const harden = await runStep(sandbox, locked[0]!);
     assert.equal(harden.code, 0, harden.stderr);
-    assert.match(harden.stdout, /unless a new SSH connection confirms change \S+ within 5s/);
+    assert.match(harden.stdout, /change \S+ is in force; unless a new SSH connection confirms it within 30s/);
 
     const started = Date.now();
     const verify = await runStep(sandbox, locked[1]!, 120_000);
@@ -210,9 +213,9 @@ describe("host hardening on a sandbox host", { skip }, () => {
     assert.equal(verify.code, 1);
     assert.match(
       verify.stderr,
-      /FAILED: the host rolled back change \S+ at \S+ \(no new SSH connection confirmed it within 5s\); the rules from before it are in force\. If the new policy does not admit the deployer's address to SSH, correct firewall\.ssh\.adminCidrs/,
+      /FAILED: the host rolled back change \S+ at \S+ \(no new SSH connection confirmed it within 30s of it being in force\); the rules from before it are in force\. The policy does not admit 198\.51\.100\.10, the address this SSH connection comes from, to port 22: if you deploy from there, add it to firewall\.ssh\.adminCidrs/,
     );
-    assert.ok(waited >= 3000 && waited < 30_000, `verify got in after the rollback, in ${waited} ms`);
+    assert.ok(waited >= 28_000 && waited < 60_000, `verify got in after the rollback, in ${waited} ms`);
     assert.ok(verify.dials > 1, "the first dials were refused by the new policy");
 
     // SSH works again, and the kernel holds exactly the rules from before.

@@ -22,7 +22,7 @@ export interface RemoteStep {
 
 /**
  * Evaluates the stack program with `stack`'s file plus `overrides` as config and returns its
- * remote commands in dependency order (harden, then verify). Throws what the program throws.
+ * remote commands in dependency order (harden, verify, confirm). Throws what the program throws.
  */
 export async function remoteSteps(
   stack: string,
@@ -50,7 +50,7 @@ export async function remoteSteps(
       },
     };
   };
-  return [step("openclaw-harden"), step("openclaw-verify")];
+  return [step("openclaw-harden"), step("openclaw-verify"), step("openclaw-confirm")];
 }
 
 /** Overrides that point the home stack at the sandbox's server and keep state in the sandbox. */
@@ -76,7 +76,7 @@ export function runStep(
   });
 }
 
-/** Runs harden then verify, stopping at the first failure, as `pulumi up` does. */
+/** Runs harden, verify and confirm, stopping at the first failure, as a first `pulumi up` does. */
 export async function applySteps(sandbox: Sandbox, steps: RemoteStep[]): Promise<RunResult[]> {
   const results: RunResult[] = [];
   for (const step of steps) {

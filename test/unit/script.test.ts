@@ -2,9 +2,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { parsePolicy } from "../../components/policy/parse";
-import { REMOTE_SHELL, renderConvergeScript, renderVerifyScript } from "../../components/host/script";
+import {
+  REMOTE_SHELL,
+  renderConfirmScript,
+  renderConvergeScript,
+  renderVerifyScript,
+} from "../../components/host/script";
 import { HOST_DEFAULTS, parseHardeningOptions } from "../../components/host/options";
 import { PolicyError } from "../../components/policy/errors";
 import { renderUfwRules } from "../../components/render/ufwRules";
@@ -26,6 +32,25 @@ function fn(name: string): string {
   const start = LIBRARY.indexOf(`\n${name}() {`);
   assert.ok(start >= 0, `no function ${name}`);
   return LIBRARY.slice(start, LIBRARY.indexOf("\n}\n", start) + 2);
+}
+/** Asserts that every needle occurs in `text`, each after the one before it. */
+function inOrder(text: string, ...needles: string[]): void {
+  let at = -1;
+  for (const needle of needles) {
+    const i = text.indexOf(needle, at + 1);
+    assert.ok(
+      i >= 0,
+      `${needle} is missing, or not after ${needles[needles.indexOf(needle) - 1] ?? "the start"}`,
+    );
+    at = i;
+  }
+}
+/** Runs `body` with the library's functions defined, in bash, with PATH limited to the system's. */
+function withLibrary(body: string, env: Record<string, string> = {}) {
+  return spawnSync("bash", ["-c", `${LIBRARY}\n${body}`], {
+    encoding: "utf8",
+    env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", ...env },
+  });
 }
 // Failure messages advise the operator (e.g. a reload in a maintenance window); only what runs counts.
 const code = (text: string) => text.replace(/fail "[^"]*"/g, 'fail "..."').replace(/^\s*#.*$/gm, "");
@@ -71,19 +96,34 @@ test("a script cut short in transit runs nothing", () => {
     .filter((i) => i % 7 === 0 && i < last)
     .map((i) => lines.slice(0, i).join("\n"));
   cuts.push(lines.slice(0, last).join("\n") + "\nconverge_ma");
+  assert.ok(cuts.length > 50, `${cuts.length} cuts`);
+  const run = (text: string) =>
+    spawnSync("bash", ["-s"], { input: text, encoding: "utf8", env: { PATH: "/usr/bin:/bin" } });
   for (const cut of cuts) {
-    const run = spawnSync("bash", ["-s"], { input: cut, encoding: "utf8", env: { PATH: "/usr/bin:/bin" } });
-    assert.doesNotMatch(run.stdout + run.stderr, /openclaw:/, `ran something when cut:\n${cut.slice(-200)}`);
+    const out = run(cut);
+    assert.doesNotMatch(out.stdout + out.stderr, /openclaw:/, `ran something when cut:\n${cut.slice(-200)}`);
     assert.ok(!fs.existsSync("/nonexistent/openclaw"));
   }
+  // Positive control: what the check looks for is what the script prints once a call runs. The
+  // whole script up to its call, then a call that changes nothing, does print it.
+  const control = run(lines.slice(0, last).join("\n") + '\nsay "a call ran"');
+  assert.equal(control.stdout, "openclaw: a call ran\n");
+  // And the real call, had it arrived, runs: as a non-root user here it stops at its first check.
+  const whole = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "bash", "-s"], {
+    input: script,
+    encoding: "utf8",
+    env: { PATH: "/usr/bin:/bin" },
+  });
+  assert.match(whole.stderr, /^openclaw: FAILED: must run as root/m);
 });
 
 test("a live firewall is changed rule by rule: never reload, reset or default; disable only to restore an inactive one", () => {
   const library = code(LIBRARY);
-  assert.doesNotMatch(library, /\b(reload|reset)"?\)?$/m);
+  // systemd's daemon-reload (after installing the boot guard's unit) reloads unit files, not UFW.
+  assert.doesNotMatch(library, /(?<!daemon-)\b(reload|reset)"?\)?$/m);
   assert.doesNotMatch(library, /ufw (--force )?(reload|reset)\b/);
   // Defaults and the one enable are only queued in converge_main's branches for an inactive firewall.
-  const converge = code(fn("converge_main"));
+  const converge = code(fn("converge"));
   const queued = (what: RegExp) => [...library.matchAll(what)].map((m) => m.index!);
   const inactiveBranches = [
     ...converge.matchAll(/if \[ "\$active" = no \]; then\n([\s\S]*?)\n {4}(else|fi)/g),
@@ -100,21 +140,166 @@ test("a live firewall is changed rule by rule: never reload, reset or default; d
   assert.equal(queued(/ufw --force disable/g).length, 1);
   assert.match(code(fn("rollback")), /= no \]; then\s+! is_active \|\| ufw --force disable/);
   // Additions are queued before deletions, so a moved port is never closed to everyone in between.
-  const plan = fn("plan_rules");
-  assert.ok(plan.indexOf('BATCH+=("${line#ufw }")') < plan.indexOf('BATCH+=("delete ${line#ufw }")'));
+  inOrder(fn("plan_rules"), 'BATCH+=("${line#ufw }")', 'BATCH+=("delete ${line#ufw }")');
 });
 
 test("the rollback is armed before the first change and disarmed only by verify, after its checks", () => {
-  const converge = code(fn("converge_main"));
-  const armed = converge.indexOf("arm_rollback");
-  for (const change of ["sed -i", "run_batch", "reload_user_chains"]) {
-    assert.ok(converge.indexOf(change) > armed, `${change} before the rollback is armed`);
-  }
-  assert.ok(converge.indexOf("snapshot") < armed);
+  const converge = code(fn("converge"));
+  // snapshot, then the guard timer, then every change; the configured window once all are in force.
+  inOrder(converge, "snapshot", "arm_rollback", "sshd_install", "sed -i", "run_batch", "docker_apply");
+  inOrder(converge, "arm_rollback", "reload_user_chains", "sshd_reload", "start_window");
+  inOrder(converge, "docker_apply", "start_window");
+  assert.equal(converge.split("start_window").length, 2, "one start_window");
+  inOrder(code(fn("arm_rollback")), "rollback.sh", "install_boot_guard", 'start_timer "$STEP_TIMEOUT"');
+  inOrder(code(fn("start_window")), 'start_timer "$ROLLBACK_AFTER"', "write_pending", "stop_timer $old");
   const verify = code(fn("verify_main"));
-  assert.ok(verify.indexOf("disarm") > verify.indexOf("kernel_drift"));
-  assert.ok(verify.indexOf('rollback "verification failed"') < verify.indexOf("disarm"));
-  assert.doesNotMatch(code(fn("converge_main")), /disarm/);
+  inOrder(verify, "kernel_drift", 'rollback "verify found differences', "disarm");
+  inOrder(verify, "session_after_change", "disarm");
+  assert.doesNotMatch(converge, /disarm/);
+  // A change verify applied again is left to the confirm step's newer connection.
+  inOrder(
+    verify,
+    "last_change_rolled_back",
+    "converge",
+    'reapplied" = yes ] && [ -f "$STATE/pending" ]',
+    "disarm",
+  );
+  assert.match(LIBRARY, /^confirm_main\(\) { verify_main confirm; }$/m);
+});
+
+test("the verify and confirm scripts differ only in their call", () => {
+  const verify = renderVerifyScript(policy);
+  const confirm = renderConfirmScript(policy);
+  assert.equal(
+    confirm.replace(/confirm_main\n$/, "verify_main\n").replace(/confirm_main\./, "verify_main."),
+    verify,
+  );
+  assert.equal(confirm.trimEnd().split("\n").at(-1), "confirm_main");
+});
+
+test("the window: the guard timer lasts the step's timeout, the configured clock runs from the change in force", () => {
+  const script = renderConvergeScript(policy, { rollbackAfter: 45, timeout: "1h30m" });
+  assert.match(script, /^STEP_TIMEOUT='5400'$/m);
+  assert.match(script, /^ROLLBACK_AFTER='45'$/m);
+});
+
+test("a timer is signalled only while its pid still has the start time saved with it", async () => {
+  const state = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-timer-"));
+  // A process of our own in its own session, like the detached timer.
+  const sleeper = spawnSync("bash", ["-c", "setsid sleep 60 </dev/null >/dev/null 2>&1 & echo $!"], {
+    encoding: "utf8",
+  });
+  const pid = Number(sleeper.stdout.trim());
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+    } catch {
+      return false;
+    }
+  };
+  try {
+    const started = fs
+      .readFileSync(`/proc/${pid}/stat`, "utf8")
+      .replace(/^.*\) /s, "")
+      .split(" ")[19]!;
+    const disarm = (startTime: string) => {
+      fs.writeFileSync(
+        path.join(state, "pending"),
+        `id=x\nhow=detached\nhandle=${pid}\nstarted=${startTime}\ninforce=-\n`,
+      );
+      return withLibrary("disarm", { STATE: state });
+    };
+    // The pid of another process (a reboot reuses pids): never signalled.
+    assert.equal(disarm(String(Number(started) + 1)).status, 0);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(alive(), "a process with another start time was signalled");
+    assert.equal(
+      withLibrary(`timer_alive detached ${pid} ${Number(started) + 1} || echo dead`).stdout,
+      "dead\n",
+    );
+    // Control: with its own start time, it is the timer, and it is stopped.
+    assert.equal(withLibrary(`timer_alive detached ${pid} ${started} && echo alive`).stdout, "alive\n");
+    assert.equal(disarm(started).status, 0);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(!alive(), "the timer was not stopped");
+  } finally {
+    if (alive()) process.kill(pid, "SIGKILL");
+    fs.rmSync(state, { recursive: true, force: true });
+  }
+});
+
+test("the boot guard: a systemd unit that systemd-analyze accepts, ordered before UFW", (t) => {
+  const unit = withLibrary("guard_unit", { STATE: "/var/lib/openclaw" }).stdout;
+  for (const line of [
+    "DefaultDependencies=no",
+    "Before=ufw.service network-pre.target",
+    "ConditionPathExists=/var/lib/openclaw/pending",
+    "ExecStart=/bin/bash /var/lib/openclaw/rollback.sh boot",
+    "WantedBy=ufw.service",
+  ]) {
+    assert.ok(unit.split("\n").includes(line), `${line} missing from:\n${unit}`);
+  }
+  if (spawnSync("sh", ["-c", "command -v systemd-analyze"]).status !== 0) {
+    t.skip("systemd-analyze is not installed");
+    return;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-unit-"));
+  try {
+    const file = path.join(dir, "openclaw-boot-guard.service");
+    fs.writeFileSync(file, unit);
+    const check = spawnSync("systemd-analyze", ["verify", file], { encoding: "utf8" });
+    // Only what concerns our unit: the machine's other units are not under test.
+    const ours = (check.stderr + check.stdout).split("\n").filter((l) => l.includes("openclaw-boot-guard"));
+    assert.deepEqual(ours, []);
+    assert.equal(check.status, 0, check.stderr);
+    // Control: a broken unit is reported.
+    fs.writeFileSync(file, unit.replace("Type=oneshot", "Type=sometimes"));
+    const broken = spawnSync("systemd-analyze", ["verify", file], { encoding: "utf8" });
+    assert.match(broken.stderr, /openclaw-boot-guard\.service:\d+: Failed to parse service type/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("UFW's start hooks run rollback.sh only while a change is pending", () => {
+  const state = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-hook-"));
+  try {
+    const hook = (name: string) => withLibrary(`guard_hook ${name}`, { STATE: state }).stdout.trim();
+    fs.writeFileSync(path.join(state, "rollback.sh"), `echo "rollback $*" >>${state}/ran\n`);
+    const start = (arg: string) => spawnSync("sh", ["-c", hook("before.init"), "before.init", arg]);
+    start("start");
+    assert.ok(!fs.existsSync(path.join(state, "ran")), "ran with nothing pending");
+    fs.writeFileSync(path.join(state, "pending"), "id=x\n");
+    start("stop");
+    assert.ok(!fs.existsSync(path.join(state, "ran")), "ran on stop");
+    start("start");
+    assert.equal(fs.readFileSync(path.join(state, "ran"), "utf8"), "rollback ufw-start\n");
+    assert.match(hook("after.init"), /stop-ufw.*ufw-init force-stop/);
+  } finally {
+    fs.rmSync(state, { recursive: true, force: true });
+  }
+});
+
+test("whether the policy admits the address a session comes from", (t) => {
+  if (spawnSync("sh", ["-c", "command -v ufw"]).status !== 0) {
+    t.skip("needs ufw's python");
+    return;
+  }
+  const desired = (adminCidrs: string[], port = 22) =>
+    renderUfwRules(parsePolicy({ ssh: { adminCidrs, port }, services: [] }).policy).join("\n");
+  const admits = (rules: string, address: string, port = 22) =>
+    withLibrary(`policy_admits ${address} ${port} && echo yes || echo no`, { DESIRED: rules }).stdout.trim();
+  assert.equal(admits(desired(["0.0.0.0/0", "::/0"]), "198.51.100.10"), "yes");
+  assert.equal(admits(desired(["0.0.0.0/0", "::/0"]), "2001:db8:3::10"), "yes");
+  assert.equal(admits(desired(["203.0.113.0/24"]), "198.51.100.10"), "no");
+  assert.equal(admits(desired(["203.0.113.0/24"]), "203.0.113.9"), "yes");
+  assert.equal(admits(desired(["203.0.113.50"]), "203.0.113.50"), "yes");
+  assert.equal(admits(desired(["2001:db8::/32"]), "2001:db8:3::10"), "yes");
+  assert.equal(admits(desired(["2001:db8::/32"]), "198.51.100.10"), "no");
+  assert.equal(admits(desired(["0.0.0.0/0"]), "2001:db8:3::10"), "no");
+  assert.equal(admits(desired(["198.51.100.0/24"], 2222), "198.51.100.10", 22), "no");
+  assert.equal(admits(desired(["198.51.100.0/24"], 2222), "198.51.100.10", 2222), "yes");
 });
 
 test("the command text is constant and holds no policy", () => {
@@ -143,6 +328,9 @@ test("hardening options: defaults, and every bad value named with what is accept
   assert.deepEqual(problems({ stateDir: "relative/dir" }), ['openclaw:hardening.stateDir "relative/dir"']);
   assert.deepEqual(problems({ stateDir: "/var/../etc" }), ['openclaw:hardening.stateDir "/var/../etc"']);
   assert.deepEqual(problems({ rollbackAfter: 2 }), ["openclaw:hardening.rollbackAfter 2"]);
+  // The window must outlast the step between the change in force and verify's connection.
+  assert.deepEqual(problems({ rollbackAfter: 29 }), ["openclaw:hardening.rollbackAfter 29"]);
+  assert.deepEqual(problems({ rollbackAfter: 30 }), []);
   assert.deepEqual(problems({ rollbackAfter: 600, timeout: "5m" }), ["openclaw:hardening.rollbackAfter 600"]);
   assert.deepEqual(problems({ timeout: "ten minutes" }), ['openclaw:hardening.timeout "ten minutes"']);
   assert.deepEqual(problems({ perDialTimeout: 0 }), ["openclaw:hardening.perDialTimeout 0"]);
