@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type AwsServerArgs, createAwsServer } from "./cloud/aws";
-import { type HcloudServerArgs, createHcloudServer } from "./cloud/hcloud";
+import { type AwsServerArgs, createAwsServer } from "./cloud/lazy";
+import { type HcloudServerArgs, createHcloudServer } from "./cloud/lazy";
 import { hardenHost } from "./host/hardening";
 import { type HardeningOptions, parseHardeningOptions } from "./host/options";
 import { Findings, type PolicyWarning, formatWarning } from "./policy/errors";
