@@ -51,15 +51,50 @@ export interface Packed {
   readonly files: string[];
 }
 
-/** `npm pack` of this repository (its `prepare` builds dist/) into `dir`. */
-export function pack(dir: string): Packed {
-  const out = execFileSync(NPM, ["pack", "--json", "--pack-destination", dir], {
-    cwd: ROOT,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+/**
+ * `npm pack` into `dir`: of this repository (its `prepare` builds dist/), or of `spec`, such as a
+ * git URL, which npm fetches as it does a dependency. Offline from the npm cache if it can.
+ */
+export function pack(dir: string, spec?: string): Packed {
+  const npm = (...args: string[]) =>
+    execFileSync(NPM, ["pack", "--json", "--pack-destination", dir, ...args, ...(spec ? [spec] : [])], {
+      cwd: ROOT,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  let out: string;
+  try {
+    out = npm("--offline");
+  } catch {
+    out = npm("--prefer-offline");
+  }
   const [info] = JSON.parse(out) as { filename: string; files: { path: string }[] }[];
   return { tarball: path.join(dir, info!.filename), files: info!.files.map((f) => f.path) };
+}
+
+/** What is wrong with a tarball's file list: anything but the build, or a missing asset. */
+export function tarballProblems(files: string[]): string[] {
+  const problems = files
+    .filter((f) => !f.startsWith("dist/") && !["package.json", "README.md", "CHANGELOG.md"].includes(f))
+    .map((f) => `${f} is not part of the package`);
+  for (const f of ["dist/index.js", "dist/index.d.ts", "dist/OpenClawServer.d.ts"]) {
+    if (!files.includes(f)) problems.push(`${f} is missing`);
+  }
+  problems.push(
+    ...files.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")).map((f) => `${f}: a TypeScript source`),
+  );
+  // Every file the components read at run time (anything not TypeScript) ships beside the JS.
+  const walk = (dir: string): string[] =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+      const file = path.join(dir, e.name);
+      if (e.isDirectory()) return walk(file);
+      return e.name.endsWith(".ts") ? [] : [path.relative(path.join(ROOT, "components"), file)];
+    });
+  const assets = walk(path.join(ROOT, "components"));
+  if (!assets.includes(path.join("host", "hardening.sh")))
+    problems.push("no host scripts found in components/");
+  for (const a of assets) if (!files.includes(`dist/${a}`)) problems.push(`dist/${a} is missing`);
+  return problems;
 }
 
 /**

@@ -42,6 +42,8 @@ export interface PulumiRunOptions {
   /** Config as in a stack file (`ns:key: value`); objects are passed as JSON, as the CLI does. */
   readonly config: Record<string, unknown>;
   readonly secretKeys?: string[];
+  /** Replaces Pulumi.yaml's runtime options (e.g. `{ tsconfig: undefined }`: type-checked). */
+  readonly runtimeOptions?: Record<string, unknown>;
   /** ts-node's cache; a new empty one when unset. */
   readonly tsNodeCache?: string;
   readonly env?: Record<string, string>;
@@ -60,7 +62,10 @@ export function pulumiCommand(opts: PulumiRunOptions): {
   cwd: string;
 } {
   const project = parseYaml(fs.readFileSync(path.join(opts.project, "Pulumi.yaml"), "utf8")) as ProjectFile;
-  const options = typeof project.runtime === "string" ? {} : (project.runtime.options ?? {});
+  const options = {
+    ...(typeof project.runtime === "string" ? {} : project.runtime.options),
+    ...opts.runtimeOptions,
+  };
   // Pulumi.yaml's `main`: a file is split into its directory and the entry point's name.
   const main = path.resolve(opts.project, project.main ?? ".");
   const isFile = project.main !== undefined && fs.statSync(main).isFile();
