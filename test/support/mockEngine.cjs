@@ -90,6 +90,7 @@ monitor.signalAndWaitForShutdown = (_req, callback) => {
     report,
     JSON.stringify({
       registeredMs: performance.now(),
+      cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
       registrations,
       outputs: Object.keys(outputs).sort(),
       loadedPackages: [...loaded].sort(),

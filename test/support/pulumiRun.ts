@@ -24,6 +24,8 @@ export interface EngineRegistration {
 export interface PulumiRun {
   /** Milliseconds from the process's start until cmd/run signalled that every resource registered. */
   readonly registeredMs: number;
+  /** CPU time (user and system) the process had used by then: less sensitive to a busy machine. */
+  readonly cpuMs: number;
   readonly registrations: EngineRegistration[];
   /** The stack's output names. */
   readonly outputs: string[];
