@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
 import {
   ROOT,
   makeConsumer,
@@ -109,7 +110,7 @@ describe("a consumer project from the `pulumi new typescript` template", () => {
 
 describe("this repository's index.ts, loaded as `pulumi up` loads it (Pulumi.yaml's runtime options)", () => {
   test("Pulumi.yaml picks a tsconfig whose noCheck makes Pulumi's ts-node transpile only", async () => {
-    const project = (await import("yaml")).parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as {
+    const project = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as {
       runtime: { options: { tsconfig?: string } };
     };
     const tsconfig = project.runtime.options.tsconfig;
@@ -133,7 +134,7 @@ describe("this repository's index.ts, loaded as `pulumi up` loads it (Pulumi.yam
         return `${r.type} ${r.name} <- ${parent}`;
       });
 
-      const config = (await import("yaml")).parse(
+      const config = parseYaml(
         fs.readFileSync(path.join(ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8"),
       ) as { config: Record<string, unknown> };
       const run = await pulumiRun({
