@@ -1,6 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type AwsServerArgs, createAwsServer } from "./cloud/aws";
-import { type HcloudServerArgs, createHcloudServer } from "./cloud/hcloud";
+import {
+  type AwsServerArgs,
+  type HcloudServerArgs,
+  createAwsServer,
+  createHcloudServer,
+} from "./cloud/lazy";
 import { authorizeKey } from "./host/deployKey";
 import { hardenHost, sshConnection } from "./host/hardening";
 import { type HardeningOptions, seconds } from "./host/options";
