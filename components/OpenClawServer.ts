@@ -1,10 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import {
-  type AwsServerArgs,
-  type HcloudServerArgs,
-  createAwsServer,
-  createHcloudServer,
-} from "./cloud/lazy";
+import { type AwsServerArgs, type HcloudServerArgs, createAwsServer, createHcloudServer } from "./cloud/lazy";
 import { authorizeKey } from "./host/deployKey";
 import { hardenHost, sshConnection } from "./host/hardening";
 import { type HardeningOptions, seconds } from "./host/options";

@@ -7,6 +7,7 @@ import { parsePortRange } from "./policy/ports";
 import type { FirewallPolicy, ServiceConfig } from "./policy/types";
 import { type HostSettings, parseHardeningOptions } from "./host/options";
 import { quotaProblems } from "./render/quotas";
+import { closestName } from "./policy/suggest";
 
 /**
  * Where each part of the server's config lives, so that every problem names the key its author
@@ -310,9 +311,17 @@ export function parseServerArgs(raw: unknown, keys: ArgKeys, options: ParseOptio
       "an object with privateKey, and user and hostKey where needed",
     );
   } else {
+    const known = ["user", "privateKey", "hostKey"];
     for (const name of Object.keys(ssh)) {
-      if (!["user", "privateKey", "hostKey"].includes(name))
-        f.fail(`${keys.ssh}.${name}`, ssh[name], "is not a known key", "one of user, privateKey, hostKey");
+      if (known.includes(name)) continue;
+      // Not its value: a misspelt privateKey holds the private key.
+      const guess = closestName(name, known);
+      f.fail(
+        `${keys.ssh}.${name}`,
+        name,
+        guess ? `is not a known key; did you mean ${guess}?` : "is not a known key",
+        `one of ${known.join(", ")}`,
+      );
     }
     user = ssh["user"] ?? DEFAULT_USER[kind as TargetKind];
     if (user === undefined) {

@@ -39,8 +39,8 @@ export interface Hardening {
  * The host layer: converge UFW to the policy over one SSH session, then verify it from a
  * second one, which also confirms the change (unconfirmed, the host rolls it back itself), then
  * confirm from a third, which confirms a change verify had to apply again.
- * Both take their script and the policy on stdin. A policy change changes stdin and runs
- * `update`; a new host changes `triggers` and replaces (re-runs) both steps.
+ * Each takes its script and the policy on stdin. A policy change changes stdin and runs
+ * `update`; a new host changes `triggers` and replaces (re-runs) all three steps.
  */
 export function hardenHost(name: string, args: HardeningArgs, parent: pulumi.Resource): Hardening {
   const connection = sshConnection(args.connection, args.settings);

@@ -83,6 +83,29 @@ describe("the stack and the component refuse the same target settings with the s
   });
 });
 
+describe("a misspelt key under ssh", () => {
+  test("is refused without its value, which may be the private key", () => {
+    const secret = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU";
+    const found = problems(() =>
+      parseServerArgs(
+        {
+          firewall: FIREWALL,
+          target: { kind: "existing", address: "192.0.2.10" },
+          ssh: { user: "admin", privateKy: secret },
+        },
+        componentKeys("edge"),
+      ),
+    );
+    assert.deepEqual(
+      found.map((p) => p.key),
+      ["edge.ssh.privateKy", "edge.ssh.privateKey"],
+    );
+    const message = new PolicyError(found).message;
+    assert.match(message, /edge\.ssh\.privateKy: .*is not a known key/);
+    assert.doesNotMatch(message, /PRIVATE KEY|b3BlbnNz/);
+  });
+});
+
 describe("with stackKeys, the component's parse names the stack's keys (for issue 15's one validation)", () => {
   test("a stack config mapped to args fails with the same keys as parseStackSettings", () => {
     const config: Record<string, unknown> = {
