@@ -70,6 +70,9 @@ describe("a consumer project from the `pulumi new typescript` template", () => {
       assert.ok(run.tsNode.endsWith(VENDORED_TS_NODE), run.tsNode);
       assert.equal(run.typescript, path.join("node_modules", "typescript", "lib", "typescript.js"));
       assert.deepEqual(run.registrations.map(shape).sort(), [
+        "command:local:Command agent-wait-ssh <- openclaw:index:OpenClawServer::agent",
+        "command:remote:Command agent-authorize-key <- openclaw:index:OpenClawServer::agent",
+        "command:remote:Command agent-confirm <- openclaw:index:OpenClawServer::agent",
         "command:remote:Command agent-harden <- openclaw:index:OpenClawServer::agent",
         "command:remote:Command agent-verify <- openclaw:index:OpenClawServer::agent",
         "hcloud:index/firewall:Firewall agent-firewall <- openclaw:index:OpenClawServer::agent",

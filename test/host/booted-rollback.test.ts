@@ -91,6 +91,14 @@ describe("rollback on a booted Debian host (systemd-nspawn)", { skip }, () => {
       );
     }
     assert.equal(host.userChains(), before, "the rules from before the change are in force");
+    // The systemd unit did it, and before ufw.service read its files (UFW's own start hook is the
+    // fallback for hosts without systemd, and finds nothing pending after it).
+    const boot = host.onServer(
+      "journalctl -b --no-pager -o cat -u openclaw-boot-guard.service -u ufw.service",
+    );
+    const guardDone = boot.indexOf("Finished openclaw-boot-guard.service");
+    const ufwStarts = boot.indexOf("Starting ufw.service");
+    assert.ok(guardDone >= 0 && ufwStarts > guardDone, `the guard ran before ufw.service:\n${boot}`);
     // The deployer's next verify hears that the change was rolled back.
     const verify = await runStep(host, locked[1]!, 60_000);
     assert.equal(verify.code, 1);
