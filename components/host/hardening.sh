@@ -319,18 +319,27 @@ sshd_install() {
         fail "sshd rejects the new settings, so they were taken back and sshd was not reloaded (check hardening.sshd.settings): $out"
     fi
 }
+# The nearest process up the tree that holds SSH_CONNECTION (sudo does not pass it on): the
+# session's own shell, started when the connection was made.
+session_process() {
+    local pid=$$ stat
+    while [ "${pid:-0}" -gt 1 ]; do
+        if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -q '^SSH_CONNECTION=.'; then
+            echo "$pid"
+            return 0
+        fi
+        stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 0
+        # shellcheck disable=SC2086 # the fields after the command name
+        set -- ${stat##*) }
+        pid=$2
+    done
+}
 # The deployer's connection as sshd saw it (SSH_CONNECTION: client address and port, server
 # address and port), from the nearest process that has it: sudo does not pass it on.
 ssh_connection() {
-    local pid=$$ conn
-    while [ "${pid:-0}" -gt 1 ]; do
-        conn=$(tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" | sed -n 's/^SSH_CONNECTION=//p' | head -n 1)
-        if [ -n "$conn" ]; then
-            printf '%s\n' "$conn"
-            return 0
-        fi
-        pid=$(sed -n 's/^PPid:[[:space:]]*//p' "/proc/$pid/status" 2>/dev/null)
-    done
+    local pid
+    pid=$(session_process)
+    [ -z "$pid" ] || tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | sed -n 's/^SSH_CONNECTION=//p' | head -n 1
 }
 # What sshd applies to a login as each of the deployer's user and root over the deployer's
 # connection, Match blocks included (plain `sshd -T` skips them), where it differs from ours:
@@ -598,29 +607,11 @@ rollback_main() {
     rollback "$reason" "$mode" >>"$STATE/rollback.log" 2>&1
 }
 
-# The nearest process up the tree that holds SSH_CONNECTION (sudo does not pass it on): the
-# session's own shell, started when the connection was made.
-session_process() {
-    local pid=$$ stat
-    while [ "${pid:-0}" -gt 1 ]; do
-        if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -q '^SSH_CONNECTION='; then
-            echo "$pid"
-            return 0
-        fi
-        stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 0
-        # shellcheck disable=SC2086 # the fields after the command name
-        set -- ${stat##*) }
-        pid=$2
-    done
-}
 # The address this SSH session comes from and the port it reached.
 session_address() {
-    local pid
-    pid=$(session_process)
-    [ -n "$pid" ] || return 0
-    # shellcheck disable=SC2086 # client, its port, server, its port
-    set -- $(tr '\0' '\n' <"/proc/$pid/environ" | sed -n 's/^SSH_CONNECTION=//p')
-    echo "$1 $4"
+    local addr lport
+    read -r addr _ _ lport <<<"$(ssh_connection)" || true
+    [ -z "$addr" ] || echo "$addr $lport"
 }
 # Now, in clock ticks since boot: the clock a process's start time is counted in.
 ticks_now() {

@@ -428,3 +428,109 @@ test("sshd options: extra settings are rendered after the fixed ones; the fixed 
   assert.deepEqual(keys({ sshd: "yes" }), ["openclaw:hardening.sshd"]);
   assert.deepEqual(keys({ docker: "yes" }), ["openclaw:hardening.docker"]);
 });
+
+// rollback.sh as the boot guard runs it (the systemd unit: boot; UFW's start hook: ufw-start), in
+// a private mount namespace whose /etc/ufw and /etc/default are scratch copies: the machine's own
+// files are never touched. The sandbox and the booted host prove the whole reboot; this pins
+// the decision itself: restore exactly when a change is pending and its timer is dead.
+test("at boot, rollback.sh restores an unconfirmed change only when its timer is dead", (t) => {
+  if (process.getuid?.() !== 0 || spawnSync("unshare", ["-m", "true"]).status !== 0) {
+    t.skip("needs root and a private mount namespace (unshare -m), as CI has");
+    return;
+  }
+  const boot = (pending: string | undefined, mode: "boot" | "ufw-start", wasActive = "yes") => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-boot-"));
+    try {
+      const state = path.join(dir, "state");
+      const snap = path.join(state, "snapshot");
+      const ufw = path.join(dir, "ufw");
+      fs.mkdirSync(snap, { recursive: true });
+      fs.mkdirSync(ufw);
+      fs.mkdirSync(path.join(dir, "default"));
+      for (const f of ["user.rules", "user6.rules", "after.rules", "after6.rules", "ufw.conf"]) {
+        fs.writeFileSync(path.join(snap, f), `before ${f}\n`);
+        fs.writeFileSync(path.join(ufw, f), `changed ${f}\n`);
+      }
+      fs.writeFileSync(path.join(snap, "default-ufw"), "IPV6=yes\n");
+      fs.writeFileSync(path.join(dir, "default", "ufw"), "IPV6=no\n");
+      fs.writeFileSync(path.join(snap, "active"), `${wasActive}\n`);
+      if (pending !== undefined) fs.writeFileSync(path.join(state, "pending"), pending);
+      const r = spawnSync(
+        "unshare",
+        [
+          "-m",
+          "bash",
+          "-c",
+          `mount --bind "$1/ufw" /etc/ufw && mount --bind "$1/default" /etc/default\n${LIBRARY}\nrollback_main "$2"`,
+          "_",
+          dir,
+          mode,
+        ],
+        {
+          encoding: "utf8",
+          env: {
+            PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
+            STATE: state,
+            ROLLBACK_AFTER: "120",
+            WANT_SSHD: "no",
+          },
+        },
+      );
+      const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8") : undefined);
+      return {
+        code: r.status,
+        stderr: r.stderr,
+        rules: read(path.join(ufw, "user.rules")),
+        conf: read(path.join(ufw, "ufw.conf")),
+        defaults: read(path.join(dir, "default", "ufw")),
+        pending: read(path.join(state, "pending")),
+        rolledBack: read(path.join(state, "rolled-back")),
+        stopUfw: fs.existsSync(path.join(state, "stop-ufw")),
+      };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  // A detached timer whose pid is gone, as after any reboot.
+  const dead = "id=c1\nhow=detached\nhandle=2147483646\nstarted=1\ninforce=5\n";
+
+  const restored = boot(dead, "boot");
+  assert.equal(restored.code, 0, restored.stderr);
+  assert.equal(restored.rules, "before user.rules\n");
+  assert.equal(restored.conf, "before ufw.conf\n");
+  assert.equal(restored.defaults, "IPV6=yes\n");
+  assert.equal(restored.pending, undefined, "the change is no longer pending");
+  assert.match(
+    restored.rolledBack ?? "",
+    /^id=c1\n.*\nreason=the host restarted before it was confirmed\n$/s,
+  );
+
+  // UFW's start hook: the same restore; where UFW was off before the change, it is stopped again.
+  const hook = boot(dead, "ufw-start", "no");
+  assert.equal(hook.rules, "before user.rules\n");
+  assert.ok(hook.stopUfw, "after.init is told to stop UFW again");
+  assert.ok(!boot(dead, "ufw-start", "yes").stopUfw);
+
+  // Nothing pending: nothing to do.
+  const quiet = boot(undefined, "boot");
+  assert.equal(quiet.code, 0, quiet.stderr);
+  assert.equal(quiet.rules, "changed user.rules\n");
+
+  // A live timer: UFW started because a step enabled it, not at boot; the change stays.
+  const sleeper = spawnSync("bash", ["-c", "setsid sleep 60 </dev/null >/dev/null 2>&1 & echo $!"], {
+    encoding: "utf8",
+  });
+  const pid = Number(sleeper.stdout.trim());
+  try {
+    const started = fs
+      .readFileSync(`/proc/${pid}/stat`, "utf8")
+      .replace(/^.*\) /s, "")
+      .split(" ")[19]!;
+    const live = boot(`id=c1\nhow=detached\nhandle=${pid}\nstarted=${started}\ninforce=5\n`, "ufw-start");
+    assert.equal(live.code, 0, live.stderr);
+    assert.equal(live.rules, "changed user.rules\n");
+    assert.ok(live.pending !== undefined, "still pending");
+  } finally {
+    process.kill(-pid, "SIGKILL");
+  }
+});

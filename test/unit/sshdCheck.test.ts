@@ -37,7 +37,7 @@ function drift(
       // Bash reads ~/.bashrc when its stdin is a socket, as node's pipes are: not here.
       "--norc",
       "-c",
-      `set -euo pipefail\n${fn("ssh_connection")}\n${fn("sshd_login_drift")}\n${sshd}\nsshd_login_drift 3>&2`,
+      `set -euo pipefail\n${fn("session_process")}\n${fn("ssh_connection")}\n${fn("sshd_login_drift")}\n${sshd}\nsshd_login_drift 3>&2`,
     ],
     { encoding: "utf8", env: { PATH: "/usr/bin:/bin", ...env } },
   );
