@@ -14,9 +14,9 @@ import { quotaProblems } from "./render/quotas";
  */
 export interface ArgKeys {
   readonly firewall: string;
-  /** The target's kind: `edge.target.kind`, `openclaw:target`. */
+  /** Where the choice of target is made: `edge` (one of its blocks), `openclaw:target`. */
   readonly kind: string;
-  /** The object holding the target's settings: `edge.target`, `openclaw:aws`. */
+  /** The object holding the target's settings: `edge.aws`, `openclaw:aws`. */
   readonly target: (kind: TargetKind) => string;
   readonly ssh: string;
   readonly user: string;
@@ -29,8 +29,8 @@ export interface ArgKeys {
 export function componentKeys(name: string): ArgKeys {
   return {
     firewall: `${name}.firewall`,
-    kind: `${name}.target.kind`,
-    target: () => `${name}.target`,
+    kind: name,
+    target: (kind) => `${name}.${kind}`,
     ssh: `${name}.ssh`,
     user: `${name}.ssh.user`,
     hostKey: `${name}.ssh.hostKey`,
@@ -239,24 +239,30 @@ export function parseServerArgs(raw: unknown, keys: ArgKeys, options: ParseOptio
     return options.defer ? options.defer(value, key, check) : value;
   };
 
-  // The target first: which checks apply to the rest depends on its kind.
-  const rawTarget = args["target"];
-  const kind = isRecord(rawTarget) ? rawTarget["kind"] : undefined;
-  if (
-    !isRecord(rawTarget) ||
-    typeof kind !== "string" ||
-    !(TARGET_KINDS as readonly string[]).includes(kind)
-  ) {
+  // The target first: which checks apply to the rest depends on its kind. One optional block
+  // per kind (the multi-language schema has no unions), exactly one of them set.
+  const given = TARGET_KINDS.filter((k) => args[k] !== undefined && args[k] !== null);
+  if (given.length !== 1) {
     f.fail(
-      // A missing target object is reported at the object (`edge.target`), not at its kind.
-      isRecord(rawTarget) ? keys.kind : keys.kind.replace(/\.kind$/, ""),
-      isRecord(rawTarget) ? kind : rawTarget,
-      "is not a known target",
-      `an object whose kind is one of ${TARGET_KINDS.join(", ")}`,
+      keys.kind,
+      given.length === 0 ? undefined : given.join(", "),
+      given.length === 0 ? "sets no target" : "sets more than one target",
+      `exactly one of ${TARGET_KINDS.map((k) => keys.target(k)).join(", ")}`,
     );
     throw new PolicyError(f.problems);
   }
-  const target = parseTarget(f, keys, kind as TargetKind, rawTarget, later);
+  const kind = given[0]!;
+  const rawTarget = args[kind];
+  if (!isRecord(rawTarget)) {
+    f.fail(
+      keys.target(kind),
+      isDeferred(rawTarget) ? "(an Output or a Promise)" : rawTarget,
+      "is not an object",
+      `an object with the ${kind} settings (see README)`,
+    );
+    throw new PolicyError(f.problems);
+  }
+  const target = parseTarget(f, keys, kind, rawTarget, later);
 
   const rawFirewall = args["firewall"];
   let parsed: { policy: FirewallPolicy; warnings: readonly PolicyWarning[] } | undefined;
@@ -314,7 +320,7 @@ export function parseServerArgs(raw: unknown, keys: ArgKeys, options: ParseOptio
       if (!["user", "privateKey", "hostKey"].includes(name))
         f.fail(`${keys.ssh}.${name}`, ssh[name], "is not a known key", "one of user, privateKey, hostKey");
     }
-    user = ssh["user"] ?? DEFAULT_USER[kind as TargetKind];
+    user = ssh["user"] ?? DEFAULT_USER[kind];
     if (user === undefined) {
       f.fail(
         keys.user,
@@ -383,7 +389,7 @@ export function parseTarget(
   const key = keys.target(kind);
   const fields = TARGET_FIELDS[kind];
   for (const name of Object.keys(raw)) {
-    if (name !== "kind" && !(name in fields))
+    if (!(name in fields))
       f.fail(`${key}.${name}`, raw[name], "is not a known key", `one of ${Object.keys(fields).join(", ")}`);
   }
   const before = f.problems.length;

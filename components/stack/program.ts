@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { OpenClawServer } from "../OpenClawServer";
+import type { HardeningOptions } from "../host/options";
 import { PolicyError } from "../policy/errors";
-import { NAMESPACE, parseStackSettings } from "./settings";
+import { NAMESPACE, type TargetSettings, parseStackSettings } from "./settings";
 
 /**
  * The stack program: read the stack's config, validate all of it, then build the server.
@@ -32,23 +33,15 @@ export function runStack(
     {
       firewall: config.requireObject("firewall"),
       // The component validates the router itself and logs what NAT does to the policy.
-      target:
-        settings.target.kind === "existing"
-          ? {
-              kind: "existing",
-              address: settings.target.address,
-              sshPort: settings.target.sshPort,
-              ...(settings.target.router
-                ? { router: config.requireObject<{ router: never }>("existing").router }
-                : {}),
-            }
-          : settings.target,
+      [settings.target.kind]: targetArgs(settings.target, config),
       ssh: {
         user: settings.sshUser,
         privateKey: config.requireSecret("sshPrivateKey"),
         ...(settings.sshHostKey === undefined ? {} : { hostKey: settings.sshHostKey }),
       },
-      hardening: settings.hardening,
+      ...(config.getObject("hardening") === undefined
+        ? {}
+        : { hardening: config.requireObject<HardeningOptions>("hardening") }),
     },
     opts,
   );
@@ -65,4 +58,14 @@ export function runStackProgram(): OpenClawServer {
     if (e instanceof PolicyError) throw new pulumi.RunError(e.message);
     throw e;
   }
+}
+
+function targetArgs(target: TargetSettings, config: pulumi.Config): object {
+  const { kind, ...settings } = target;
+  if (kind !== "existing") return settings;
+  return {
+    address: target.address,
+    sshPort: target.sshPort,
+    ...(target.router ? { router: config.requireObject<{ router: never }>("existing").router } : {}),
+  };
 }

@@ -203,7 +203,8 @@ function parseTarget(
       "set the target in openclaw:target",
     );
   // The component's rules, with the stack's keys: a stack holds plain values only.
-  const target = parseTargetArgs(f, stackKeys(NAMESPACE), kind, raw as Record<string, unknown>);
+  const settings = Object.fromEntries(Object.entries(raw).filter(([name]) => name !== "kind"));
+  const target = parseTargetArgs(f, stackKeys(NAMESPACE), kind, settings);
   if (target?.kind === "existing") return { ...target, sshPort: target.sshPort ?? 22 } as TargetSettings;
   return target as TargetSettings | undefined;
 }
