@@ -629,9 +629,9 @@ describe("OpenClawServer used from another program validates its own args", () =
         } as never),
       (e: unknown) =>
         e instanceof PolicyError &&
-        e.problems[0]!.key === "second.target.publicKey" &&
+        e.problems[0]!.key === "second.hcloud.publicKey" &&
         e.message.includes("first") &&
-        e.message.includes("target.sshKey"),
+        e.message.includes("hcloud.sshKey"),
     );
     await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(

@@ -154,7 +154,7 @@ describe("the error header says what kind of config is wrong", () => {
   for (const [key, subject] of [
     ["openclaw:firewall.ssh.port", "firewall configuration"],
     ["openclaw:existing.router.forwards[0]", "router configuration"],
-    ["edge.target.router.address", "router configuration"],
+    ["edge.existing.router.address", "router configuration"],
     ["openclaw:hardening.stateDir", "hardening options"],
     ["openclaw:sshUser", "SSH login configuration"],
     ["edge.ssh.hostKey", "SSH login configuration"],
