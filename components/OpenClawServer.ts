@@ -5,10 +5,10 @@ import { authorizeKey } from "./host/deployKey";
 import { hardenHost, sshConnection } from "./host/hardening";
 import { type HardeningOptions, seconds } from "./host/options";
 import { waitForSsh } from "./host/sshWait";
-import { Findings, formatWarning } from "./policy/errors";
+import { Findings, type PolicyProblem, formatWarning } from "./policy/errors";
 import type { FirewallConfig, FirewallPolicy } from "./policy/types";
 import { renderAdmittedTable } from "./render/table";
-import { type ParseOptions, componentKeys, parseServerArgs } from "./serverArgs";
+import { type ArgKeys, type ParseOptions, componentKeys, parseServerArgs } from "./serverArgs";
 
 /** Run on a new EC2 instance. The region comes from the AWS provider. */
 export type AwsTarget = AwsServerArgs;
@@ -73,6 +73,17 @@ export interface OpenClawServerArgs {
   hardening?: HardeningOptions;
 }
 
+/** Pulumi's options, and for a program that maps its own config to the args, whose keys to name. */
+export interface OpenClawServerOptions extends pulumi.ComponentResourceOptions {
+  /**
+   * The keys errors name, when the args were mapped from a config (the stack program passes
+   * `stackKeys("openclaw")`, so an error names `openclaw:sshUser`, not `openclaw.ssh.user`), and
+   * the problems found while mapping it, reported with the args' own. An option rather than an
+   * arg: it is not part of the multi-language schema, which is read from `args` alone.
+   */
+  readonly configKeys?: { readonly keys: ArgKeys; readonly problems?: readonly PolicyProblem[] };
+}
+
 /**
  * An OpenClaw server on AWS, Hetzner Cloud or an existing host, with one firewall policy
  * enforced by the cloud firewall (from the first packet) and by UFW on the host (converged and
@@ -101,11 +112,15 @@ export class OpenClawServer extends pulumi.ComponentResource {
     return policies.get(this)!;
   }
 
-  constructor(name: string, args: OpenClawServerArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("openclaw:index:OpenClawServer", name, {}, opts);
-
-    // Everything is validated before the first child is registered, with keys named from `name`.
-    const spec = parseServerArgs(args, componentKeys(name), { defer: checkWhenKnown });
+  constructor(name: string, args: OpenClawServerArgs, opts: OpenClawServerOptions = {}) {
+    // Everything is validated before anything is registered, with keys named from `name`, or
+    // the keys of the config the args were mapped from. This is the one place args are checked.
+    const { configKeys, ...resourceOptions } = opts;
+    const spec = parseServerArgs(args, configKeys?.keys ?? componentKeys(name), {
+      defer: checkWhenKnown,
+      ...(configKeys?.problems ? { problems: configKeys.problems } : {}),
+    });
+    super("openclaw:index:OpenClawServer", name, {}, resourceOptions);
     const { policy, target, hardening: settings } = spec;
     for (const w of spec.warnings) pulumi.log.warn(formatWarning(w), this);
     policies.set(this, policy);

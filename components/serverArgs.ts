@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { isPrivateAddress, parseCidr } from "./policy/cidr";
-import { Findings, PolicyError, type PolicyWarning } from "./policy/errors";
+import { Findings, PolicyError, type PolicyProblem, type PolicyWarning } from "./policy/errors";
 import { type RouterConfig, natWarnings, parseRouter } from "./policy/nat";
 import { parsePolicy } from "./policy/parse";
 import { parsePortRange } from "./policy/ports";
@@ -77,6 +77,11 @@ export interface ParseOptions {
    * Without it, such values are passed through unchecked.
    */
   readonly defer?: (value: unknown, key: string, check: ValueCheck) => unknown;
+  /**
+   * Problems found before the args were made, reported with the args' own: a stack file's
+   * unknown keys, its `openclaw:target`, found while the stack program mapped it to args.
+   */
+  readonly problems?: readonly PolicyProblem[];
 }
 
 export interface ValidAwsTarget {
@@ -230,6 +235,7 @@ export function isDeferred(value: unknown): boolean {
  */
 export function parseServerArgs(raw: unknown, keys: ArgKeys, options: ParseOptions = {}): ServerSpec {
   const f = new Findings();
+  f.problems.push(...(options.problems ?? []));
   const args = (isRecord(raw) ? raw : {}) as Record<string, unknown>;
   const later = (value: unknown, key: string, check: ValueCheck): unknown => {
     if (!isDeferred(value)) {
@@ -241,28 +247,33 @@ export function parseServerArgs(raw: unknown, keys: ArgKeys, options: ParseOptio
 
   // The target first: which checks apply to the rest depends on its kind. One optional block
   // per kind (the multi-language schema has no unions), exactly one of them set.
-  const given = TARGET_KINDS.filter((k) => args[k] !== undefined && args[k] !== null);
+  const given = TARGET_KINDS.filter((k) => args[k] !== undefined);
   if (given.length !== 1) {
-    f.fail(
-      keys.kind,
-      given.length === 0 ? undefined : given.join(", "),
-      given.length === 0 ? "sets no target" : "sets more than one target",
-      `exactly one of ${TARGET_KINDS.map((k) => keys.target(k)).join(", ")}`,
-    );
+    // A stack's mapping has already said what is wrong with its openclaw:target.
+    if (!f.problems.some((p) => p.key === keys.kind)) {
+      f.fail(
+        keys.kind,
+        given.length === 0 ? undefined : given.join(", "),
+        given.length === 0 ? "sets no target" : "sets more than one target",
+        `exactly one of ${TARGET_KINDS.map((k) => keys.target(k)).join(", ")}`,
+      );
+    }
     throw new PolicyError(f.problems);
   }
   const kind = given[0]!;
   const rawTarget = args[kind];
+  let target: ValidTarget | undefined;
   if (!isRecord(rawTarget)) {
+    // The rest is still checked, so that every problem is reported at once.
     f.fail(
       keys.target(kind),
-      isDeferred(rawTarget) ? "(an Output or a Promise)" : rawTarget,
-      "is not an object",
+      isDeferred(rawTarget) ? "(an Output or a Promise)" : (rawTarget ?? undefined),
+      rawTarget === null ? `is required when the target is ${kind}` : "is not an object",
       `an object with the ${kind} settings (see README)`,
     );
-    throw new PolicyError(f.problems);
+  } else {
+    target = parseTarget(f, keys, kind, rawTarget, later);
   }
-  const target = parseTarget(f, keys, kind, rawTarget, later);
 
   const rawFirewall = args["firewall"];
   let parsed: { policy: FirewallPolicy; warnings: readonly PolicyWarning[] } | undefined;
