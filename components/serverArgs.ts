@@ -383,8 +383,9 @@ export function parseServerArgs(raw: unknown, keys: ArgKeys, options: ParseOptio
 }
 
 /**
- * Validates a target's settings (without `kind`) under `keys.target(kind)`: the one set of rules
- * for the component's `target` and a stack's `openclaw:aws`, `openclaw:hcloud`, `openclaw:existing`.
+ * Validates a target's settings under `keys.target(kind)`: the one set of rules for the
+ * component's `aws`, `hcloud` and `existing` blocks, which a stack's `openclaw:aws`,
+ * `openclaw:hcloud` and `openclaw:existing` are mapped to.
  * Values not known yet go to `later`; by default every value is checked now.
  */
 export function parseTarget(
