@@ -16,8 +16,7 @@ export function createFleet(count: number): OpenClawServer[] {
     (_, i) =>
       new OpenClawServer(`agent-${i}`, {
         firewall,
-        target: {
-          kind: "hcloud",
+        hcloud: {
           serverType: "cx23",
           location: "fsn1",
           // One key for the fleet, already in the project: Hetzner holds a public key once.

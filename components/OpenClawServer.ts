@@ -4,59 +4,83 @@ import { authorizeKey } from "./host/deployKey";
 import { hardenHost, sshConnection } from "./host/hardening";
 import { type HardeningOptions, seconds } from "./host/options";
 import { waitForSsh } from "./host/sshWait";
-import { Findings, formatWarning } from "./policy/errors";
+import { Findings, type PolicyProblem, formatWarning } from "./policy/errors";
 import type { FirewallConfig, FirewallPolicy } from "./policy/types";
 import { renderAdmittedTable } from "./render/table";
-import { type ParseOptions, componentKeys, parseServerArgs } from "./serverArgs";
+import { type ArgKeys, type ParseOptions, componentKeys, parseServerArgs } from "./serverArgs";
 
 /** Run on a new EC2 instance. The region comes from the AWS provider. */
-export interface AwsTarget extends AwsServerArgs {
-  kind: "aws";
-}
+export type AwsTarget = AwsServerArgs;
 
 /** Run on a new Hetzner Cloud server. */
-export interface HcloudTarget extends HcloudServerArgs {
-  kind: "hcloud";
-}
+export type HcloudTarget = HcloudServerArgs;
 
 /** Harden a host that already runs, such as a home server behind a NAT router. */
 export interface ExistingTarget {
-  kind: "existing";
   /** Address the deployer reaches the host at. */
   address: pulumi.Input<string>;
   /** SSH port the deployer reaches; defaults to the policy's SSH port. */
   sshPort?: pulumi.Input<number>;
   /**
-   * The NAT router in front of the host: its LAN address, the ports it forwards, and whether it
-   * masquerades. Declared, it turns source restrictions on forwarded ports into warnings that
-   * say what they will really do.
+   * The NAT router in front of the host. Declared, it turns source restrictions on forwarded
+   * ports into warnings that say what they will really do.
    */
-  router?: { address: string; forwards: (number | string)[]; masquerade: boolean };
+  router?: RouterArgs;
 }
 
-export type Target = AwsTarget | HcloudTarget | ExistingTarget;
+/** A NAT router in front of an existing host. */
+export interface RouterArgs {
+  /** The router's LAN address: what the host sees when the router masquerades. */
+  address: string;
+  /** The ports it forwards to the host. */
+  forwards: number[];
+  /** Whether it rewrites the source address (SNAT/MASQUERADE) of what it forwards. */
+  masquerade: boolean;
+}
 
+/** The SSH identity the hardening logs in with. */
+export interface SshArgs {
+  /** Login user; defaults: `ubuntu` (aws), `root` (hcloud). Required for existing hosts. */
+  user?: pulumi.Input<string>;
+  /** Private key for that user; wrapped as a secret whatever it arrives as. */
+  privateKey: pulumi.Input<string>;
+  /** Host public key to pin (`TYPE BASE64`); unset means the host key is not checked. */
+  hostKey?: pulumi.Input<string>;
+}
+
+/**
+ * Where the server runs is one block per target (`aws`, `hcloud`, `existing`), exactly one of
+ * them set: the multi-language schema (PulumiPlugin.yaml) has no unions. Everything is checked
+ * in the constructor, before any child resource is registered, with errors keyed by `name`.
+ */
 export interface OpenClawServerArgs {
   /**
    * The firewall policy, as written under `openclaw:firewall` in a stack file. A plain value,
    * not an Input: the cloud firewall's rules are one resource each, named from their content,
-   * and resources cannot be registered from inside an Output. Validated in the constructor,
-   * before any child resource is registered.
+   * and resources cannot be registered from inside an Output.
    */
   firewall: FirewallConfig;
-  /** Where the server runs: `aws`, `hcloud` or `existing`. */
-  target: Target;
+  /** Run on a new EC2 instance. */
+  aws?: AwsTarget;
+  /** Run on a new Hetzner Cloud server. */
+  hcloud?: HcloudTarget;
+  /** Harden a host that already runs. */
+  existing?: ExistingTarget;
   /** The SSH identity the hardening logs in with. */
-  ssh: {
-    /** Login user; defaults: `ubuntu` (aws), `root` (hcloud). Required for existing hosts. */
-    user?: pulumi.Input<string>;
-    /** Private key for that user; wrapped as a secret whatever it arrives as. */
-    privateKey: pulumi.Input<string>;
-    /** Host public key to pin (`TYPE BASE64`); unset means the host key is not checked. */
-    hostKey?: pulumi.Input<string>;
-  };
+  ssh: SshArgs;
   /** Options for the hardening steps. */
   hardening?: HardeningOptions;
+}
+
+/** Pulumi's options, and for a program that maps its own config to the args, whose keys to name. */
+export interface OpenClawServerOptions extends pulumi.ComponentResourceOptions {
+  /**
+   * The keys errors name, when the args were mapped from a config (the stack program passes
+   * `stackKeys("openclaw")`, so an error names `openclaw:sshUser`, not `openclaw.ssh.user`), and
+   * the problems found while mapping it, reported with the args' own. An option rather than an
+   * arg: it is not part of the multi-language schema, which is read from `args` alone.
+   */
+  readonly configKeys?: { readonly keys: ArgKeys; readonly problems?: readonly PolicyProblem[] };
 }
 
 /**
@@ -79,17 +103,26 @@ export class OpenClawServer extends pulumi.ComponentResource {
   public readonly admittedTraffic: pulumi.Output<string>;
   /** `ufw status verbose` as read on the host after the policy was verified there. */
   public readonly hostFirewallStatus: pulumi.Output<string>;
-  /** The normalised policy every layer was rendered from. */
-  public readonly policy: FirewallPolicy;
+  /**
+   * The normalised policy every layer was rendered from, for TypeScript programs. A getter, so
+   * that the schema's analyzer (which reads properties) leaves it out: it is not an output.
+   */
+  public get policy(): FirewallPolicy {
+    return policies.get(this)!;
+  }
 
-  constructor(name: string, args: OpenClawServerArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("openclaw:index:OpenClawServer", name, {}, opts);
-
-    // Everything is validated before the first child is registered, with keys named from `name`.
-    const spec = parseServerArgs(args, componentKeys(name), { defer: checkWhenKnown });
+  constructor(name: string, args: OpenClawServerArgs, opts: OpenClawServerOptions = {}) {
+    // Everything is validated before anything is registered, with keys named from `name`, or
+    // the keys of the config the args were mapped from. This is the one place args are checked.
+    const { configKeys, ...resourceOptions } = opts;
+    const spec = parseServerArgs(args, configKeys?.keys ?? componentKeys(name), {
+      defer: checkWhenKnown,
+      ...(configKeys?.problems ? { problems: configKeys.problems } : {}),
+    });
+    super("openclaw:index:OpenClawServer", name, {}, resourceOptions);
     const { policy, target, hardening: settings } = spec;
     for (const w of spec.warnings) pulumi.log.warn(formatWarning(w), this);
-    this.policy = policy;
+    policies.set(this, policy);
 
     let host: pulumi.Output<string>;
     let port: pulumi.Input<number> = policy.ssh.ports[0]!.from;
@@ -195,6 +228,8 @@ export class OpenClawServer extends pulumi.ComponentResource {
     });
   }
 }
+
+const policies = new WeakMap<OpenClawServer, FirewallPolicy>();
 
 /** Checks an Output arg when it resolves: a bad value fails the deployment with its key. */
 const checkWhenKnown: ParseOptions["defer"] = (value, key, check) =>

@@ -1,8 +1,24 @@
 // The package's public surface, for platform teams importing the component into their stacks.
 export { OpenClawServer } from "./OpenClawServer";
-export type { OpenClawServerArgs, Target, AwsTarget, HcloudTarget, ExistingTarget } from "./OpenClawServer";
-export type { HardeningOptions } from "./host/options";
-export type { FirewallConfig, FirewallPolicy, ServiceConfig, OutboundConfig } from "./policy/types";
+export type {
+  OpenClawServerArgs,
+  AwsTarget,
+  HcloudTarget,
+  ExistingTarget,
+  RouterArgs,
+  SshArgs,
+} from "./OpenClawServer";
+export { type HardeningOptions, UnmanagedRules } from "./host/options";
+export {
+  type FirewallConfig,
+  type FirewallPolicy,
+  type ServiceConfig,
+  type OutboundConfig,
+  type SshPolicyConfig,
+  type OutgoingConfig,
+  LoggingLevel,
+  OutgoingPolicy,
+} from "./policy/types";
 export { parsePolicy } from "./policy/parse";
 export { PolicyError, type PolicyProblem, type PolicyWarning } from "./policy/errors";
 export { renderAwsRules } from "./render/awsRules";

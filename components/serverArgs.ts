@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { isPrivateAddress, parseCidr } from "./policy/cidr";
-import { Findings, PolicyError, type PolicyWarning } from "./policy/errors";
+import { Findings, PolicyError, type PolicyProblem, type PolicyWarning } from "./policy/errors";
 import { type RouterConfig, natWarnings, parseRouter } from "./policy/nat";
 import { parsePolicy } from "./policy/parse";
 import { parsePortRange } from "./policy/ports";
@@ -15,9 +15,9 @@ import { closestName } from "./policy/suggest";
  */
 export interface ArgKeys {
   readonly firewall: string;
-  /** The target's kind: `edge.target.kind`, `openclaw:target`. */
+  /** Where the choice of target is made: `edge` (one of its blocks), `openclaw:target`. */
   readonly kind: string;
-  /** The object holding the target's settings: `edge.target`, `openclaw:aws`. */
+  /** The object holding the target's settings: `edge.aws`, `openclaw:aws`. */
   readonly target: (kind: TargetKind) => string;
   readonly ssh: string;
   readonly user: string;
@@ -30,8 +30,8 @@ export interface ArgKeys {
 export function componentKeys(name: string): ArgKeys {
   return {
     firewall: `${name}.firewall`,
-    kind: `${name}.target.kind`,
-    target: () => `${name}.target`,
+    kind: name,
+    target: (kind) => `${name}.${kind}`,
     ssh: `${name}.ssh`,
     user: `${name}.ssh.user`,
     hostKey: `${name}.ssh.hostKey`,
@@ -78,6 +78,11 @@ export interface ParseOptions {
    * Without it, such values are passed through unchecked.
    */
   readonly defer?: (value: unknown, key: string, check: ValueCheck) => unknown;
+  /**
+   * Problems found before the args were made, reported with the args' own: a stack file's
+   * unknown keys, its `openclaw:target`, found while the stack program mapped it to args.
+   */
+  readonly problems?: readonly PolicyProblem[];
 }
 
 export interface ValidAwsTarget {
@@ -231,6 +236,7 @@ export function isDeferred(value: unknown): boolean {
  */
 export function parseServerArgs(raw: unknown, keys: ArgKeys, options: ParseOptions = {}): ServerSpec {
   const f = new Findings();
+  f.problems.push(...(options.problems ?? []));
   const args = (isRecord(raw) ? raw : {}) as Record<string, unknown>;
   const later = (value: unknown, key: string, check: ValueCheck): unknown => {
     if (!isDeferred(value)) {
@@ -240,24 +246,35 @@ export function parseServerArgs(raw: unknown, keys: ArgKeys, options: ParseOptio
     return options.defer ? options.defer(value, key, check) : value;
   };
 
-  // The target first: which checks apply to the rest depends on its kind.
-  const rawTarget = args["target"];
-  const kind = isRecord(rawTarget) ? rawTarget["kind"] : undefined;
-  if (
-    !isRecord(rawTarget) ||
-    typeof kind !== "string" ||
-    !(TARGET_KINDS as readonly string[]).includes(kind)
-  ) {
-    f.fail(
-      // A missing target object is reported at the object (`edge.target`), not at its kind.
-      isRecord(rawTarget) ? keys.kind : keys.kind.replace(/\.kind$/, ""),
-      isRecord(rawTarget) ? kind : rawTarget,
-      "is not a known target",
-      `an object whose kind is one of ${TARGET_KINDS.join(", ")}`,
-    );
+  // The target first: which checks apply to the rest depends on its kind. One optional block
+  // per kind (the multi-language schema has no unions), exactly one of them set.
+  const given = TARGET_KINDS.filter((k) => args[k] !== undefined);
+  if (given.length !== 1) {
+    // A stack's mapping has already said what is wrong with its openclaw:target.
+    if (!f.problems.some((p) => p.key === keys.kind)) {
+      f.fail(
+        keys.kind,
+        given.length === 0 ? undefined : given.join(", "),
+        given.length === 0 ? "sets no target" : "sets more than one target",
+        `exactly one of ${TARGET_KINDS.map((k) => keys.target(k)).join(", ")}`,
+      );
+    }
     throw new PolicyError(f.problems);
   }
-  const target = parseTarget(f, keys, kind as TargetKind, rawTarget, later);
+  const kind = given[0]!;
+  const rawTarget = args[kind];
+  let target: ValidTarget | undefined;
+  if (!isRecord(rawTarget)) {
+    // The rest is still checked, so that every problem is reported at once.
+    f.fail(
+      keys.target(kind),
+      isDeferred(rawTarget) ? "(an Output or a Promise)" : (rawTarget ?? undefined),
+      rawTarget === null ? `is required when the target is ${kind}` : "is not an object",
+      `an object with the ${kind} settings (see README)`,
+    );
+  } else {
+    target = parseTarget(f, keys, kind, rawTarget, later);
+  }
 
   const rawFirewall = args["firewall"];
   let parsed: { policy: FirewallPolicy; warnings: readonly PolicyWarning[] } | undefined;
@@ -323,7 +340,7 @@ export function parseServerArgs(raw: unknown, keys: ArgKeys, options: ParseOptio
         `one of ${known.join(", ")}`,
       );
     }
-    user = ssh["user"] ?? DEFAULT_USER[kind as TargetKind];
+    user = ssh["user"] ?? DEFAULT_USER[kind];
     if (user === undefined) {
       f.fail(
         keys.user,
@@ -375,8 +392,9 @@ export function parseServerArgs(raw: unknown, keys: ArgKeys, options: ParseOptio
 }
 
 /**
- * Validates a target's settings (without `kind`) under `keys.target(kind)`: the one set of rules
- * for the component's `target` and a stack's `openclaw:aws`, `openclaw:hcloud`, `openclaw:existing`.
+ * Validates a target's settings under `keys.target(kind)`: the one set of rules for the
+ * component's `aws`, `hcloud` and `existing` blocks, which a stack's `openclaw:aws`,
+ * `openclaw:hcloud` and `openclaw:existing` are mapped to.
  * Values not known yet go to `later`; by default every value is checked now.
  */
 export function parseTarget(
@@ -392,7 +410,7 @@ export function parseTarget(
   const key = keys.target(kind);
   const fields = TARGET_FIELDS[kind];
   for (const name of Object.keys(raw)) {
-    if (name !== "kind" && !(name in fields))
+    if (!(name in fields))
       f.fail(`${key}.${name}`, raw[name], "is not a known key", `one of ${Object.keys(fields).join(", ")}`);
   }
   const before = f.problems.length;

@@ -37,8 +37,7 @@ export const servers = ["agent-eu", "agent-us"].map(
       name,
       {
         firewall,
-        target: {
-          kind: "hcloud",
+        hcloud: {
           serverType: "cx23",
           location: ["fsn1", "ash"][i]!,
           sshKey: deployKeyName,
@@ -52,7 +51,7 @@ export const servers = ["agent-eu", "agent-us"].map(
 
 export const office = new OpenClawServer("office", {
   firewall: { ...firewall, ssh: { adminCidrs: ["192.168.10.0/24"] } },
-  target: { kind: "existing", address: "192.168.10.5" },
+  existing: { address: "192.168.10.5" },
   ssh: { user: "ops", privateKey },
   hardening: { timeout: "5m" },
 });

@@ -85,10 +85,10 @@ function claimKey(name: string, publicKey: pulumi.Input<string>): void {
   if (owner !== undefined && owner !== name) {
     throw new PolicyError([
       {
-        key: `${name}.target.publicKey`,
+        key: `${name}.hcloud.publicKey`,
         value: publicKey,
         problem: `is the public key ${owner} already gives Hetzner, which holds each key once per project (uniqueness_error)`,
-        accepted: `one hcloud.SshKey for the key, named in target.sshKey of both ${owner} and ${name}`,
+        accepted: `one hcloud.SshKey for the key, named in hcloud.sshKey of both ${owner} and ${name}`,
       },
     ]);
   }

@@ -26,10 +26,15 @@ export interface HardeningOptions {
   docker?: boolean;
   /**
    * Harden sshd: no password logins, root by key only, validated with `sshd -t` before sshd is
-   * reloaded. Default true; `false` leaves sshd alone; `{ settings }` adds sshd_config settings
-   * such as `{ MaxAuthTries: 3 }`.
+   * reloaded. Default true; `false` leaves sshd alone.
    */
-  sshd?: boolean | { settings?: Record<string, string | number | boolean> };
+  sshd?: boolean;
+  /**
+   * sshd_config settings to add to the hardening, such as `{ MaxAuthTries: "3" }` (a stack file
+   * may write numbers and booleans). Only with `sshd` left on. A stack file may still write them
+   * as `sshd: { settings: ... }`.
+   */
+  sshdSettings?: Record<string, string>;
   /**
    * What to do with allow and limit rules on the host that the policy does not declare (added
    * by hand, by an earlier setup, by another tool): `fail` (default) refuses to harden and names
@@ -40,8 +45,10 @@ export interface HardeningOptions {
   unmanagedRules?: UnmanagedRules;
 }
 
-export type UnmanagedRules = "fail" | "remove" | "keep";
-export const UNMANAGED_RULES: readonly UnmanagedRules[] = ["fail", "remove", "keep"];
+/** What to do with rules on the host that the policy does not declare. */
+export const UnmanagedRules = { Fail: "fail", Remove: "remove", Keep: "keep" } as const;
+export type UnmanagedRules = (typeof UnmanagedRules)[keyof typeof UnmanagedRules];
+export const UNMANAGED_RULES: readonly UnmanagedRules[] = Object.values(UnmanagedRules);
 
 export interface HostSettings {
   readonly timeout: string;
@@ -116,11 +123,17 @@ export function parseHardeningOptions(raw: unknown, key: string): HostSettings {
   }
   const o = raw as Record<string, unknown>;
   for (const name of Object.keys(o)) {
-    if (!(name in HOST_DEFAULTS)) {
-      f.fail(`${key}.${name}`, o[name], "is not a hardening option", Object.keys(HOST_DEFAULTS).join(", "));
+    if (!(name in HOST_DEFAULTS) && name !== "sshdSettings") {
+      f.fail(
+        `${key}.${name}`,
+        o[name],
+        "is not a hardening option",
+        [...Object.keys(HOST_DEFAULTS), "sshdSettings"].join(", "),
+      );
     }
   }
-  const settings = { ...HOST_DEFAULTS, ...o } as Record<keyof HostSettings, unknown>;
+  const { sshdSettings, ...given } = o;
+  const settings = { ...HOST_DEFAULTS, ...given } as Record<keyof HostSettings, unknown>;
   const { timeout, perDialTimeout, rollbackAfter, stateDir, docker } = settings;
   if (typeof timeout !== "string" || !DURATION.test(timeout) || seconds(timeout) === 0) {
     f.fail(`${key}.timeout`, timeout, "is not a duration", 'a Pulumi duration such as "10m" or "1h30m"');
@@ -174,12 +187,36 @@ export function parseHardeningOptions(raw: unknown, key: string): HostSettings {
       `one of ${UNMANAGED_RULES.join(", ")} (what to do with allow rules the policy does not declare)`,
     );
   }
-  const sshd = parseSshd(f, o["sshd"], `${key}.sshd`);
+  const sshd = parseSshd(f, o["sshd"], sshdSettings, key);
   f.throwIfFailed();
   return { ...(settings as Omit<HostSettings, "sshd">), sshd } as HostSettings;
 }
 
-function parseSshd(f: Findings, raw: unknown, key: string): HostSettings["sshd"] {
+/**
+ * `sshd` and `sshdSettings` under the hardening key `hardeningKey`. A stack file may also write
+ * the settings as `sshd: { settings }`, the form from before `sshdSettings`.
+ */
+function parseSshd(
+  f: Findings,
+  raw: unknown,
+  sshdSettings: unknown,
+  hardeningKey: string,
+): HostSettings["sshd"] {
+  const key = `${hardeningKey}.sshd`;
+  let settingsKey = `${key}.settings`;
+  if (sshdSettings !== undefined) {
+    if (raw !== undefined && raw !== true) {
+      f.fail(
+        `${hardeningKey}.sshdSettings`,
+        sshdSettings,
+        raw === false ? "is given with sshd: false" : "is given together with sshd.settings",
+        "sshdSettings with sshd left on (true or unset)",
+      );
+      return false;
+    }
+    raw = { settings: sshdSettings };
+    settingsKey = `${hardeningKey}.sshdSettings`;
+  }
   if (raw === undefined || raw === true) return { settings: {} };
   if (raw === false) return false;
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
@@ -193,7 +230,7 @@ function parseSshd(f: Findings, raw: unknown, key: string): HostSettings["sshd"]
   const given = (raw as { settings?: unknown }).settings ?? {};
   if (typeof given !== "object" || given === null || Array.isArray(given)) {
     f.fail(
-      `${key}.settings`,
+      settingsKey,
       given,
       "is not an object",
       "an object of sshd_config keywords and values, e.g. { MaxAuthTries: 3 }",
@@ -202,7 +239,7 @@ function parseSshd(f: Findings, raw: unknown, key: string): HostSettings["sshd"]
   }
   const settings: Record<string, string> = {};
   for (const [name, value] of Object.entries(given)) {
-    const k = `${key}.settings.${name}`;
+    const k = `${settingsKey}.${name}`;
     const fixed = Object.keys(SSHD_FIXED).find((x) => x.toLowerCase() === name.toLowerCase());
     const alias = SSHD_ALIASES[name.toLowerCase()];
     const refused = SSHD_REFUSED[name.toLowerCase()];

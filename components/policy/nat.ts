@@ -13,7 +13,7 @@ export interface RouterConfig {
   readonly masquerade: boolean;
 }
 
-/** Validates `openclaw:existing.router` (or `target.router`); undefined when absent or invalid. */
+/** Validates `openclaw:existing.router` (or the component's `existing.router`); undefined when absent or invalid. */
 export function parseRouter(f: Findings, key: string, raw: unknown): RouterConfig | undefined {
   if (raw === undefined) return undefined;
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {

@@ -13,6 +13,7 @@ import {
   type FirewallPolicy,
   LOGGING_LEVELS,
   type OutboundRule,
+  OutgoingPolicy,
   PROTOCOLS,
   type Protocol,
   type Service,
@@ -40,9 +41,19 @@ const SHELL_CHARACTERS = /[;$`'"\\\n\r|&<>(){}*?!#~]/;
 
 const TOP_KEYS = ["ssh", "services", "logging", "ipv6", "outgoing"];
 const SSH_KEYS = ["port", "adminCidrs", "rateLimit"];
-const SERVICE_KEYS = ["name", "description", "port", "ports", "protocol", "sources", "rateLimit", "public"];
+const SERVICE_KEYS = [
+  "name",
+  "description",
+  "port",
+  "ports",
+  "portRanges",
+  "protocol",
+  "sources",
+  "rateLimit",
+  "public",
+];
 const OUTGOING_KEYS = ["policy", "allow"];
-const OUTBOUND_KEYS = ["name", "description", "port", "ports", "protocol", "destinations"];
+const OUTBOUND_KEYS = ["name", "description", "port", "ports", "portRanges", "protocol", "destinations"];
 
 /**
  * Validates and normalises the declared firewall config. Throws a `PolicyError` listing every
@@ -120,7 +131,7 @@ function parseService(f: Findings, key: string, raw: unknown, ipv6: boolean): Se
   if (!s) return undefined;
   const name = parseName(f, `${key}.name`, s["name"]);
   const description = parseDescription(f, `${key}.description`, s["description"]);
-  const ports = parsePorts(f, key, s["port"], s["ports"]);
+  const ports = parsePorts(f, key, s["port"], s["ports"], s["portRanges"]);
   const protocol = oneOf<Protocol>(f, `${key}.protocol`, s["protocol"], PROTOCOLS, "tcp");
   const isPublic = bool(f, `${key}.public`, s["public"], false);
   const rateLimit = bool(f, `${key}.rateLimit`, s["rateLimit"], false);
@@ -143,7 +154,7 @@ function parseService(f: Findings, key: string, raw: unknown, ipv6: boolean): Se
 function parseOutgoing(f: Findings, key: string, raw: unknown, ipv6: boolean): FirewallPolicy["outgoing"] {
   if (raw === undefined) return { policy: "allow" };
   const o = record(f, key, raw, OUTGOING_KEYS) ?? {};
-  const policy = oneOf(f, `${key}.policy`, o["policy"], ["allow", "deny"] as const, "allow");
+  const policy = oneOf(f, `${key}.policy`, o["policy"], Object.values(OutgoingPolicy), "allow");
   const items = list(f, `${key}.allow`, o["allow"]);
   if (policy === "allow") {
     if (items.length > 0) {
@@ -168,7 +179,7 @@ function parseOutbound(f: Findings, key: string, raw: unknown, ipv6: boolean): O
   if (!o) return undefined;
   const name = parseName(f, `${key}.name`, o["name"]);
   const description = parseDescription(f, `${key}.description`, o["description"]);
-  const ports = parsePorts(f, key, o["port"], o["ports"]);
+  const ports = parsePorts(f, key, o["port"], o["ports"], o["portRanges"]);
   const protocol = oneOf<Protocol>(f, `${key}.protocol`, o["protocol"], PROTOCOLS, "tcp");
   const raws = o["destinations"];
   if (!Array.isArray(raws) || raws.length === 0) {
@@ -282,35 +293,54 @@ function checkBreadth(
   }
 }
 
-function parsePorts(f: Findings, key: string, port: unknown, ports: unknown): PortRange[] | undefined {
-  if ((port === undefined) === (ports === undefined)) {
+function parsePorts(
+  f: Findings,
+  key: string,
+  port: unknown,
+  ports: unknown,
+  portRanges: unknown,
+): PortRange[] | undefined {
+  if (
+    (port === undefined && ports === undefined && portRanges === undefined) ||
+    (port !== undefined && ports !== undefined)
+  ) {
     f.fail(
       `${key}.port`,
       port ?? ports,
       port === undefined ? "is missing" : "is given together with ports",
-      `exactly one of port (${PORT_ACCEPTED}) or ports (a list of them)`,
+      `port (${PORT_ACCEPTED}) or ports (a list of them), and/or portRanges (a list of "from-to" ranges)`,
     );
     return undefined;
   }
+  const ranges: PortRange[] = [];
+  let ok = true;
+  const list = (name: string, raw: unknown) => {
+    if (raw === undefined) return;
+    if (!Array.isArray(raw) || raw.length === 0) {
+      f.fail(`${key}.${name}`, raw, "is not a non-empty list", `a list of ports, each ${PORT_ACCEPTED}`);
+      ok = false;
+      return;
+    }
+    raw.forEach((p: unknown, i) => {
+      const r = parsePortRange(p);
+      if (r.ok) ranges.push(r.range);
+      else {
+        f.fail(`${key}.${name}[${i}]`, p, r.problem, r.accepted);
+        ok = false;
+      }
+    });
+  };
   if (port !== undefined) {
     const r = parsePortRange(port);
-    if (!r.ok) {
-      f.fail(`${key}.port`, port, r.problem, r.accepted);
-      return undefined;
-    }
-    return [r.range];
-  }
-  if (!Array.isArray(ports) || ports.length === 0) {
-    f.fail(`${key}.ports`, ports, "is not a non-empty list", `a list of ports, each ${PORT_ACCEPTED}`);
-    return undefined;
-  }
-  const ranges: PortRange[] = [];
-  ports.forEach((p, i) => {
-    const r = parsePortRange(p);
     if (r.ok) ranges.push(r.range);
-    else f.fail(`${key}.ports[${i}]`, p, r.problem, r.accepted);
-  });
-  return ranges.length === ports.length ? mergePortRanges(ranges) : undefined;
+    else {
+      f.fail(`${key}.port`, port, r.problem, r.accepted);
+      ok = false;
+    }
+  }
+  list("ports", ports);
+  list("portRanges", portRanges);
+  return ok ? mergePortRanges(ranges) : undefined;
 }
 
 function singlePort(f: Findings, key: string, raw: unknown): PortRange | undefined {

@@ -4,8 +4,16 @@ import type { PortRange } from "./ports";
 export type Protocol = "tcp" | "udp";
 export const PROTOCOLS: readonly Protocol[] = ["tcp", "udp"];
 
-export type LoggingLevel = "off" | "low" | "medium" | "high" | "full";
-export const LOGGING_LEVELS: readonly LoggingLevel[] = ["off", "low", "medium", "high", "full"];
+// Enums as `as const` objects: the multi-language schema names them, and TypeScript still takes
+// the plain strings ("medium").
+/** UFW's logging level. */
+export const LoggingLevel = { Off: "off", Low: "low", Medium: "medium", High: "high", Full: "full" } as const;
+export type LoggingLevel = (typeof LoggingLevel)[keyof typeof LoggingLevel];
+export const LOGGING_LEVELS: readonly LoggingLevel[] = Object.values(LoggingLevel);
+
+/** What the host may reach when no rule names it. */
+export const OutgoingPolicy = { Allow: "allow", Deny: "deny" } as const;
+export type OutgoingPolicy = (typeof OutgoingPolicy)[keyof typeof OutgoingPolicy];
 
 /**
  * The firewall config as an operator writes it under `openclaw:firewall` in a stack file.
@@ -13,32 +21,44 @@ export const LOGGING_LEVELS: readonly LoggingLevel[] = ["off", "low", "medium", 
  * checks it and reports every problem with its key.
  */
 export interface FirewallConfig {
-  ssh?: {
-    /** SSH port on the host. Default 22. */
-    port?: number;
-    /** Who may reach SSH. Required and non-empty: an empty list would lock everyone out. */
-    adminCidrs?: string[];
-    /** Use UFW's `limit` (6 new connections per 30 s per source) on SSH. Default false. */
-    rateLimit?: boolean;
-  };
+  ssh?: SshPolicyConfig;
   services?: ServiceConfig[];
   /** UFW logging level. Default `medium`. */
   logging?: LoggingLevel;
   /** Enforce IPv6 as well as IPv4. Default true; false drops all IPv6 on the host. */
   ipv6?: boolean;
-  outgoing?: {
-    /** `allow` (default) lets the host reach anything; `deny` admits only `allow` below. */
-    policy?: "allow" | "deny";
-    allow?: OutboundConfig[];
-  };
+  outgoing?: OutgoingConfig;
 }
 
+/** Who may reach SSH, and at which port. */
+export interface SshPolicyConfig {
+  /** SSH port on the host. Default 22. */
+  port?: number;
+  /** Who may reach SSH. Required and non-empty: an empty list would lock everyone out. */
+  adminCidrs?: string[];
+  /** Use UFW's `limit` (6 new connections per 30 s per source) on SSH. Default false. */
+  rateLimit?: boolean;
+}
+
+/** What the host may reach. */
+export interface OutgoingConfig {
+  /** `allow` (default) lets the host reach anything; `deny` admits only `allow` below. */
+  policy?: OutgoingPolicy;
+  allow?: OutboundConfig[];
+}
+
+/**
+ * Ports are numbers, and ranges are text in `portRanges` ("8080-8090"): the multi-language
+ * schema has no number-or-text type. A stack file may still write a range as `port`/`ports`.
+ */
 export interface ServiceConfig {
   name?: string;
   description?: string;
-  /** One port or range: `8000` or `"8080-8090"`. Use `ports` for several. */
-  port?: number | string;
-  ports?: (number | string)[];
+  /** One port, e.g. `8000`. Use `ports` for several, `portRanges` for ranges. */
+  port?: number;
+  ports?: number[];
+  /** Ranges `"from-to"`, e.g. `["8080-8090"]`; with `port` or `ports`, or alone. */
+  portRanges?: string[];
   /** `tcp` (default) or `udp`. */
   protocol?: string;
   /** Trusted source addresses or networks. */
@@ -52,8 +72,9 @@ export interface ServiceConfig {
 export interface OutboundConfig {
   name?: string;
   description?: string;
-  port?: number | string;
-  ports?: (number | string)[];
+  port?: number;
+  ports?: number[];
+  portRanges?: string[];
   protocol?: string;
   destinations?: string[];
 }

@@ -1,11 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import { OpenClawServer } from "../OpenClawServer";
+import { OpenClawServer, type OpenClawServerArgs } from "../OpenClawServer";
 import { PolicyError } from "../policy/errors";
-import { NAMESPACE, parseStackSettings } from "./settings";
+import { NAMESPACE, mapStackConfig } from "./settings";
 
 /**
- * The stack program: read the stack's config, validate all of it, then build the server.
- * Invalid config throws here, before any resource is registered.
+ * The stack program: read the stack's config, map it to the component's args, and build the
+ * server. The component validates them: invalid config throws there, before any resource is
+ * registered, with errors that name the stack's keys.
  */
 export function runStack(
   config: pulumi.Config = new pulumi.Config(NAMESPACE),
@@ -26,32 +27,12 @@ export function runStack(
   const keys = Object.keys(pulumi.runtime.allConfig())
     .filter((key) => key.startsWith(prefix))
     .map((key) => key.slice(prefix.length));
-  const settings = parseStackSettings(Object.assign(read, { keys }));
-  return new OpenClawServer(
-    "openclaw",
-    {
-      firewall: config.requireObject("firewall"),
-      // The component validates the router itself and logs what NAT does to the policy.
-      target:
-        settings.target.kind === "existing"
-          ? {
-              kind: "existing",
-              address: settings.target.address,
-              sshPort: settings.target.sshPort,
-              ...(settings.target.router
-                ? { router: config.requireObject<{ router: never }>("existing").router }
-                : {}),
-            }
-          : settings.target,
-      ssh: {
-        user: settings.sshUser,
-        privateKey: config.requireSecret("sshPrivateKey"),
-        ...(settings.sshHostKey === undefined ? {} : { hostKey: settings.sshHostKey }),
-      },
-      hardening: settings.hardening,
-    },
-    opts,
-  );
+  // The stack program only maps; the component validates, naming the stack's keys.
+  const mapped = mapStackConfig(Object.assign(read, { keys }), config.getSecret("sshPrivateKey"));
+  return new OpenClawServer("openclaw", mapped.args as unknown as OpenClawServerArgs, {
+    ...opts,
+    configKeys: { keys: mapped.keys, problems: mapped.problems },
+  });
 }
 
 /**

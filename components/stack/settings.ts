@@ -1,12 +1,9 @@
-import { isPrivateAddress } from "../policy/cidr";
-import { Findings, PolicyError, type PolicyWarning } from "../policy/errors";
-import { type RouterConfig, natWarnings } from "../policy/nat";
-import { type ParsedPolicy, parsePolicy } from "../policy/parse";
+import { Findings, type PolicyProblem, type PolicyWarning } from "../policy/errors";
+import type { RouterConfig } from "../policy/nat";
 import { closestName } from "../policy/suggest";
 import type { FirewallPolicy } from "../policy/types";
-import { type HostSettings, parseHardeningOptions } from "../host/options";
-import { quotaProblems } from "../render/quotas";
-import { parseTarget as parseTargetArgs, stackKeys } from "../serverArgs";
+import type { HostSettings } from "../host/options";
+import { type ArgKeys, TARGET_KINDS, parseServerArgs, stackKeys } from "../serverArgs";
 
 /** The config namespace: the project name in Pulumi.yaml. */
 export const NAMESPACE = "openclaw";
@@ -74,20 +71,24 @@ export const STACK_KEYS = [
   "hardening",
 ] as const;
 
-const TARGETS = ["aws", "hcloud", "existing"] as const;
-const DEFAULT_USER: Record<(typeof TARGETS)[number], string | undefined> = {
-  aws: "ubuntu",
-  hcloud: "root",
-  existing: undefined,
-};
-const USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
+/** A stack's config as `OpenClawServer`'s args, and the keys its errors name. */
+export interface StackArgs {
+  /** The args, not checked here: `OpenClawServer` (or `parseServerArgs`) checks them. */
+  readonly args: Record<string, unknown>;
+  /** The stack's keys (`openclaw:sshUser`), for the errors. */
+  readonly keys: ArgKeys;
+  /** What no arg holds: unknown `openclaw:` keys, an `openclaw:target` that names no target. */
+  readonly problems: readonly PolicyProblem[];
+}
 
 /**
- * Validates a whole stack's settings. Shared by `npm run plan` (reading the YAML file) and the
- * Pulumi program (reading `pulumi.Config`), so both reject exactly the same input, before any
- * resource is registered. Throws `PolicyError` with every problem found.
+ * Maps a stack's config to the component's args, without checking the values: the component
+ * checks them, under the stack's keys, so `npm run plan` (through `parseStackSettings`) and
+ * `pulumi up` (through `runStack`) refuse exactly the same input with the same words. Only what
+ * has no place in the args is found here. `privateKey` is the secret, which only `pulumi up`
+ * can read.
  */
-export function parseStackSettings(read: ConfigReader): StackSettings {
+export function mapStackConfig(read: ConfigReader, privateKey: unknown): StackArgs {
   const f = new Findings();
   const k = (key: string) => `${NAMESPACE}:${key}`;
   // A misspelt key would otherwise be dropped without a word: a host-key pin the operator
@@ -102,108 +103,54 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
       `one of ${STACK_KEYS.map(k).join(", ")}`,
     );
   }
-
+  const args: Record<string, unknown> = { firewall: read("firewall") };
   const kind = read("target");
-  if (typeof kind !== "string" || !(TARGETS as readonly string[]).includes(kind)) {
-    f.fail(k("target"), kind, "is not a known target", TARGETS.join(", "));
-    f.throwIfFailed();
+  if (typeof kind === "string" && (TARGET_KINDS as readonly string[]).includes(kind)) {
+    // The settings of the target chosen; null when missing, which the component reports.
+    const settings = read(kind) ?? null;
+    // A stack reaches an existing host at port 22 unless it says otherwise; the component's
+    // own default is the policy's SSH port, which differs behind a port-forward.
+    args[kind] =
+      kind === "existing" && isRecord(settings) && settings["sshPort"] === undefined
+        ? { ...settings, sshPort: 22 }
+        : settings;
+  } else {
+    f.fail(k("target"), kind, "is not a known target", TARGET_KINDS.join(", "));
   }
-  const target = parseTarget(f, k, kind as TargetSettings["kind"], read(kind as string));
-
-  const user = read("sshUser") ?? DEFAULT_USER[kind as TargetSettings["kind"]];
-  if (typeof user !== "string" || !USER_PATTERN.test(user)) {
-    f.fail(k("sshUser"), user, "is not a valid login name", "a Linux user name such as ubuntu or root");
-  }
+  const user = read("sshUser");
   const hostKey = read("sshHostKey");
-  if (
-    hostKey !== undefined &&
-    (typeof hostKey !== "string" || !/^(ssh-|ecdsa-)[A-Za-z0-9-]+ [A-Za-z0-9+/=]+$/.test(hostKey))
-  ) {
-    f.fail(
-      k("sshHostKey"),
-      hostKey,
-      "is not a public host key",
-      'the key line "TYPE BASE64", e.g. from ssh-keyscan',
-    );
-  }
+  args["ssh"] = {
+    ...(user === undefined ? {} : { user }),
+    privateKey,
+    ...(hostKey === undefined ? {} : { hostKey }),
+  };
+  const hardening = read("hardening");
+  if (hardening !== undefined) args["hardening"] = hardening;
+  return { args, keys: stackKeys(NAMESPACE), problems: f.problems };
+}
 
-  let hardening: HostSettings | undefined;
-  try {
-    hardening = parseHardeningOptions(read("hardening"), k("hardening"));
-  } catch (e) {
-    if (!(e instanceof PolicyError)) throw e;
-    f.problems.push(...e.problems);
-  }
+/** Stands in for the private key offline, where the stack file holds it encrypted. */
+const OFFLINE_PRIVATE_KEY = "(the private key, not read offline)";
 
-  let parsed: ParsedPolicy | undefined;
-  try {
-    parsed = parsePolicy(read("firewall"), {
-      key: k("firewall"),
-      hostHasPublicAddress: target?.kind !== "existing" || !isPrivateAddress(target.address),
-    });
-  } catch (e) {
-    if (!(e instanceof PolicyError)) throw e;
-    f.problems.push(...e.problems);
-  }
-  if (parsed && target && target.kind !== "existing") {
-    f.problems.push(...quotaProblems(parsed.policy, target.kind, k("firewall")));
-    const sshPort = parsed.policy.ssh.ports[0]!.from;
-    if (sshPort !== 22) {
-      f.fail(
-        k("firewall.ssh.port"),
-        sshPort,
-        `is not the port a new ${target.kind} VM's sshd listens on`,
-        "22 for cloud targets (sshd is not moved to another port)",
-      );
-    }
-  }
-  f.throwIfFailed();
+/**
+ * A stack's settings for the offline tools (`npm run plan`, `npm run blocks`): its config mapped
+ * as `pulumi up` maps it, validated by the component's own parse. Throws `PolicyError` with
+ * every problem found, before anything is deployed.
+ */
+export function parseStackSettings(read: ConfigReader): StackSettings {
+  const { args, keys, problems } = mapStackConfig(read, OFFLINE_PRIVATE_KEY);
+  const spec = parseServerArgs(args, keys, { problems });
+  // A stack file holds plain values only, so the validated target is one too.
   return {
-    target: target!,
-    sshUser: user as string,
-    ...(hostKey === undefined ? {} : { sshHostKey: hostKey as string }),
-    policy: parsed!.policy,
-    warnings: [
-      ...parsed!.warnings,
-      ...(target?.kind === "existing" && target.router
-        ? natWarnings(
-            parsed!.policy,
-            target.router,
-            k("firewall"),
-            (read("firewall") as { services: { name?: unknown }[] }).services,
-          )
-        : []),
-    ],
-    hardening: hardening!,
+    target: spec.target as TargetSettings,
+    sshUser: spec.ssh.user as string,
+    ...(spec.ssh.hostKey === undefined ? {} : { sshHostKey: spec.ssh.hostKey as string }),
+    policy: spec.policy,
+    warnings: spec.warnings,
+    hardening: spec.hardening,
   };
 }
 
-function parseTarget(
-  f: Findings,
-  k: (key: string) => string,
-  kind: TargetSettings["kind"],
-  raw: unknown,
-): TargetSettings | undefined {
-  const key = k(kind);
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    f.fail(
-      key,
-      raw,
-      `is required when target is ${kind}`,
-      `an object with the ${kind} settings (see README)`,
-    );
-    return undefined;
-  }
-  // The target's kind is openclaw:target; within the component's target object it is allowed.
-  if ("kind" in raw)
-    f.fail(
-      `${key}.kind`,
-      (raw as { kind: unknown }).kind,
-      "is not a known key",
-      "set the target in openclaw:target",
-    );
-  // The component's rules, with the stack's keys: a stack holds plain values only.
-  const target = parseTargetArgs(f, stackKeys(NAMESPACE), kind, raw as Record<string, unknown>);
-  if (target?.kind === "existing") return { ...target, sshPort: target.sshPort ?? 22 } as TargetSettings;
-  return target as TargetSettings | undefined;
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

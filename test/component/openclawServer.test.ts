@@ -347,7 +347,7 @@ describe("invalid config", () => {
       () =>
         new OpenClawServer("edge", {
           firewall: { ssh: { adminCidrs: [] } },
-          target: { kind: "existing", address: "192.0.2.10" },
+          existing: { address: "192.0.2.10" },
           ssh: { user: "admin", privateKey: KEY },
         }),
       (e: unknown) => e instanceof PolicyError && e.problems[0]!.key === "edge.firewall.ssh.adminCidrs",
@@ -511,12 +511,13 @@ describe("OpenClawServer used from another program validates its own args", () =
   const PUBLIC = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIValidationValidationValidation0 v@example";
   const valid = (): Record<string, unknown> => ({
     firewall: { ssh: { adminCidrs: ["198.51.100.10/32"] } },
-    target: { kind: "hcloud", serverType: "cx23", location: "fsn1", publicKey: PUBLIC },
+    hcloud: { serverType: "cx23", location: "fsn1", publicKey: PUBLIC },
     ssh: { privateKey: KEY },
   });
   const existing = (patch: Record<string, unknown>) => ({
     ...valid(),
-    target: { kind: "existing", address: "192.0.2.10", ...patch },
+    hcloud: undefined,
+    existing: { address: "192.0.2.10", ...patch },
     ssh: { user: "admin", privateKey: KEY },
   });
   for (const [label, args, key, header] of [
@@ -554,7 +555,7 @@ describe("OpenClawServer used from another program validates its own args", () =
     [
       "a router that forwards nothing",
       existing({ router: { address: "192.0.2.1", forwards: [], masquerade: false } }),
-      "edge.target.router.forwards",
+      "edge.existing.router.forwards",
       "router configuration",
     ],
     [
@@ -565,11 +566,19 @@ describe("OpenClawServer used from another program validates its own args", () =
     ],
     [
       "a Hetzner target with neither publicKey nor sshKey",
-      { ...valid(), target: { kind: "hcloud", serverType: "cx23", location: "fsn1" } },
-      "edge.target.publicKey",
+      { ...valid(), hcloud: { serverType: "cx23", location: "fsn1" } },
+      "edge.hcloud.publicKey",
       "target configuration",
     ],
-    ["no target", { ...valid(), target: undefined }, "edge.target", "target configuration"],
+    ["no target", { ...valid(), hcloud: undefined }, "edge", "configuration"],
+    ["two targets", { ...valid(), existing: { address: "192.0.2.10" } }, "edge", "configuration"],
+    ["a target that is not an object", { ...valid(), hcloud: "cx23" }, "edge.hcloud", "target configuration"],
+    [
+      "a kind inside a target block (the old args' shape)",
+      { ...valid(), hcloud: { ...valid()["hcloud"]!, kind: "hcloud" } },
+      "edge.hcloud.kind",
+      "target configuration",
+    ],
   ] as const) {
     test(`${label}: a keyed error, "Invalid ${header}", before any child`, () => {
       assert.throws(
@@ -608,7 +617,7 @@ describe("OpenClawServer used from another program validates its own args", () =
     const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISharedSharedSharedSharedShared0";
     const first = new OpenClawServer("first", {
       ...valid(),
-      target: { kind: "hcloud", serverType: "cx23", location: "fsn1", publicKey: `${key} a@example` },
+      hcloud: { serverType: "cx23", location: "fsn1", publicKey: `${key} a@example` },
     } as never);
     await promiseOf(first.hostFirewallStatus);
     const before = registrations.length;
@@ -616,13 +625,13 @@ describe("OpenClawServer used from another program validates its own args", () =
       () =>
         new OpenClawServer("second", {
           ...valid(),
-          target: { kind: "hcloud", serverType: "cx23", location: "ash", publicKey: `${key} b@example` },
+          hcloud: { serverType: "cx23", location: "ash", publicKey: `${key} b@example` },
         } as never),
       (e: unknown) =>
         e instanceof PolicyError &&
-        e.problems[0]!.key === "second.target.publicKey" &&
+        e.problems[0]!.key === "second.hcloud.publicKey" &&
         e.message.includes("first") &&
-        e.message.includes("target.sshKey"),
+        e.message.includes("hcloud.sshKey"),
     );
     await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { registrations, reset, useStackConfig } from "../support/mocks";
 import { runStack, runStackProgram } from "../../components/stack/program";
 import { PolicyError } from "../../components/policy/errors";
+import { parseStackSettings } from "../../components/stack/settings";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nTESTKEY\n-----END OPENSSH PRIVATE KEY-----\n";
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyForTheTest";
@@ -72,5 +73,111 @@ describe("pulumi up's entry point", () => {
         pulumi.RunError.isInstance(e) &&
         /openclaw:firewall\.ssh\.adminCidrs: \[\] must list/.test((e as Error).message),
     );
+  });
+});
+
+describe("one validation: the component's, under the stack's keys", () => {
+  /**
+   * Runs `run` with every config value it parses wrapped so that reading `names` is counted: a
+   * value checked twice (by the stack program, then by the component) is read twice as often.
+   */
+  function countReads(names: readonly string[], run: () => unknown): Record<string, number> {
+    const counts = new Map(names.map((n) => [n, 0]));
+    const wrapped = new WeakMap<object, object>();
+    const wrap = (value: unknown): unknown => {
+      if (typeof value !== "object" || value === null) return value;
+      const known = wrapped.get(value);
+      if (known) return known;
+      const proxy = new Proxy(value, {
+        get(target, property, receiver) {
+          if (typeof property === "string" && counts.has(property))
+            counts.set(property, counts.get(property)! + 1);
+          return wrap(Reflect.get(target, property, receiver));
+        },
+      });
+      wrapped.set(value, proxy);
+      return proxy;
+    };
+    const parse = JSON.parse;
+    JSON.parse = (text: string, reviver?: Parameters<typeof JSON.parse>[1]) => wrap(parse(text, reviver));
+    try {
+      run();
+    } finally {
+      JSON.parse = parse;
+    }
+    return Object.fromEntries(counts);
+  }
+
+  /** The stack's config as `npm run plan` reads it, parsed when read. */
+  const planReader = () => {
+    const config = pulumi.runtime.allConfig();
+    const keys = Object.keys(config)
+      .filter((k) => k.startsWith("openclaw:"))
+      .map((k) => k.slice("openclaw:".length));
+    return Object.assign(
+      (key: string) => {
+        const v = config[`openclaw:${key}`];
+        if (v === undefined) return undefined;
+        try {
+          return JSON.parse(v) as unknown;
+        } catch {
+          return v;
+        }
+      },
+      { keys },
+    );
+  };
+
+  test("host options, the router and the firewall are each validated once", () => {
+    reset();
+    useStackConfig("home", KEY, { "openclaw:hardening": { rollbackAfter: 60, perDialTimeout: 10 } });
+    // perDialTimeout: the hardening options; masquerade: the router; logging: the firewall.
+    const names = ["perDialTimeout", "masquerade", "logging"];
+    const once = countReads(names, () => parseStackSettings(planReader()));
+    assert.ok(
+      Object.values(once).every((n) => n > 0),
+      JSON.stringify(once),
+    );
+    assert.deepEqual(
+      countReads(names, () => runStack()),
+      once,
+    );
+  });
+
+  test("npm run plan and pulumi up refuse the same input with the same problems", () => {
+    const base = {
+      "openclaw:hardening": { rollbackAfter: 5, sshd: { settings: { Match: "all" } } },
+      "openclaw:existing": {
+        address: "192.168.1.100",
+        router: { address: "192.168.1.1", forwards: ["x"], masquerade: "no" },
+      },
+      "openclaw:sshHostKey": "not a key",
+      "openclaw:sshUsr": "admin",
+    };
+    for (const overrides of [
+      base,
+      { "openclaw:target": "gcp", "openclaw:colour": "blue" },
+      { "openclaw:target": "aws" },
+      {
+        "openclaw:target": "hcloud",
+        "openclaw:hcloud": { kind: "hcloud", serverType: "cx23", location: "fsn1" },
+      },
+    ]) {
+      reset();
+      useStackConfig("home", KEY, overrides);
+      let fromPlan: unknown;
+      try {
+        parseStackSettings(planReader());
+      } catch (e) {
+        assert.ok(e instanceof PolicyError);
+        fromPlan = e.problems;
+      }
+      assert.ok(fromPlan, `npm run plan accepted ${JSON.stringify(overrides)}`);
+      assert.throws(runStack, (e: unknown) => {
+        assert.ok(e instanceof PolicyError);
+        assert.deepEqual(e.problems, fromPlan);
+        return true;
+      });
+    }
   });
 });

@@ -5,6 +5,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { splitPorts } from "../support/configs";
 import { type Sandbox, sandboxUnavailable } from "../support/sandbox";
 import { applySteps } from "../support/deploy";
 import { HOME_FIREWALL, applyOk, homeSteps, sandboxPool, hostSuiteSkip } from "../support/hostTest";
@@ -72,7 +73,7 @@ const config: fc.Arbitrary<FirewallConfig> = fc
           const { list, open } = withWorld(s);
           return {
             name: `svc-${i}`,
-            ports: p,
+            ...splitPorts(p),
             protocol,
             sources: list,
             rateLimit,
@@ -120,7 +121,7 @@ const config: fc.Arbitrary<FirewallConfig> = fc
               policy: "deny" as const,
               allow: allow.map((o, i) => ({
                 name: `out-${i}`,
-                port: o.port,
+                ...splitPorts([o.port]),
                 protocol: o.protocol,
                 destinations: [
                   ...o.destinations.some,

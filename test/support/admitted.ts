@@ -135,7 +135,11 @@ export function declaredEntries(c: FirewallConfig): Entry[] {
         peer,
       }));
     });
-  const ports = (x: { port?: number | string; ports?: (number | string)[] }) => x.ports ?? [x.port!];
+  const ports = (x: { port?: number; ports?: number[]; portRanges?: string[] }) => [
+    ...(x.port === undefined ? [] : [x.port]),
+    ...(x.ports ?? []),
+    ...(x.portRanges ?? []),
+  ];
   return [
     ...entries("in", "tcp", [c.ssh!.port ?? 22], c.ssh!.adminCidrs!),
     ...(c.services ?? []).flatMap((s) => entries("in", s.protocol ?? "tcp", ports(s), s.sources!)),

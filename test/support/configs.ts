@@ -7,3 +7,13 @@ export function validConfig(): FirewallConfig {
     services: [{ name: "openclaw-api", port: 8000, protocol: "tcp", sources: ["192.168.1.0/24"] }],
   };
 }
+
+/**
+ * A list of ports and ranges as a stack file may write them (`[8000, "8080-8090"]`), in the
+ * args' form: numbers in `ports`, ranges in `portRanges`.
+ */
+export function splitPorts(list: readonly (number | string)[]): { ports?: number[]; portRanges?: string[] } {
+  const ports = list.filter((p): p is number => typeof p === "number");
+  const portRanges = list.filter((p): p is string => typeof p === "string");
+  return { ...(ports.length ? { ports } : {}), ...(portRanges.length ? { portRanges } : {}) };
+}

@@ -80,6 +80,35 @@ describe("hardening.sshd.settings refuses what would undo the SSH hardening", ()
   });
 });
 
+describe("hardening.sshdSettings (the args' form of sshd.settings)", () => {
+  test("gives the same settings as sshd.settings", () => {
+    const settings = { MaxAuthTries: "3", AllowUsers: "ubuntu deploy" };
+    assert.deepEqual(
+      parseHardeningOptions({ sshdSettings: settings }, KEY),
+      parseHardeningOptions({ sshd: { settings } }, KEY),
+    );
+    assert.deepEqual(parseHardeningOptions({ sshd: true, sshdSettings: settings }, KEY).sshd, {
+      settings,
+    });
+  });
+  test("is checked by the same rules, under its own key", () => {
+    const r = refusal({ sshdSettings: { Match: "User ubuntu" } });
+    assert.equal(r.key, "openclaw:hardening.sshdSettings.Match");
+    assert.match(r.message, /starts a Match block/);
+  });
+  test("with sshd: false, or beside sshd.settings, is refused", () => {
+    assert.deepEqual(
+      refusal({ sshd: false, sshdSettings: { MaxAuthTries: "3" } }).key,
+      `${KEY}.sshdSettings`,
+    );
+    assert.match(refusal({ sshd: false, sshdSettings: {} }).message, /is given with sshd: false/);
+    assert.match(
+      refusal({ sshd: { settings: {} }, sshdSettings: { MaxAuthTries: "3" } }).message,
+      /is given together with sshd\.settings/,
+    );
+  });
+});
+
 describe("hardening.stateDir", () => {
   for (const [dir, problem] of [
     ["/tmp", "is in /tmp, which every user of the host can write to"],

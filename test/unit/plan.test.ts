@@ -180,7 +180,7 @@ describe("stack settings", () => {
   test("existing host: address must be a host, default SSH port 22, user required", () => {
     assert.deepEqual(problems({ target: "existing", existing: { address: "192.168.1.0/24" }, firewall }), [
       "openclaw:existing.address is not a host address",
-      "openclaw:sshUser is not a valid login name",
+      "openclaw:sshUser is required for an existing host (there is no image default)",
     ]);
     const s = parseStackSettings(
       reader({ target: "existing", existing: { address: "192.168.1.100" }, sshUser: "admin", firewall }),

@@ -226,6 +226,30 @@ describe("normalisation", () => {
       { from: 9000, to: 9010 },
     ]);
   });
+  test("portRanges (the args' form of ranges) give the same policy as a stack file's mixed list", () => {
+    const mixed = parsePolicy(
+      withService({ port: undefined, ports: [8003, "8000-8002", 8001, "9000-9010", 9005] }),
+    ).policy;
+    const split = parsePolicy(
+      withService({ port: undefined, ports: [8003, 8001, 9005], portRanges: ["8000-8002", "9000-9010"] }),
+    ).policy;
+    assert.deepEqual(split, mixed);
+    const alone = parsePolicy(withService({ port: undefined, portRanges: ["8080-8090"] })).policy;
+    assert.deepEqual(alone.services[0]!.ports, [{ from: 8080, to: 8090 }]);
+  });
+  test("a bad entry in portRanges names its index", () =>
+    assertRejected(
+      withService({ port: 8000, portRanges: ["8080-8090", "9000-8000"] }),
+      "openclaw:firewall.services[0].portRanges[1]",
+      '"9000-8000"',
+      "reversed",
+    ));
+  test("an empty portRanges is refused like an empty ports", () =>
+    assertRejected(
+      withService({ port: undefined, portRanges: [] }),
+      "openclaw:firewall.services[0].portRanges",
+      "is not a non-empty list",
+    ));
   test("defaults: tcp, logging medium, IPv6 on, outgoing allowed, no rate limit", () => {
     const { policy } = parsePolicy({
       ssh: { adminCidrs: ["192.0.2.1"] },

@@ -8,6 +8,7 @@ import { renderAwsRules } from "../../components/render/awsRules";
 import { renderHcloudRules } from "../../components/render/hcloudRules";
 import { renderUfwRules } from "../../components/render/ufwRules";
 import type { FirewallConfig } from "../../components/policy/types";
+import { splitPorts } from "../support/configs";
 import {
   type Entry,
   Oracle,
@@ -117,7 +118,7 @@ const config = fc
       ];
       return {
         name: s.name,
-        ports: s.ports,
+        ...splitPorts(s.ports),
         protocol: s.protocol,
         sources: [...s.sources, ...world],
         rateLimit: s.rateLimit,
@@ -133,7 +134,7 @@ const config = fc
               ...(egress.repeat === null ? [] : [egress.entries[egress.repeat % egress.entries.length]!]),
             ].map((e, i) => ({
               name: `out-${i}`,
-              ports: e.ports,
+              ...splitPorts(e.ports),
               protocol: e.protocol,
               destinations: [
                 ...e.dest,
@@ -145,6 +146,11 @@ const config = fc
         }
       : {}),
   }));
+
+const allPorts = (e: { ports?: number[]; portRanges?: string[] }) => [
+  ...(e.ports ?? []),
+  ...(e.portRanges ?? []),
+];
 
 /** An entry's ports as maximal runs, the way the parser merges them: [from, to] pairs. */
 function portRuns(specs: readonly (number | string)[]): string[] {
@@ -189,7 +195,7 @@ function repeatsOutgoing(c: FirewallConfig): boolean {
       .some(
         (earlier) =>
           (earlier.protocol ?? "tcp") === (later.protocol ?? "tcp") &&
-          portRuns(later.ports!).some((r) => portRuns(earlier.ports!).includes(r)) &&
+          portRuns(allPorts(later)).some((r) => portRuns(allPorts(earlier)).includes(r)) &&
           kept.some((d) => earlier.destinations!.some((e) => inside(d, e))),
       );
   });
@@ -302,7 +308,8 @@ test("the same config always renders byte-identical output, whatever order it is
           c.services!.map((s) => ({
             ...s,
             sources: shuffle([...s.sources!]),
-            ports: shuffle([...s.ports!]),
+            ...(s.ports ? { ports: shuffle([...s.ports]) } : {}),
+            ...(s.portRanges ? { portRanges: shuffle([...s.portRanges]) } : {}),
           })),
         ),
       };

@@ -21,7 +21,7 @@ function problems(run: () => unknown): PolicyProblem[] {
 const viaComponent = (kind: string, target: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
   problems(() =>
     parseServerArgs(
-      { firewall: FIREWALL, target: { kind, ...target }, ssh: { privateKey: "k", ...extra } },
+      { firewall: FIREWALL, [kind]: target, ssh: { privateKey: "k", ...extra } },
       componentKeys("edge"),
     ),
   );
@@ -51,7 +51,7 @@ describe("the stack and the component refuse the same target settings with the s
       const fromStack = viaStack(kind, target, kind === "existing" ? { sshUser: "admin" } : {});
       assert.deepEqual(
         fromComponent.map((p) => p.key),
-        [`edge.target.${field}`],
+        [`edge.${kind}.${field}`],
       );
       assert.deepEqual(
         fromStack.map((p) => p.key),
@@ -90,7 +90,7 @@ describe("a misspelt key under ssh", () => {
       parseServerArgs(
         {
           firewall: FIREWALL,
-          target: { kind: "existing", address: "192.0.2.10" },
+          existing: { address: "192.0.2.10" },
           ssh: { user: "admin", privateKy: secret },
         },
         componentKeys("edge"),
@@ -121,7 +121,7 @@ describe("with stackKeys, the component's parse names the stack's keys (for issu
       parseServerArgs(
         {
           firewall: config["firewall"],
-          target: { kind: "aws", ...(config["aws"] as object) },
+          aws: config["aws"],
           ssh: { user: config["sshUser"], hostKey: config["sshHostKey"], privateKey: "k" },
           hardening: config["hardening"],
         },
@@ -148,7 +148,7 @@ describe("a value known only at deployment is checked when it resolves, with the
     const spec = parseServerArgs(
       {
         firewall: FIREWALL,
-        target: { kind: "hcloud", serverType: "cx23", location: "fsn1", publicKey: PUBLIC },
+        hcloud: { serverType: "cx23", location: "fsn1", publicKey: PUBLIC },
         ssh: { user: later, privateKey: "k" },
       },
       componentKeys("edge"),
@@ -177,7 +177,7 @@ describe("the error header says what kind of config is wrong", () => {
   for (const [key, subject] of [
     ["openclaw:firewall.ssh.port", "firewall configuration"],
     ["openclaw:existing.router.forwards[0]", "router configuration"],
-    ["edge.target.router.address", "router configuration"],
+    ["edge.existing.router.address", "router configuration"],
     ["openclaw:hardening.stateDir", "hardening options"],
     ["openclaw:sshUser", "SSH login configuration"],
     ["edge.ssh.hostKey", "SSH login configuration"],
