@@ -83,6 +83,9 @@ export interface OpenClawServerOptions extends pulumi.ComponentResourceOptions {
   readonly configKeys?: { readonly keys: ArgKeys; readonly problems?: readonly PolicyProblem[] };
 }
 
+/** package.json's name, then the module and the class, as the schema (npm run schema) names it. */
+const COMPONENT_TYPE = "openclaw-server:index:OpenClawServer";
+
 /**
  * An OpenClaw server on AWS, Hetzner Cloud or an existing host, with one firewall policy
  * enforced by the cloud firewall (from the first packet) and by UFW on the host (converged and
@@ -119,7 +122,18 @@ export class OpenClawServer extends pulumi.ComponentResource {
       defer: checkWhenKnown,
       ...(configKeys?.problems ? { problems: configKeys.problems } : {}),
     });
-    super("openclaw:index:OpenClawServer", name, {}, resourceOptions);
+    // The type is the package's name (package.json) and the class: what a Pulumi YAML or Python
+    // program asks the component provider to construct. Stacks created under the earlier type
+    // keep their resources through the alias (and the children through theirs, derived from it).
+    super(
+      COMPONENT_TYPE,
+      name,
+      {},
+      {
+        ...resourceOptions,
+        aliases: [...(resourceOptions.aliases ?? []), { type: "openclaw:index:OpenClawServer" }],
+      },
+    );
     const { policy, target, hardening: settings } = spec;
     for (const w of spec.warnings) pulumi.log.warn(formatWarning(w), this);
     policies.set(this, policy);

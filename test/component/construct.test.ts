@@ -104,6 +104,11 @@ describe("construct() with the README's Pulumi YAML inputs", () => {
     const inputs = JSON.parse(JSON.stringify(interpolate(yaml.properties))) as pulumi.Inputs;
     const result = await provider.construct(yaml.name, TYPE, inputs, opts);
     const state = (await promiseOf(pulumi.output(result.state))) as Record<string, unknown>;
+    // The component registered the type construct() was asked for, so the engine's URN for it holds.
+    assert.equal(
+      await promiseOf(pulumi.output(result.urn)),
+      `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::${TYPE}::${yaml.name}`,
+    );
 
     assert.ok(registrations.length > 5, `only ${registrations.length} resources registered`);
     assert.deepEqual(comparable(registrations), tsRegistrations);
@@ -147,7 +152,7 @@ describe("construct() refuses bad inputs with the constructor's keyed errors, be
       });
       // The component registers itself first (super()); no child follows it.
       assert.deepEqual(
-        registrations.filter((r) => r.type !== "openclaw:index:OpenClawServer"),
+        registrations.filter((r) => r.type !== "openclaw-server:index:OpenClawServer"),
         [],
       );
     });

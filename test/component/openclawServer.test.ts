@@ -31,7 +31,7 @@ import * as path from "node:path";
 
 const KEY =
   "-----BEGIN OPENSSH PRIVATE KEY-----\nTESTKEYMATERIAL-7f3a9c\n-----END OPENSSH PRIVATE KEY-----\n";
-const COMPONENT = "openclaw:index:OpenClawServer";
+const COMPONENT = "openclaw-server:index:OpenClawServer";
 const PARENT = `${COMPONENT}::openclaw`;
 const stackValue = (stack: string, key: string) =>
   readStackFile(path.join(__dirname, "..", "..", "stacks"), stack)(key);

@@ -70,15 +70,15 @@ describe("a consumer project from the `pulumi new typescript` template", () => {
       assert.ok(run.tsNode.endsWith(VENDORED_TS_NODE), run.tsNode);
       assert.equal(run.typescript, path.join("node_modules", "typescript", "lib", "typescript.js"));
       assert.deepEqual(run.registrations.map(shape).sort(), [
-        "command:local:Command agent-wait-ssh <- openclaw:index:OpenClawServer::agent",
-        "command:remote:Command agent-authorize-key <- openclaw:index:OpenClawServer::agent",
-        "command:remote:Command agent-confirm <- openclaw:index:OpenClawServer::agent",
-        "command:remote:Command agent-harden <- openclaw:index:OpenClawServer::agent",
-        "command:remote:Command agent-verify <- openclaw:index:OpenClawServer::agent",
-        "hcloud:index/firewall:Firewall agent-firewall <- openclaw:index:OpenClawServer::agent",
-        "hcloud:index/server:Server agent-server <- openclaw:index:OpenClawServer::agent",
-        "hcloud:index/sshKey:SshKey agent-key <- openclaw:index:OpenClawServer::agent",
-        "openclaw:index:OpenClawServer agent <- pulumi:pulumi:Stack::consumer-dev",
+        "command:local:Command agent-wait-ssh <- openclaw-server:index:OpenClawServer::agent",
+        "command:remote:Command agent-authorize-key <- openclaw-server:index:OpenClawServer::agent",
+        "command:remote:Command agent-confirm <- openclaw-server:index:OpenClawServer::agent",
+        "command:remote:Command agent-harden <- openclaw-server:index:OpenClawServer::agent",
+        "command:remote:Command agent-verify <- openclaw-server:index:OpenClawServer::agent",
+        "hcloud:index/firewall:Firewall agent-firewall <- openclaw-server:index:OpenClawServer::agent",
+        "hcloud:index/server:Server agent-server <- openclaw-server:index:OpenClawServer::agent",
+        "hcloud:index/sshKey:SshKey agent-key <- openclaw-server:index:OpenClawServer::agent",
+        "openclaw-server:index:OpenClawServer agent <- pulumi:pulumi:Stack::consumer-dev",
         "pulumi:pulumi:Stack consumer-dev <- (none)",
       ]);
       assert.deepEqual(run.outputs, ["ssh"]);
