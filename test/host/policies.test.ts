@@ -5,7 +5,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { splitPorts } from "../support/configs";
+import { readmeOutgoing, splitPorts } from "../support/configs";
 import { type Sandbox, sandboxUnavailable } from "../support/sandbox";
 import { applySteps } from "../support/deploy";
 import { HOME_FIREWALL, applyOk, homeSteps, sandboxPool, hostSuiteSkip } from "../support/hostTest";
@@ -191,14 +191,7 @@ describe("the README's outgoing allow-list, applied as written", { skip }, () =>
     await sandbox.listen(sandbox.untrusted, OUT_PORTS);
     const firewall = {
       ...HOME_FIREWALL,
-      outgoing: {
-        policy: "deny",
-        allow: [
-          { name: "dns", port: 53, protocol: "udp", destinations: ["1.1.1.1", "9.9.9.9"] },
-          { name: "https", port: 443, protocol: "tcp", destinations: ["0.0.0.0/0", "::/0"] },
-          { name: "ntp", port: 123, protocol: "udp", destinations: ["0.0.0.0/0"] },
-        ],
-      },
+      outgoing: readmeOutgoing(),
     };
     const { harden, verify } = await applyOk(
       sandbox,

@@ -7,7 +7,7 @@ import { renderHcloudRules } from "../../components/render/hcloudRules";
 import { assertWithinQuotas, quotaProblems } from "../../components/render/quotas";
 import { renderAdmittedTable } from "../../components/render/table";
 import { renderUfwRules } from "../../components/render/ufwRules";
-import { validConfig } from "../support/configs";
+import { readmeOutgoing, validConfig } from "../support/configs";
 
 const seed = parsePolicy({
   ssh: { adminCidrs: ["0.0.0.0/0", "::/0"] },
@@ -74,14 +74,7 @@ describe("UFW rendering", () => {
     // as its halves, exactly as inbound sources are.
     const { policy } = parsePolicy({
       ...validConfig(),
-      outgoing: {
-        policy: "deny",
-        allow: [
-          { name: "dns", port: 53, protocol: "udp", destinations: ["1.1.1.1", "9.9.9.9"] },
-          { name: "https", port: 443, protocol: "tcp", destinations: ["0.0.0.0/0", "::/0"] },
-          { name: "ntp", port: 123, protocol: "udp", destinations: ["0.0.0.0/0"] },
-        ],
-      },
+      outgoing: readmeOutgoing(),
     });
     assert.deepEqual(
       renderUfwRules(policy).filter((l) => l.includes(" out ")),
