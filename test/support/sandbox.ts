@@ -184,6 +184,9 @@ export class Sandbox {
    */
   protected recreateServerNamespace(): void {
     this.killAllIn(this.server.ns);
+    // The kernel tears a namespace down only once nothing holds it, and the veth pair goes with
+    // it: deleted here, the router's end is gone before the new link takes its name.
+    run("ip", ["-n", this.router, "link", "del", "p0"]);
     run("ip", ["netns", "del", this.server.ns]);
     this.addNamespace(this.server.ns);
     this.addLink(0, ...this.links()[0]!);
