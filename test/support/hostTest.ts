@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { Sandbox } from "./sandbox";
 import { applySteps, remoteSteps, sandboxOverrides, type RemoteStep } from "./deploy";
+import { inCI } from "./cannotRun";
 
 /** The home stack's firewall as shipped; tests replace or extend parts of it. */
 export const HOME_FIREWALL = {
@@ -19,7 +20,7 @@ export const HOME_FIREWALL = {
  * can). In CI (CI=true) a suite that cannot run fails the run instead of skipping quietly.
  */
 export function hostSuiteSkip(reason: string | undefined): string | undefined {
-  if (reason && process.env["CI"] === "true") {
+  if (reason && inCI()) {
     test(`host suite can run in CI`, () => assert.fail(`CI=true but the host suite cannot run: ${reason}`));
   }
   return reason;

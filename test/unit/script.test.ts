@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { cannotRun } from "../support/cannotRun";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -241,7 +242,7 @@ test("the boot guard: a systemd unit that systemd-analyze accepts, ordered befor
     assert.ok(unit.split("\n").includes(line), `${line} missing from:\n${unit}`);
   }
   if (spawnSync("sh", ["-c", "command -v systemd-analyze"]).status !== 0) {
-    t.skip("systemd-analyze is not installed");
+    cannotRun(t, "systemd-analyze is not installed");
     return;
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-unit-"));
@@ -300,7 +301,7 @@ test("UFW's start hooks run rollback.sh only while a change is pending", () => {
 
 test("whether the policy admits the address a session comes from", (t) => {
   if (spawnSync("sh", ["-c", "command -v ufw"]).status !== 0) {
-    t.skip("needs ufw's python");
+    cannotRun(t, "needs ufw's python");
     return;
   }
   const desired = (adminCidrs: string[], port = 22) =>
@@ -452,7 +453,7 @@ test("sshd options: extra settings are rendered after the fixed ones; the fixed 
 // the decision itself: restore exactly when a change is pending and its timer is dead.
 test("at boot, rollback.sh restores an unconfirmed change only when its timer is dead", (t) => {
   if (process.getuid?.() !== 0 || spawnSync("unshare", ["-m", "true"]).status !== 0) {
-    t.skip("needs root and a private mount namespace (unshare -m), as CI has");
+    cannotRun(t, "needs root and a private mount namespace (unshare -m), as CI has");
     return;
   }
   const boot = (pending: string | undefined, mode: "boot" | "ufw-start", wasActive = "yes") => {
