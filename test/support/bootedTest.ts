@@ -2,6 +2,7 @@
 // the seed's expected probe results, and the check that the machine itself was left alone.
 import { after } from "node:test";
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as os from "node:os";
 import { BootedHost, bootedImage, type Variant } from "./bootedHost";
 import type { Target } from "./netprobe";
@@ -33,7 +34,20 @@ export const SEED_PROBES = {
 };
 
 /**
- * Where the machine's own filesystems are not looked at: the kernel's, the checkouts under
+ * The machine's system directories: where a booted host, systemd-nspawn or a hardening step that
+ * escaped its sandbox would write. Not the whole filesystem: the CI runner writes its own log
+ * beside the checkout while the tests run, and that is not the tests' doing.
+ */
+const WATCHED = ((dirs: string[]) => {
+  // On the root filesystem only (as `find / -xdev` looked before), each directory once.
+  const rootDev = fs.statSync("/").dev;
+  const real = [...new Set(dirs.filter((p) => fs.existsSync(p)).map((p) => fs.realpathSync(p)))];
+  return real.filter(
+    (p) => fs.statSync(p).dev === rootDev && !real.some((q) => q !== p && p.startsWith(`${q}/`)),
+  );
+})(["/etc", "/var", "/run", "/usr", "/opt", "/srv", "/root", "/home", "/boot", "/bin", "/sbin", "/lib", "/lib64"]);
+/**
+ * Where, inside WATCHED, nothing is looked at: the kernel's, the checkouts under
  * /work, the temporary directory (every test's own directories are there), the image cache,
  * the machine's journal, npm's, tsx's and pyenv's caches, and the namespaces' mount points
  * and /etc/netns (each sandbox's own, named from its id).
@@ -60,7 +74,7 @@ const PRUNED = [
 const OTHER_SANDBOXES = [/^\/run\/ufw\.lock$/, /openclaw-(sandbox|sbx)-[0-9a-f]{6}/];
 
 function findOnMachine(tests: string[]): string[] {
-  const args = ["/", "-xdev", "("];
+  const args = [...WATCHED, "-xdev", "("];
   PRUNED.forEach((p, i) => args.push(...(i ? ["-o"] : []), "-path", p));
   args.push(")", "-prune", "-o", ...tests, "-print");
   return spawnSync("find", args, { encoding: "utf8", maxBuffer: 64 << 20 })
