@@ -1,0 +1,72 @@
+/**
+ * OpenClaw on the server, validated: what the install and verify steps are rendered from.
+ * Pure data, no secrets (those travel as Pulumi secrets, on stdin only), no Pulumi runtime.
+ */
+
+/** The system user the gateway runs as, and the names of its unit and files on the host. */
+export const OPENCLAW_HOST = {
+  user: "openclaw",
+  unit: "openclaw-gateway.service",
+  /** Node distributions, one directory per version (tarball source). */
+  nodeRoot: "/opt/openclaw/node",
+  /** One npm prefix per OpenClaw version; `current` links to the one in service. */
+  releases: "/opt/openclaw/releases",
+  current: "/opt/openclaw/current",
+  /** 0600 root: the token and provider keys, read by systemd for the service. */
+  envFile: "/etc/openclaw/gateway.env",
+  /** 0700 openclaw: OPENCLAW_STATE_DIR (openclaw.json, sessions, workspace). */
+  stateDir: "/var/lib/openclaw-gateway",
+} as const;
+
+/** The policy service whose port is the gateway's. Any TCP service on that port exposes it. */
+export const GATEWAY_SERVICE = "openclaw-gateway";
+export const DEFAULT_GATEWAY_PORT = 18789;
+/** The OpenClaw version installed when none is pinned: current on the npm registry (2026-11). */
+export const DEFAULT_OPENCLAW_VERSION = "2026.9.6";
+/** A Node that satisfies that version's engines (>=24.16.0 <25 || >=26.1.0). */
+export const DEFAULT_NODE_VERSION = "24.22.3";
+export const DEFAULT_NPM_REGISTRY = "https://registry.npmjs.org/";
+export const DEFAULT_NODE_DIST_URL = "https://nodejs.org/dist/";
+
+/** Where Node comes from: an official tarball, its SHA-256 checked, or an apt repository. */
+export type NodeSource =
+  | {
+      readonly kind: "tarball";
+      readonly version: string;
+      /** The distribution's base URL: `<distUrl>v<version>/node-v<version>-linux-<arch>.tar.xz`. */
+      readonly distUrl: string;
+      /** Pinned digest of the tarball; unset, the distribution's SHASUMS256.txt is used. */
+      readonly sha256?: string;
+    }
+  | {
+      readonly kind: "apt";
+      readonly version: string;
+      /** One-line apt source, e.g. `deb [signed-by=…] https://deb.nodesource.com/node_24.x nodistro main`. */
+      readonly source: string;
+      /** The repository's ASCII-armoured signing key, written to the `signed-by` path. */
+      readonly key?: string;
+    };
+
+export interface OpenClawSpec {
+  /** Exact version on the registry, e.g. `2026.9.6`. */
+  readonly version: string;
+  readonly port: number;
+  /** `lan` only when the policy admits TCP on `port` from somewhere; then token auth is required. */
+  readonly bind: "loopback" | "lan";
+  /** The policy's sources for the gateway port (empty when loopback), for verify's report. */
+  readonly exposedTo: readonly string[];
+  /** On only when the policy admits 5353/udp; otherwise OPENCLAW_DISABLE_BONJOUR=1. */
+  readonly mdns: boolean;
+  /** With a trailing slash. */
+  readonly npmRegistry: string;
+  readonly node: NodeSource;
+  /** Destroying the component stops and removes the service (default: cloud yes, existing no). */
+  readonly removeOnDestroy: boolean;
+}
+
+/** The secret values the host gets on stdin, in the 0600 environment file. */
+export interface OpenClawSecretValues {
+  readonly gatewayToken: string;
+  readonly anthropicApiKey?: string;
+  readonly openaiApiKey?: string;
+}
