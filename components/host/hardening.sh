@@ -19,9 +19,30 @@ setup() {
     [ "$(id -u)" -eq 0 ] || fail "must run as root: give the SSH user passwordless sudo"
 }
 
+# The rollback script kept in $STATE runs as root, at boot and from a timer: a directory another
+# user owns, or can write to, or one on the way to it, would let that user run code as root.
+# Group- or world-writable directories above it are admitted only with the sticky bit (/tmp's):
+# there nobody can replace a root-owned entry.
+check_state_dir() {
+    local dir=$STATE uid mode
+    while :; do
+        if [ -e "$dir" ]; then
+            read -r uid mode <<<"$(stat -L -c '%u %a' "$dir")"
+            [ "$uid" -eq 0 ] ||
+                fail "$dir belongs to uid $uid: hardening.stateDir ($STATE) and every directory above it must belong to root"
+            if (((8#$mode & 8#022) != 0)) && { [ "$dir" = "$STATE" ] || (((8#$mode & 8#1000) == 0)); }; then
+                fail "$dir is writable by group or others (mode $mode): hardening.stateDir ($STATE) and every directory above it must be writable by root alone"
+            fi
+        fi
+        [ "$dir" != / ] || break
+        dir=$(dirname "$dir")
+    done
+}
+
 # One step at a time on a host: converge, verify and a firing rollback all take this lock.
 lock() {
-    mkdir -p "$STATE"
+    check_state_dir
+    mkdir -p -m 700 "$STATE"
     exec 9>"$STATE/lock"
     flock -w 300 9 || fail "another hardening step has held $STATE/lock for 5 minutes"
 }
