@@ -384,7 +384,7 @@ const checkToken = (f: Findings, key: string, v: unknown): void => {
     f.fail(
       key,
       `(a secret of ${v.length} characters)`,
-      "is too short to be guessed by nobody",
+      "is too short to resist guessing",
       `at least ${MIN_GATEWAY_TOKEN_LENGTH} characters, e.g. from: openssl rand -hex 24; or leave it unset to have one generated`,
     );
   }
