@@ -74,12 +74,16 @@ describe("a consumer project from the `pulumi new typescript` template", () => {
         "command:remote:Command agent-authorize-key <- openclaw-server:index:OpenClawServer::agent",
         "command:remote:Command agent-confirm <- openclaw-server:index:OpenClawServer::agent",
         "command:remote:Command agent-harden <- openclaw-server:index:OpenClawServer::agent",
+        "command:remote:Command agent-openclaw <- openclaw-server:index:OpenClawServer::agent",
+        "command:remote:Command agent-openclaw-remove <- openclaw-server:index:OpenClawServer::agent",
+        "command:remote:Command agent-openclaw-verify <- openclaw-server:index:OpenClawServer::agent",
         "command:remote:Command agent-verify <- openclaw-server:index:OpenClawServer::agent",
         "hcloud:index/firewall:Firewall agent-firewall <- openclaw-server:index:OpenClawServer::agent",
         "hcloud:index/server:Server agent-server <- openclaw-server:index:OpenClawServer::agent",
         "hcloud:index/sshKey:SshKey agent-key <- openclaw-server:index:OpenClawServer::agent",
         "openclaw-server:index:OpenClawServer agent <- pulumi:pulumi:Stack::consumer-dev",
         "pulumi:pulumi:Stack consumer-dev <- (none)",
+        "random:index/randomPassword:RandomPassword agent-gateway-token <- openclaw-server:index:OpenClawServer::agent",
       ]);
       assert.deepEqual(run.outputs, ["ssh"]);
       // The package's JavaScript ran (not its sources), and no AWS SDK for a Hetzner server.
