@@ -10,7 +10,6 @@ import {
   recordParents,
   registrations,
   reset,
-  setConfig,
   unwrapSecret,
   useStackConfig,
   type Registration,
@@ -104,8 +103,6 @@ describe("a cloud target: OpenClaw after the hardening", () => {
     assert.deepEqual(token.inputs, { length: 48, special: false });
 
     const server = "edge-server";
-    const serverId = find("hcloud:index/server:Server", server);
-    void serverId;
     const remove = find(COMMAND, "edge-openclaw-remove");
     const install = find(COMMAND, "edge-openclaw");
     const verify = find(COMMAND, "edge-openclaw-verify");
