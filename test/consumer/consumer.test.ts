@@ -135,7 +135,7 @@ describe("this repository's index.ts, loaded as `pulumi up` loads it (Pulumi.yam
       useStackConfig(stack, KEY);
       reset();
       const server = runStack(undefined, { transformations: [recordParents] });
-      await promiseOf(pulumi.all([server.hostFirewallStatus, server.sshCommand]));
+      await promiseOf(pulumi.all([server.hostFirewallStatus, server.sshCommand, server.openclawVersion]));
       const expected = registrations.map((r) => {
         const parent = r.parent ?? `pulumi:pulumi:Stack::openclaw-${stack}`;
         return `${r.type} ${r.name} <- ${parent}`;
