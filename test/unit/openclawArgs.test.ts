@@ -14,6 +14,7 @@ import {
   type OpenClawSpec,
 } from "../../components/openclaw/types";
 import type { FirewallConfig, ServiceConfig } from "../../components/policy/types";
+import { renderPlan } from "../../components/render/plan";
 
 const PUBLIC = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIArgsArgsArgsArgsArgsArgsArgsArgs0 a@example";
 const SECRET = "SuperSecretTokenValue-9d1e";
@@ -451,6 +452,35 @@ describe("secrets: checked, never shown", () => {
     assert.deepEqual(
       problems(() => parseServerArgs(mapped.args, stackKeys("openclaw"))).map((p) => [p.key, p.value]),
       [["openclaw:gatewayToken", "(a secret of 5 characters)"]],
+    );
+  });
+});
+
+describe("npm run plan shows what OpenClaw the stack gets", () => {
+  const plan = (openclaw: unknown, services: ServiceConfig[]) =>
+    renderPlan(
+      "t",
+      parseStackSettings(
+        (key) =>
+          ({ target: "hcloud", hcloud: TARGETS.hcloud, firewall: firewall(...services), openclaw })[key],
+      ),
+    )
+      .split("== OpenClaw ==\n")[1]!
+      .split("\n\n")[0];
+  test("exposed: the port, the bind and who may reach it", () => {
+    assert.equal(
+      plan({ version: "2026.10.1" }, [gatewayService()]),
+      [
+        "openclaw 2026.10.1 from https://registry.npmjs.org/, on Node 24.22.3 (tarball from https://nodejs.org/dist/)",
+        "gateway: port 18789, bound to the LAN with token auth, reachable from 198.51.100.0/24, 2001:db8:1::/48",
+        "mDNS: off; on destroy: stopped and removed",
+      ].join("\n"),
+    );
+  });
+  test("loopback, kept on destroy", () => {
+    assert.match(
+      plan({ removeOnDestroy: false }, []),
+      /bound to loopback: reached through the SSH tunnel[\s\S]*left running$/,
     );
   });
 });
