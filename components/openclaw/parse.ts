@@ -444,7 +444,8 @@ function url(f: Findings, key: string, raw: unknown, fallback: string): string {
     return fallback;
   }
   if (parsed.search || parsed.hash || /[?#]/.test(raw as string)) {
-    f.fail(key, raw, "has a query or a fragment", accepted);
+    // Not the query itself: it may carry a token.
+    f.fail(key, `${parsed.origin}${parsed.pathname}?…`, "has a query or a fragment", accepted);
     return fallback;
   }
   return parsed.href.endsWith("/") ? parsed.href : `${parsed.href}/`;
