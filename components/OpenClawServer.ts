@@ -268,7 +268,7 @@ export class OpenClawServer extends pulumi.ComponentResource {
       // Loopback: reached through the tunnel, whose local end is the same port.
       this.gatewayUrl =
         openclaw.bind === "lan"
-          ? pulumi.interpolate`http://${this.publicIpv4}:${openclaw.port}`
+          ? this.publicIpv4.apply((ip) => `http://${ip?.includes(":") ? `[${ip}]` : ip}:${openclaw.port}`)
           : pulumi.output(`http://127.0.0.1:${openclaw.port}`);
       this.sshTunnelCommand = pulumi.interpolate`ssh -N -L ${openclaw.port}:127.0.0.1:${openclaw.port} -p ${port} ${user}@${host}`;
       this.gatewayToken = steps.gatewayToken;
