@@ -10,3 +10,7 @@ export const cloudFirewallId = server.cloudFirewallId;
 export const firewallLayers = server.firewallLayers;
 export const admittedTraffic = server.admittedTraffic;
 export const hostFirewallStatus = server.hostFirewallStatus;
+export const gatewayUrl = server.gatewayUrl;
+export const sshTunnelCommand = server.sshTunnelCommand;
+export const gatewayToken = server.gatewayToken;
+export const openclawVersion = server.openclawVersion;

@@ -3,7 +3,9 @@ import { type AwsServerArgs, type HcloudServerArgs, createAwsServer, createHclou
 import { authorizeKey } from "./host/deployKey";
 import { hardenHost, sshConnection } from "./host/hardening";
 import { type HardeningOptions, seconds } from "./host/options";
+import { installOpenClaw } from "./host/openclaw";
 import { waitForSsh } from "./host/sshWait";
+import type { OpenClawArgs } from "./openclaw/parse";
 import { Findings, type PolicyProblem, formatWarning } from "./policy/errors";
 import type { FirewallConfig, FirewallPolicy } from "./policy/types";
 import { renderAdmittedTable } from "./render/table";
@@ -70,6 +72,11 @@ export interface OpenClawServerArgs {
   ssh: SshArgs;
   /** Options for the hardening steps. */
   hardening?: HardeningOptions;
+  /**
+   * OpenClaw on the server: installed, run as its own user and verified, bound to loopback
+   * unless the policy admits its port. On by default on `aws` and `hcloud`, off on `existing`.
+   */
+  openclaw?: OpenClawArgs;
 }
 
 /** Pulumi's options, and for a program that maps its own config to the args, whose keys to name. */
@@ -106,6 +113,18 @@ export class OpenClawServer extends pulumi.ComponentResource {
   public readonly admittedTraffic: pulumi.Output<string>;
   /** `ufw status verbose` as read on the host after the policy was verified there. */
   public readonly hostFirewallStatus: pulumi.Output<string>;
+  /**
+   * Where the gateway answers: `http://127.0.0.1:<port>` through `sshTunnelCommand` when it is
+   * bound to loopback, `http://<publicIpv4>:<port>` when the policy admits its port. Undefined
+   * when OpenClaw is not installed.
+   */
+  public readonly gatewayUrl: pulumi.Output<string | undefined>;
+  /** The SSH tunnel to the gateway's port (`ssh -N -L ...`); undefined without OpenClaw. */
+  public readonly sshTunnelCommand: pulumi.Output<string | undefined>;
+  /** The token the gateway requires, given or generated; a secret. Undefined without OpenClaw. */
+  public readonly gatewayToken: pulumi.Output<string | undefined>;
+  /** The OpenClaw version the host reported after the install; undefined without OpenClaw. */
+  public readonly openclawVersion: pulumi.Output<string | undefined>;
   /**
    * The normalised policy every layer was rendered from, for TypeScript programs. A getter, so
    * that the schema's analyzer (which reads properties) leaves it out: it is not an output.
@@ -231,6 +250,36 @@ export class OpenClawServer extends pulumi.ComponentResource {
     this.admittedTraffic = pulumi.output(renderAdmittedTable(policy));
     this.hostFirewallStatus = confirm.stdout;
 
+    const openclaw = spec.openclaw;
+    if (openclaw) {
+      const steps = installOpenClaw(
+        name,
+        {
+          connection: sshConnection(sshArgs, settings),
+          spec: openclaw,
+          secrets: spec.openclawSecrets ?? {},
+          timeout: settings.timeout,
+          hostIdentity,
+          confirm,
+          ...onHost,
+        },
+        this,
+      );
+      // Loopback: reached through the tunnel, whose local end is the same port.
+      this.gatewayUrl =
+        openclaw.bind === "lan"
+          ? this.publicIpv4.apply((ip) => `http://${ip?.includes(":") ? `[${ip}]` : ip}:${openclaw.port}`)
+          : pulumi.output(`http://127.0.0.1:${openclaw.port}`);
+      this.sshTunnelCommand = pulumi.interpolate`ssh -N -L ${openclaw.port}:127.0.0.1:${openclaw.port} -p ${port} ${user}@${host}`;
+      this.gatewayToken = steps.gatewayToken;
+      this.openclawVersion = steps.version;
+    } else {
+      this.gatewayUrl = pulumi.output(undefined);
+      this.sshTunnelCommand = pulumi.output(undefined);
+      this.gatewayToken = pulumi.output(undefined);
+      this.openclawVersion = pulumi.output(undefined);
+    }
+
     this.registerOutputs({
       publicIpv4: this.publicIpv4,
       publicIpv6: this.publicIpv6,
@@ -239,6 +288,10 @@ export class OpenClawServer extends pulumi.ComponentResource {
       firewallLayers: this.firewallLayers,
       admittedTraffic: this.admittedTraffic,
       hostFirewallStatus: this.hostFirewallStatus,
+      gatewayUrl: this.gatewayUrl,
+      sshTunnelCommand: this.sshTunnelCommand,
+      gatewayToken: this.gatewayToken,
+      openclawVersion: this.openclawVersion,
     });
   }
 }

@@ -9,6 +9,8 @@ export type {
   SshArgs,
 } from "./OpenClawServer";
 export { type HardeningOptions, UnmanagedRules } from "./host/options";
+export type { OpenClawArgs, OpenClawNodeArgs } from "./openclaw/parse";
+export { type OpenClawSpec, OPENCLAW_HOST, GATEWAY_SERVICE } from "./openclaw/types";
 export {
   type FirewallConfig,
   type FirewallPolicy,

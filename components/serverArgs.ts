@@ -8,6 +8,8 @@ import type { FirewallPolicy, ServiceConfig } from "./policy/types";
 import { type HostSettings, parseHardeningOptions } from "./host/options";
 import { quotaProblems } from "./render/quotas";
 import { closestName } from "./policy/suggest";
+import { type OpenClawSecretInputs, type OpenClawSecretName, parseOpenClaw } from "./openclaw/parse";
+import type { OpenClawSpec } from "./openclaw/types";
 
 /**
  * Where each part of the server's config lives, so that every problem names the key its author
@@ -24,6 +26,10 @@ export interface ArgKeys {
   readonly hostKey: string;
   readonly privateKey: string;
   readonly hardening: string;
+  /** The `openclaw` block: `edge.openclaw`, `openclaw:openclaw`. */
+  readonly openclaw: string;
+  /** Its secrets, each under its own key in a stack: `edge.openclaw.gatewayToken`, `openclaw:gatewayToken`. */
+  readonly openclawSecret: (name: OpenClawSecretName) => string;
 }
 
 /** The keys of an `OpenClawServer` named `name`, as a program that constructs it writes them. */
@@ -37,6 +43,8 @@ export function componentKeys(name: string): ArgKeys {
     hostKey: `${name}.ssh.hostKey`,
     privateKey: `${name}.ssh.privateKey`,
     hardening: `${name}.hardening`,
+    openclaw: `${name}.openclaw`,
+    openclawSecret: (secret) => `${name}.openclaw.${secret}`,
   };
 }
 
@@ -52,6 +60,8 @@ export function stackKeys(namespace: string): ArgKeys {
     hostKey: k("sshHostKey"),
     privateKey: k("sshPrivateKey"),
     hardening: k("hardening"),
+    openclaw: k("openclaw"),
+    openclawSecret: (secret) => k(secret),
   };
 }
 
@@ -126,6 +136,10 @@ export interface ServerSpec {
     readonly hostKey?: pulumi.Input<string>;
   };
   readonly hardening: HostSettings;
+  /** OpenClaw on the server; undefined when it is not installed. */
+  readonly openclaw?: OpenClawSpec;
+  /** Its secrets as given (checked, never shown); with `openclaw` only. */
+  readonly openclawSecrets?: OpenClawSecretInputs;
 }
 
 const USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
@@ -373,6 +387,20 @@ export function parseServerArgs(raw: unknown, keys: ArgKeys, options: ParseOptio
 
   const hardening = collect(f, () => parseHardeningOptions(args["hardening"], keys.hardening));
 
+  const openclaw = parseOpenClaw(
+    f,
+    args["openclaw"],
+    { block: keys.openclaw, secret: keys.openclawSecret, firewall: keys.firewall },
+    {
+      cloud: kind !== "existing",
+      policy: parsed?.policy,
+      rawFirewall,
+      later,
+      isDeferred,
+    },
+  );
+  warnings.push(...f.warnings);
+
   f.throwIfFailed();
   return {
     policy: parsed!.policy,
@@ -388,6 +416,7 @@ export function parseServerArgs(raw: unknown, keys: ArgKeys, options: ParseOptio
       ...(hostKey === undefined ? {} : { hostKey: hostKey as pulumi.Input<string> }),
     },
     hardening: hardening!,
+    ...(openclaw ? { openclaw: openclaw.spec, openclawSecrets: openclaw.secrets } : {}),
   };
 }
 

@@ -40,6 +40,7 @@ function describeValue(value: unknown): string {
 // `openclaw:firewall.ssh.port` the firewall, `edge.ssh.user` the login. Both spellings of a key
 // match: the stack's (`openclaw:sshUser`) and the component's (`edge.ssh.user`).
 const SUBJECTS: readonly [RegExp, string][] = [
+  [/[.:]openclaw(\.|\[|$)|:(gatewayToken|anthropicApiKey|openaiApiKey)$/, "OpenClaw configuration"],
   [/[.:]router(\.|\[|$)/, "router configuration"],
   [/[.:]hardening(\.|\[|$)/, "hardening options"],
   [/[.:]firewall(\.|\[|$)/, "firewall configuration"],

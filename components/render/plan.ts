@@ -16,6 +16,22 @@ function describeTarget(s: StackSettings): string {
   }
 }
 
+function describeOpenClaw(s: StackSettings): string {
+  const o = s.openclaw;
+  if (!o) return "(not installed: openclaw:openclaw.enabled is false, the default on an existing host)";
+  const node =
+    o.node.kind === "apt"
+      ? `Node ${o.node.version} from apt (${o.node.source})`
+      : `Node ${o.node.version} (tarball from ${o.node.distUrl}${o.node.sha256 ? `, sha256 ${o.node.sha256}` : ""})`;
+  return [
+    `openclaw ${o.version} from ${o.npmRegistry}, on ${node}`,
+    o.bind === "lan"
+      ? `gateway: port ${o.port}, bound to the LAN with token auth, reachable from ${o.exposedTo.join(", ")}`
+      : `gateway: port ${o.port}, bound to loopback: reached through the SSH tunnel (sshTunnelCommand)`,
+    `mDNS: ${o.mdns ? "on (the policy admits 5353/udp)" : "off"}; on destroy: ${o.removeOnDestroy ? "stopped and removed" : "left running"}`,
+  ].join("\n");
+}
+
 /** The offline plan: everything `pulumi up` would enforce, without touching a cloud or a host. */
 export function renderPlan(stack: string, s: StackSettings): string {
   const aws = renderAwsRules(s.policy).map((r) => [
@@ -48,6 +64,7 @@ export function renderPlan(stack: string, s: StackSettings): string {
       "rules, as `ufw show added` prints them:",
       ...renderUfwRules(s.policy),
     ].join("\n")}`,
+    `== OpenClaw ==\n${describeOpenClaw(s)}`,
     `== Warnings ==\n${s.warnings.length === 0 ? "(none)" : s.warnings.map((w) => `- ${formatWarning(w)}`).join("\n")}`,
   ];
   return sections.join("\n\n") + "\n";

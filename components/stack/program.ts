@@ -28,7 +28,11 @@ export function runStack(
     .filter((key) => key.startsWith(prefix))
     .map((key) => key.slice(prefix.length));
   // The stack program only maps; the component validates, naming the stack's keys.
-  const mapped = mapStackConfig(Object.assign(read, { keys }), config.getSecret("sshPrivateKey"));
+  const mapped = mapStackConfig(Object.assign(read, { keys }), config.getSecret("sshPrivateKey"), {
+    gatewayToken: config.getSecret("gatewayToken"),
+    anthropicApiKey: config.getSecret("anthropicApiKey"),
+    openaiApiKey: config.getSecret("openaiApiKey"),
+  });
   return new OpenClawServer("openclaw", mapped.args as unknown as OpenClawServerArgs, {
     ...opts,
     configKeys: { keys: mapped.keys, problems: mapped.problems },

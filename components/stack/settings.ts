@@ -3,6 +3,8 @@ import type { RouterConfig } from "../policy/nat";
 import { closestName } from "../policy/suggest";
 import type { FirewallPolicy } from "../policy/types";
 import type { HostSettings } from "../host/options";
+import { OPENCLAW_SECRETS, type OpenClawSecretName } from "../openclaw/parse";
+import type { OpenClawSpec } from "../openclaw/types";
 import { type ArgKeys, TARGET_KINDS, parseServerArgs, stackKeys } from "../serverArgs";
 
 /** The config namespace: the project name in Pulumi.yaml. */
@@ -49,6 +51,8 @@ export interface StackSettings {
   readonly warnings: readonly PolicyWarning[];
   /** `openclaw:hardening`, with defaults filled in. */
   readonly hardening: HostSettings;
+  /** `openclaw:openclaw`, validated; undefined when OpenClaw is not installed. */
+  readonly openclaw?: OpenClawSpec;
 }
 
 /** Reads a config value by its key within the namespace (`target`, `firewall`, ...). */
@@ -69,7 +73,12 @@ export const STACK_KEYS = [
   "sshPrivateKey",
   "firewall",
   "hardening",
+  "openclaw",
+  ...OPENCLAW_SECRETS,
 ] as const;
+
+/** The stack's secrets for OpenClaw, read with getSecret: `openclaw:gatewayToken` and the API keys. */
+export type StackOpenClawSecrets = { readonly [K in OpenClawSecretName]?: unknown };
 
 /** A stack's config as `OpenClawServer`'s args, and the keys its errors name. */
 export interface StackArgs {
@@ -88,7 +97,11 @@ export interface StackArgs {
  * has no place in the args is found here. `privateKey` is the secret, which only `pulumi up`
  * can read.
  */
-export function mapStackConfig(read: ConfigReader, privateKey: unknown): StackArgs {
+export function mapStackConfig(
+  read: ConfigReader,
+  privateKey: unknown,
+  openclawSecrets: StackOpenClawSecrets = {},
+): StackArgs {
   const f = new Findings();
   const k = (key: string) => `${NAMESPACE}:${key}`;
   // A misspelt key would otherwise be dropped without a word: a host-key pin the operator
@@ -126,7 +139,33 @@ export function mapStackConfig(read: ConfigReader, privateKey: unknown): StackAr
   };
   const hardening = read("hardening");
   if (hardening !== undefined) args["hardening"] = hardening;
+  const openclaw = mapOpenClaw(f, read("openclaw"), openclawSecrets);
+  if (openclaw !== undefined) args["openclaw"] = openclaw;
   return { args, keys: stackKeys(NAMESPACE), problems: f.problems };
+}
+
+/**
+ * `openclaw:openclaw` with the secrets from their own keys. A secret written inside the block
+ * would sit in the stack file in plain text: refused, and not shown.
+ */
+function mapOpenClaw(f: Findings, block: unknown, secrets: StackOpenClawSecrets): unknown {
+  const given = Object.fromEntries(
+    OPENCLAW_SECRETS.filter((n) => secrets[n] !== undefined).map((n) => [n, secrets[n]]),
+  );
+  if (block === undefined) return Object.keys(given).length > 0 ? given : undefined;
+  if (!isRecord(block)) return block;
+  const rest = { ...block };
+  for (const name of OPENCLAW_SECRETS) {
+    if (rest[name] === undefined) continue;
+    delete rest[name];
+    f.fail(
+      `${NAMESPACE}:openclaw.${name}`,
+      "(not shown)",
+      "is a secret, which a stack file keeps encrypted under a key of its own",
+      `pulumi config set --secret ${NAMESPACE}:${name}, and remove it from ${NAMESPACE}:openclaw`,
+    );
+  }
+  return { ...rest, ...given };
 }
 
 /** Stands in for the private key offline, where the stack file holds it encrypted. */
@@ -148,6 +187,7 @@ export function parseStackSettings(read: ConfigReader): StackSettings {
     policy: spec.policy,
     warnings: spec.warnings,
     hardening: spec.hardening,
+    ...(spec.openclaw ? { openclaw: spec.openclaw } : {}),
   };
 }
 

@@ -24,6 +24,10 @@ const OUTPUTS = [
   "firewallLayers",
   "admittedTraffic",
   "hostFirewallStatus",
+  "gatewayUrl",
+  "sshTunnelCommand",
+  "gatewayToken",
+  "openclawVersion",
 ] as const;
 
 interface YamlProgram {

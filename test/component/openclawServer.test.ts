@@ -49,6 +49,10 @@ async function deploy(): Promise<{ server: OpenClawServer; outputs: Record<strin
       firewallLayers: server.firewallLayers,
       admittedTraffic: server.admittedTraffic,
       hostFirewallStatus: server.hostFirewallStatus,
+      gatewayUrl: server.gatewayUrl,
+      sshTunnelCommand: server.sshTunnelCommand,
+      gatewayToken: server.gatewayToken,
+      openclawVersion: server.openclawVersion,
     }),
   );
   return { server, outputs: outputs as Record<string, unknown> };
@@ -192,6 +196,11 @@ describe("stack dev: AWS", () => {
         "command:remote:Command::openclaw-harden",
         "command:remote:Command::openclaw-verify",
         "command:remote:Command::openclaw-confirm",
+        // OpenClaw, on by default on a cloud target (test/component/openclaw.test.ts).
+        "random:index/randomPassword:RandomPassword::openclaw-gateway-token",
+        "command:remote:Command::openclaw-openclaw-remove",
+        "command:remote:Command::openclaw-openclaw",
+        "command:remote:Command::openclaw-openclaw-verify",
       ].sort(),
     );
     for (const r of registrations.slice(1))
@@ -280,6 +289,11 @@ describe("stack prod: Hetzner Cloud", () => {
         "command:remote:Command::openclaw-harden",
         "command:remote:Command::openclaw-verify",
         "command:remote:Command::openclaw-confirm",
+        // OpenClaw, on by default on a cloud target (test/component/openclaw.test.ts).
+        "random:index/randomPassword:RandomPassword::openclaw-gateway-token",
+        "command:remote:Command::openclaw-openclaw-remove",
+        "command:remote:Command::openclaw-openclaw",
+        "command:remote:Command::openclaw-openclaw-verify",
       ].sort(),
     );
     for (const r of registrations.slice(1)) assert.equal(r.parent, PARENT);
@@ -619,7 +633,7 @@ describe("OpenClawServer used from another program validates its own args", () =
       ...valid(),
       hcloud: { serverType: "cx23", location: "fsn1", publicKey: `${key} a@example` },
     } as never);
-    await promiseOf(first.hostFirewallStatus);
+    await promiseOf(pulumi.all([first.hostFirewallStatus, first.openclawVersion]));
     const before = registrations.length;
     assert.throws(
       () =>

@@ -28,6 +28,7 @@ test("the schema has one optional block per target and named types only", async 
     "firewall",
     "hardening",
     "hcloud",
+    "openclaw",
     "ssh",
   ]);
   assert.deepEqual([...component.requiredInputs].sort(), ["firewall", "ssh"]);

@@ -29,7 +29,7 @@ describe("unknown keys in the openclaw namespace", () => {
       );
       assert.match(
         e.message,
-        /openclaw:sshHostKy: "sshHostKy" is not a known key; did you mean openclaw:sshHostKey\? Accepted: one of openclaw:target, openclaw:aws, .*openclaw:hardening\./,
+        /openclaw:sshHostKy: "sshHostKy" is not a known key; did you mean openclaw:sshHostKey\? Accepted: one of openclaw:target, openclaw:aws, .*openclaw:hardening, openclaw:openclaw, openclaw:gatewayToken, openclaw:anthropicApiKey, openclaw:openaiApiKey\./,
       );
       assert.match(
         e.message,

@@ -74,12 +74,16 @@ describe("a consumer project from the `pulumi new typescript` template", () => {
         "command:remote:Command agent-authorize-key <- openclaw-server:index:OpenClawServer::agent",
         "command:remote:Command agent-confirm <- openclaw-server:index:OpenClawServer::agent",
         "command:remote:Command agent-harden <- openclaw-server:index:OpenClawServer::agent",
+        "command:remote:Command agent-openclaw <- openclaw-server:index:OpenClawServer::agent",
+        "command:remote:Command agent-openclaw-remove <- openclaw-server:index:OpenClawServer::agent",
+        "command:remote:Command agent-openclaw-verify <- openclaw-server:index:OpenClawServer::agent",
         "command:remote:Command agent-verify <- openclaw-server:index:OpenClawServer::agent",
         "hcloud:index/firewall:Firewall agent-firewall <- openclaw-server:index:OpenClawServer::agent",
         "hcloud:index/server:Server agent-server <- openclaw-server:index:OpenClawServer::agent",
         "hcloud:index/sshKey:SshKey agent-key <- openclaw-server:index:OpenClawServer::agent",
         "openclaw-server:index:OpenClawServer agent <- pulumi:pulumi:Stack::consumer-dev",
         "pulumi:pulumi:Stack consumer-dev <- (none)",
+        "random:index/randomPassword:RandomPassword agent-gateway-token <- openclaw-server:index:OpenClawServer::agent",
       ]);
       assert.deepEqual(run.outputs, ["ssh"]);
       // The package's JavaScript ran (not its sources), and no AWS SDK for a Hetzner server.
@@ -131,7 +135,7 @@ describe("this repository's index.ts, loaded as `pulumi up` loads it (Pulumi.yam
       useStackConfig(stack, KEY);
       reset();
       const server = runStack(undefined, { transformations: [recordParents] });
-      await promiseOf(pulumi.all([server.hostFirewallStatus, server.sshCommand]));
+      await promiseOf(pulumi.all([server.hostFirewallStatus, server.sshCommand, server.openclawVersion]));
       const expected = registrations.map((r) => {
         const parent = r.parent ?? `pulumi:pulumi:Stack::openclaw-${stack}`;
         return `${r.type} ${r.name} <- ${parent}`;

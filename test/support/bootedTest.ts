@@ -45,7 +45,21 @@ const WATCHED = ((dirs: string[]) => {
   return real.filter(
     (p) => fs.statSync(p).dev === rootDev && !real.some((q) => q !== p && p.startsWith(`${q}/`)),
   );
-})(["/etc", "/var", "/run", "/usr", "/opt", "/srv", "/root", "/home", "/boot", "/bin", "/sbin", "/lib", "/lib64"]);
+})([
+  "/etc",
+  "/var",
+  "/run",
+  "/usr",
+  "/opt",
+  "/srv",
+  "/root",
+  "/home",
+  "/boot",
+  "/bin",
+  "/sbin",
+  "/lib",
+  "/lib64",
+]);
 /**
  * Where, inside WATCHED, nothing is looked at: the kernel's, the checkouts under
  * /work, the temporary directory (every test's own directories are there), the image cache,

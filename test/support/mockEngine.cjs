@@ -42,6 +42,10 @@ pulumi.runtime.setMocks(
           break;
         case "command:remote:Command":
           state.stdout = `stdout of ${args.name}`;
+          if (args.name.endsWith("-openclaw")) state.stdout += "\nopenclaw-version: 2026.9.6";
+          break;
+        case "random:index/randomPassword:RandomPassword":
+          state.result = "GeneratedTokenGeneratedTokenGeneratedToken000000";
           break;
       }
       return { id: args.type.startsWith("hcloud:") ? String(nextId++) : `${args.name}-id`, state };

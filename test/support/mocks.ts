@@ -26,6 +26,9 @@ export interface RecordedOptions {
    * being replaced, where plain values are known.
    */
   readonly outputInputs: string[];
+  /** The name of the resource in `deletedWith`. */
+  readonly deletedWith?: string;
+  readonly customTimeouts?: pulumi.CustomTimeouts;
 }
 
 function holdsOutput(value: unknown): boolean {
@@ -41,7 +44,13 @@ const parents = new Map<string, string>();
 const options = new Map<string, RecordedOptions>();
 
 /** What the mocked lookups answer; a test changes them to play a later deployment. */
-export const lookups = { ami: "ami-0123456789abcdef0" };
+export const lookups = {
+  ami: "ami-0123456789abcdef0",
+  /** What the install step's last line reports, as the host read it back. */
+  openclawVersion: "2026.9.6",
+  /** What a generated gateway token resolves to. */
+  generatedToken: "GeneratedTokenGeneratedTokenGeneratedToken000000",
+};
 
 /**
  * Ids as the providers return them: Hetzner uses numbers (as strings), AWS prefixed ids. A
@@ -87,6 +96,12 @@ pulumi.runtime.setMocks(
         case "command:remote:Command":
         case "command:local:Command":
           state["stdout"] = `stdout of ${args.name}`;
+          // The install step ends with the version the host runs.
+          if (args.name.endsWith("-openclaw"))
+            state["stdout"] += `\nopenclaw-version: ${lookups.openclawVersion}`;
+          break;
+        case "random:index/randomPassword:RandomPassword":
+          state["result"] = lookups.generatedToken;
           break;
       }
       return { id, state };
@@ -118,6 +133,8 @@ export const recordParents: pulumi.ResourceTransformation = (args) => {
     ...(opts.ignoreChanges ? { ignoreChanges: [...opts.ignoreChanges] } : {}),
     ...(opts.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
     dependsOn: dependsOn.map((r) => r.__name ?? "(unnamed)"),
+    ...(opts.deletedWith ? { deletedWith: (opts.deletedWith as Named).__name ?? "(unnamed)" } : {}),
+    ...(opts.customTimeouts ? { customTimeouts: { ...opts.customTimeouts } } : {}),
     outputInputs: Object.keys(args.props).filter((k) => holdsOutput(args.props[k])),
   });
   return undefined;
@@ -143,6 +160,8 @@ export function reset(): void {
   registrations.length = 0;
   invokes.length = 0;
   lookups.ami = "ami-0123456789abcdef0";
+  lookups.openclawVersion = "2026.9.6";
+  lookups.generatedToken = "GeneratedTokenGeneratedTokenGeneratedToken000000";
 }
 
 export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {

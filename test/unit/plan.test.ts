@@ -75,6 +75,7 @@ describe("npm run plan", () => {
       "ingress  tcp    8000   192.168.1.0/24  in-tcp-8000-8000-192.168.1.0_24",
       "in   tcp    8000  192.168.1.0/24",
       "- openclaw:firewall.ssh.adminCidrs: SSH is open to the whole internet",
+      "== OpenClaw ==\n(not installed: openclaw:openclaw.enabled is false, the default on an existing host)",
     ]) {
       assert.ok(r.stdout.includes(line), `missing: ${line}\n${r.stdout}`);
     }

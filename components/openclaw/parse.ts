@@ -1,0 +1,501 @@
+import type * as pulumi from "@pulumi/pulumi";
+import * as semver from "semver";
+import { type Findings } from "../policy/errors";
+import { closestName } from "../policy/suggest";
+import type { FirewallPolicy, Service } from "../policy/types";
+import {
+  DEFAULT_GATEWAY_PORT,
+  DEFAULT_NODE_DIST_URL,
+  DEFAULT_NODE_VERSION,
+  DEFAULT_NPM_REGISTRY,
+  DEFAULT_OPENCLAW_VERSION,
+  GATEWAY_SERVICE,
+  type NodeSource,
+  type OpenClawSpec,
+} from "./types";
+
+/** OpenClaw on the server: the `openclaw` block of `OpenClawServer`, `openclaw:openclaw` in a stack. */
+export interface OpenClawArgs {
+  /**
+   * Install and run the OpenClaw gateway. Default true on `aws` and `hcloud`; false on an
+   * `existing` host, which may run OpenClaw already.
+   */
+  enabled?: boolean;
+  /** The exact `openclaw` npm version to install, e.g. `2026.9.6` (no ranges, no `latest`). */
+  version?: string;
+  /**
+   * The gateway's port. Default: the port of the policy's `openclaw-gateway` service, else
+   * 18789. Given with that service, it must be the same port.
+   */
+  port?: number;
+  /** The npm registry OpenClaw is installed from, e.g. a mirror. Default https://registry.npmjs.org/. */
+  npmRegistry?: string;
+  /** Where Node comes from. Default: the official tarball of a Node that OpenClaw supports. */
+  node?: OpenClawNodeArgs;
+  /**
+   * The gateway's token, at least 32 characters; a secret. Unset, one is generated (48
+   * characters) and kept in the stack's state.
+   */
+  gatewayToken?: pulumi.Input<string>;
+  /** ANTHROPIC_API_KEY for the gateway; a secret. */
+  anthropicApiKey?: pulumi.Input<string>;
+  /** OPENAI_API_KEY for the gateway; a secret. */
+  openaiApiKey?: pulumi.Input<string>;
+  /**
+   * Destroying the component (or turning `enabled` off) stops and removes the service. Default
+   * true on `aws` and `hcloud`, false on an `existing` host.
+   */
+  removeOnDestroy?: boolean;
+}
+
+/** The Node OpenClaw runs on: an official tarball (SHA-256 checked) or an apt repository. */
+export interface OpenClawNodeArgs {
+  /** Exact Node version, satisfying OpenClaw's engines (>=24.16.0 <25 || >=26.1.0). */
+  version?: string;
+  /** Base URL of the Node distribution (tarballs and SHASUMS256.txt). Default https://nodejs.org/dist/. */
+  distUrl?: string;
+  /** SHA-256 of the linux tarball; unset, the distribution's SHASUMS256.txt is used. */
+  sha256?: string;
+  /** One apt source line (`deb [signed-by=...] URL SUITE COMPONENT`): Node from apt instead of a tarball. */
+  aptSource?: string;
+  /** The apt repository's ASCII-armoured signing key. Only with `aptSource`. */
+  aptKey?: string;
+}
+
+export const OPENCLAW_SECRETS = ["gatewayToken", "anthropicApiKey", "openaiApiKey"] as const;
+export type OpenClawSecretName = (typeof OPENCLAW_SECRETS)[number];
+
+/** The secrets as given: plain text or Outputs, checked, never shown. */
+export type OpenClawSecretInputs = { readonly [K in OpenClawSecretName]?: pulumi.Input<string> };
+
+/** The Node versions the default OpenClaw version runs on: its package.json `engines.node`. */
+export const OPENCLAW_NODE_ENGINES = ">=24.16.0 <25 || >=26.1.0";
+export const MIN_GATEWAY_TOKEN_LENGTH = 32;
+
+const KNOWN = [
+  "enabled",
+  "version",
+  "port",
+  "npmRegistry",
+  "node",
+  ...OPENCLAW_SECRETS,
+  "removeOnDestroy",
+] as const;
+const NODE_KNOWN = ["version", "distUrl", "sha256", "aptSource", "aptKey"] as const;
+
+export interface OpenClawKeys {
+  /** The block: `edge.openclaw`, `openclaw:openclaw`. */
+  readonly block: string;
+  /** A secret's own key: `edge.openclaw.gatewayToken`, `openclaw:gatewayToken`. */
+  readonly secret: (name: OpenClawSecretName) => string;
+  /** The firewall policy, for the gateway's service: `edge.firewall`, `openclaw:firewall`. */
+  readonly firewall: string;
+}
+
+export interface OpenClawContext {
+  /** aws and hcloud install by default; an existing host does not. */
+  readonly cloud: boolean;
+  /** The validated policy; undefined when it has problems of its own (already reported). */
+  readonly policy: FirewallPolicy | undefined;
+  /** The firewall as written, to name a service by its index in the author's list. */
+  readonly rawFirewall: unknown;
+  /** Checks a value now, or when it resolves if it is an Output (see ParseOptions.defer). */
+  readonly later: (
+    value: unknown,
+    key: string,
+    check: (f: Findings, key: string, v: unknown) => void,
+  ) => unknown;
+  readonly isDeferred: (value: unknown) => boolean;
+}
+
+export interface ParsedOpenClaw {
+  readonly spec: OpenClawSpec;
+  readonly secrets: OpenClawSecretInputs;
+}
+
+/**
+ * Validates the `openclaw` block against the target and the policy; undefined when OpenClaw is
+ * not installed. Problems and warnings go to `f`. Secret values are never put in a problem:
+ * only their type or length.
+ */
+export function parseOpenClaw(
+  f: Findings,
+  raw: unknown,
+  keys: OpenClawKeys,
+  ctx: OpenClawContext,
+): ParsedOpenClaw | undefined {
+  const block = keys.block;
+  const at = (name: string) =>
+    (OPENCLAW_SECRETS as readonly string[]).includes(name)
+      ? keys.secret(name as OpenClawSecretName)
+      : `${block}.${name}`;
+  if (raw !== undefined && !isRecord(raw, ctx)) {
+    f.fail(
+      block,
+      ctx.isDeferred(raw) ? "(an Output or a Promise)" : raw,
+      "is not an object",
+      `an object with ${KNOWN.join(", ")} (see README, OpenClaw on the server)`,
+    );
+    return undefined;
+  }
+  const o: Record<string, unknown> = raw ?? {};
+  for (const name of Object.keys(o)) {
+    if ((KNOWN as readonly string[]).includes(name)) continue;
+    // Only the name: a misspelt gatewayToken holds the token.
+    const guess = closestName(name, KNOWN);
+    f.fail(
+      `${block}.${name}`,
+      name,
+      guess ? `is not a known key; did you mean ${at(guess)}?` : "is not a known key",
+      `one of ${KNOWN.map(at).join(", ")}`,
+    );
+  }
+
+  const enabled = bool(f, at("enabled"), o["enabled"], ctx.cloud);
+  const removeOnDestroy = bool(f, at("removeOnDestroy"), o["removeOnDestroy"], ctx.cloud);
+  const version = exactVersion(f, at("version"), o["version"], DEFAULT_OPENCLAW_VERSION, "2026.9.6");
+  const declaredPort = o["port"] === undefined ? undefined : port(f, at("port"), o["port"]);
+  const npmRegistry = url(f, at("npmRegistry"), o["npmRegistry"], DEFAULT_NPM_REGISTRY);
+  const node = parseNode(f, `${block}.node`, o["node"], ctx);
+  const secrets = parseSecrets(f, o, at, ctx);
+
+  if (!enabled) {
+    const set = Object.keys(o).filter((k) => k !== "enabled" && (KNOWN as readonly string[]).includes(k));
+    if (o["enabled"] === undefined && set.length > 0) {
+      f.warn(
+        block,
+        `sets ${set.map(at).join(", ")}, but OpenClaw is not installed: it is off by default on an ` +
+          `existing host (which may run OpenClaw already); add enabled: true to install it`,
+      );
+    }
+    return undefined;
+  }
+  if (!ctx.policy) return undefined;
+  const gateway = gatewayPort(f, keys, ctx, declaredPort, at("port"));
+  if (gateway === undefined || node === undefined) return undefined;
+
+  const policy = ctx.policy;
+  if (policy.ssh.ports.some((r) => covers(r, gateway))) {
+    f.fail(at("port"), gateway, "is the SSH port", `a port sshd does not use, e.g. ${DEFAULT_GATEWAY_PORT}`);
+    return undefined;
+  }
+  const exposing = policy.services.filter(
+    (s) => s.protocol === "tcp" && s.ports.some((r) => covers(r, gateway)),
+  );
+  const exposedTo = [...new Set(exposing.flatMap((s) => s.sources.map((c) => c.text)))];
+  const mdns = policy.services.some((s) => s.protocol === "udp" && s.ports.some((r) => covers(r, 5353)));
+  // OpenClaw keeps browser control on loopback whatever the policy says.
+  const browser = gateway + 2;
+  for (const s of policy.services) {
+    if (s.protocol !== "tcp" || !s.ports.some((r) => covers(r, browser))) continue;
+    f.warn(
+      serviceKey(keys.firewall, ctx.rawFirewall, s.name),
+      `admits TCP port ${browser}, OpenClaw's browser control (the gateway's port + 2), which ` +
+        `OpenClaw keeps on loopback: nothing of OpenClaw's answers there from outside`,
+    );
+  }
+  return {
+    spec: {
+      version,
+      port: gateway,
+      bind: exposing.length > 0 ? "lan" : "loopback",
+      exposedTo,
+      mdns,
+      npmRegistry,
+      node,
+      removeOnDestroy,
+    },
+    secrets,
+  };
+}
+
+/**
+ * The gateway's port: the one TCP port of the policy's `openclaw-gateway` service when there is
+ * one (the block's `port` must then agree), else the block's, else 18789.
+ */
+function gatewayPort(
+  f: Findings,
+  keys: OpenClawKeys,
+  ctx: OpenClawContext,
+  declared: number | undefined,
+  portKey: string,
+): number | undefined {
+  const service = ctx.policy!.services.find((s) => s.name === GATEWAY_SERVICE);
+  if (!service) return declared ?? DEFAULT_GATEWAY_PORT;
+  const key = serviceKey(keys.firewall, ctx.rawFirewall, GATEWAY_SERVICE);
+  const written = rawService(ctx.rawFirewall, GATEWAY_SERVICE) ?? {};
+  const field = ["port", "ports", "portRanges"].find((k) => written[k] !== undefined) ?? "port";
+  const ports = describePorts(service);
+  if (service.protocol !== "tcp") {
+    f.fail(
+      `${key}.protocol`,
+      service.protocol,
+      `is not the gateway's protocol: the service named ${GATEWAY_SERVICE} is the gateway's port`,
+      `tcp, or another name for this service`,
+    );
+    return undefined;
+  }
+  const only = service.ports[0]!;
+  if (service.ports.length !== 1 || only.from !== only.to) {
+    f.fail(
+      `${key}.${field}`,
+      ports,
+      `is more than one port, but the service named ${GATEWAY_SERVICE} is the gateway's one port`,
+      `one TCP port (port: ${declared ?? DEFAULT_GATEWAY_PORT}); other ports go in a service of another name`,
+    );
+    return undefined;
+  }
+  if (declared !== undefined && declared !== only.from) {
+    f.fail(
+      portKey,
+      declared,
+      `differs from ${key}.${field} (${only.from}): the port of the policy's ${GATEWAY_SERVICE} service is the gateway's port`,
+      `the same port in both, or ${portKey} left unset (the gateway then listens on ${only.from})`,
+    );
+    return undefined;
+  }
+  return only.from;
+}
+
+function parseNode(f: Findings, key: string, raw: unknown, ctx: OpenClawContext): NodeSource | undefined {
+  if (raw === undefined)
+    return { kind: "tarball", version: DEFAULT_NODE_VERSION, distUrl: DEFAULT_NODE_DIST_URL };
+  if (!isRecord(raw, ctx)) {
+    f.fail(key, raw, "is not an object", `an object with ${NODE_KNOWN.join(", ")}`);
+    return undefined;
+  }
+  const before = f.problems.length;
+  for (const name of Object.keys(raw)) {
+    if ((NODE_KNOWN as readonly string[]).includes(name)) continue;
+    const guess = closestName(name, NODE_KNOWN);
+    f.fail(
+      `${key}.${name}`,
+      name,
+      guess ? `is not a known key; did you mean ${guess}?` : "is not a known key",
+      `one of ${NODE_KNOWN.join(", ")}`,
+    );
+  }
+  const version = exactVersion(
+    f,
+    `${key}.version`,
+    raw["version"],
+    DEFAULT_NODE_VERSION,
+    DEFAULT_NODE_VERSION,
+  );
+  if (
+    raw["version"] !== undefined &&
+    f.problems.length === before &&
+    !semver.satisfies(version, OPENCLAW_NODE_ENGINES)
+  ) {
+    f.fail(
+      `${key}.version`,
+      version,
+      "does not satisfy OpenClaw's engines",
+      `a Node version in ${OPENCLAW_NODE_ENGINES}, e.g. ${DEFAULT_NODE_VERSION}`,
+    );
+  }
+  if (raw["aptSource"] !== undefined) {
+    for (const name of ["distUrl", "sha256"]) {
+      if (raw[name] !== undefined) {
+        f.fail(
+          `${key}.${name}`,
+          raw[name],
+          "is only used for the tarball source, but aptSource is set",
+          `either aptSource (with aptKey) or distUrl and sha256`,
+        );
+      }
+    }
+    const source = raw["aptSource"];
+    if (typeof source !== "string" || !/^deb [\x20-\x7e]+$/.test(source)) {
+      f.fail(
+        `${key}.aptSource`,
+        source,
+        "is not one apt source line",
+        "one line starting `deb `, e.g. deb [signed-by=/etc/apt/keyrings/nodesource.asc] https://deb.nodesource.com/node_24.x nodistro main",
+      );
+    }
+    const aptKey = raw["aptKey"];
+    if (aptKey !== undefined && !isArmouredKey(aptKey)) {
+      f.fail(
+        `${key}.aptKey`,
+        typeof aptKey === "string" ? `(${aptKey.length} characters)` : `(a ${typeof aptKey})`,
+        "is not an ASCII-armoured PGP public key",
+        "the whole block from -----BEGIN PGP PUBLIC KEY BLOCK----- to -----END PGP PUBLIC KEY BLOCK-----",
+      );
+    }
+    if (f.problems.length > before) return undefined;
+    return {
+      kind: "apt",
+      version,
+      source: source as string,
+      ...(aptKey === undefined ? {} : { key: `${(aptKey as string).trim()}\n` }),
+    };
+  }
+  if (raw["aptKey"] !== undefined) {
+    f.fail(`${key}.aptKey`, "(a key)", "is only used with aptSource", `aptSource with it, or no aptKey`);
+  }
+  const distUrl = url(f, `${key}.distUrl`, raw["distUrl"], DEFAULT_NODE_DIST_URL);
+  const sha = raw["sha256"];
+  if (sha !== undefined && (typeof sha !== "string" || !/^[0-9a-fA-F]{64}$/.test(sha))) {
+    f.fail(`${key}.sha256`, sha, "is not a SHA-256 digest", "64 hexadecimal digits, as in SHASUMS256.txt");
+  }
+  if (f.problems.length > before) return undefined;
+  return {
+    kind: "tarball",
+    version,
+    distUrl,
+    ...(sha === undefined ? {} : { sha256: (sha as string).toLowerCase() }),
+  };
+}
+
+function parseSecrets(
+  f: Findings,
+  o: Record<string, unknown>,
+  at: (name: string) => string,
+  ctx: OpenClawContext,
+): OpenClawSecretInputs {
+  const secrets: { [K in OpenClawSecretName]?: pulumi.Input<string> } = {};
+  for (const name of OPENCLAW_SECRETS) {
+    const value = o[name];
+    if (value === undefined) continue;
+    if (!ctx.isDeferred(value) && typeof value !== "string") {
+      f.fail(
+        at(name),
+        `(a ${value === null ? "null" : typeof value})`,
+        "is not text",
+        "a string or a secret Output",
+      );
+      continue;
+    }
+    secrets[name] = ctx.later(
+      value,
+      at(name),
+      name === "gatewayToken" ? checkToken : checkNotEmpty,
+    ) as pulumi.Input<string>;
+  }
+  return secrets;
+}
+
+/** Never the token itself: its length says what is wrong. */
+const checkToken = (f: Findings, key: string, v: unknown): void => {
+  if (typeof v !== "string") {
+    f.fail(key, `(a ${typeof v})`, "is not text", "a string");
+  } else if (v.length < MIN_GATEWAY_TOKEN_LENGTH) {
+    f.fail(
+      key,
+      `(a secret of ${v.length} characters)`,
+      "is too short to resist guessing",
+      `at least ${MIN_GATEWAY_TOKEN_LENGTH} characters, e.g. from: openssl rand -hex 24; or leave it unset to have one generated`,
+    );
+  }
+};
+
+const checkNotEmpty = (f: Findings, key: string, v: unknown): void => {
+  if (typeof v !== "string") f.fail(key, `(a ${typeof v})`, "is not text", "a string");
+  else if (v.length === 0) f.fail(key, "", "is empty", "the API key, or leave it unset");
+};
+
+function exactVersion(f: Findings, key: string, raw: unknown, fallback: string, example: string): string {
+  if (raw === undefined) return fallback;
+  if (typeof raw !== "string" || semver.valid(raw) !== raw) {
+    f.fail(
+      key,
+      raw,
+      typeof raw === "string" && semver.validRange(raw)
+        ? "is a range, not one version"
+        : "is not an exact version",
+      `an exact version such as ${example} (no range, no tag such as latest, no leading v)`,
+    );
+    return fallback;
+  }
+  return raw;
+}
+
+function port(f: Findings, key: string, raw: unknown): number | undefined {
+  if (typeof raw !== "number" || !Number.isInteger(raw) || raw < 1 || raw > 65535) {
+    f.fail(key, raw, "is not a port", `a port from 1 to 65535, e.g. ${DEFAULT_GATEWAY_PORT}`);
+    return undefined;
+  }
+  return raw;
+}
+
+/** An http(s) base URL, with a trailing slash; credentials are refused and never echoed. */
+function url(f: Findings, key: string, raw: unknown, fallback: string): string {
+  if (raw === undefined) return fallback;
+  const accepted =
+    "an http or https base URL without credentials, query or fragment, e.g. https://registry.example.com/npm/";
+  let parsed: URL | undefined;
+  try {
+    parsed = typeof raw === "string" && !/\s/.test(raw) ? new URL(raw) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== "https:" && parsed.protocol !== "http:")) {
+    f.fail(key, raw, "is not an http or https URL", accepted);
+    return fallback;
+  }
+  if (parsed.username || parsed.password) {
+    f.fail(
+      key,
+      "(a URL with credentials, not shown)",
+      "holds credentials, which would be written in plain text on the host and in the state",
+      accepted,
+    );
+    return fallback;
+  }
+  if (parsed.search || parsed.hash || /[?#]/.test(raw as string)) {
+    // Not the query itself: it may carry a token.
+    f.fail(key, `${parsed.origin}${parsed.pathname}?…`, "has a query or a fragment", accepted);
+    return fallback;
+  }
+  return parsed.href.endsWith("/") ? parsed.href : `${parsed.href}/`;
+}
+
+function bool(f: Findings, key: string, raw: unknown, fallback: boolean): boolean {
+  if (raw === undefined) return fallback;
+  if (typeof raw !== "boolean") {
+    f.fail(key, raw, "is not a boolean", "true or false");
+    return fallback;
+  }
+  return raw;
+}
+
+function isArmouredKey(v: unknown): boolean {
+  return (
+    typeof v === "string" &&
+    /^-----BEGIN PGP PUBLIC KEY BLOCK-----\r?\n[\s\S]+\r?\n-----END PGP PUBLIC KEY BLOCK-----$/.test(v.trim())
+  );
+}
+
+function covers(r: { from: number; to: number }, port: number): boolean {
+  return r.from <= port && port <= r.to;
+}
+
+function describePorts(s: Service): string {
+  return s.ports.map((r) => (r.from === r.to ? String(r.from) : `${r.from}-${r.to}`)).join(", ");
+}
+
+/** The service as the author wrote it, found by its (unique) name. */
+function rawService(rawFirewall: unknown, name: string): Record<string, unknown> | undefined {
+  const services = (rawFirewall as { services?: unknown } | undefined)?.services;
+  if (!Array.isArray(services)) return undefined;
+  return services.find(
+    (s): s is Record<string, unknown> =>
+      typeof s === "object" && s !== null && (s as { name?: unknown }).name === name,
+  );
+}
+
+/** `<firewall>.services[i]`, i the service's place in the author's list (the policy sorts them). */
+function serviceKey(firewall: string, rawFirewall: unknown, name: string): string {
+  const services = (rawFirewall as { services?: unknown } | undefined)?.services;
+  const i = Array.isArray(services)
+    ? services.findIndex(
+        (s) => typeof s === "object" && s !== null && (s as { name?: unknown }).name === name,
+      )
+    : -1;
+  return `${firewall}.services[${i}]`;
+}
+
+function isRecord(v: unknown, ctx: OpenClawContext): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !ctx.isDeferred(v);
+}
