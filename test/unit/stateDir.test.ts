@@ -27,7 +27,10 @@ function lock(state: string): { status: number | null; err: string } {
 }
 
 /** A scratch tree under the machine's /tmp (root's, sticky), removed after `body`. */
-function scratch(t: { skip: (m: string) => void } & Parameters<typeof cannotRun>[0], body: (dir: string) => void) {
+function scratch(
+  t: { skip: (m: string) => void } & Parameters<typeof cannotRun>[0],
+  body: (dir: string) => void,
+) {
   if (process.getuid?.() !== 0) return cannotRun(t, "needs root, to give directories to another user");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "statedir-"));
   try {
