@@ -6,7 +6,7 @@
 //   $CACHE/npm/packuments/<name>.json and $CACHE/npm/tarballs/<name>/-/<file>.tgz: every package
 //     of each pinned OpenClaw version's tree, a static npm registry.
 // $CACHE is /var/cache/openclaw-mirror/KEY (OPENCLAW_MIRROR_CACHE overrides the root), KEY a hash
-// of this script and the pinned versions, so a changed build gets a new directory and a cached
+// of this script, the server and the pinned versions, so a changed build gets a new directory and a cached
 // one is reused. Prints $CACHE. Needs the npm registry (only here: tests never reach the network)
 // and, for the offline proof at the end, root (a network namespace).
 //
@@ -32,6 +32,8 @@ const SERVER = path.join(__dirname, "serve-openclaw-mirror.ts");
 const root = mirrorRoot();
 const key = createHash("sha256")
   .update(fs.readFileSync(__filename))
+  // The server too: the build proves the mirror through it.
+  .update(fs.readFileSync(SERVER))
   .update(JSON.stringify([MIRROR_OPENCLAW_VERSIONS, MIRROR_NODE_VERSION, MIRROR_NPM_VERSION]))
   .digest("hex")
   .slice(0, 12);
@@ -46,6 +48,7 @@ interface LockEntry {
   link?: boolean;
   inBundle?: boolean;
   os?: string[];
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
   cpu?: string[];
   libc?: string[];
 }
@@ -123,6 +126,16 @@ async function main(): Promise<void> {
   // npm reads the packument of every package in the tree, also of optional ones it then skips
   // for another platform; only the tarballs it installs on linux-x64 (glibc) are kept.
   await inParallel([...versions], 16, ([name, kept]) => savePackument(staging, name, kept));
+  // Optional peers that nothing in the tree installs: npm may ask for their packuments and goes
+  // on without them on a 404; the server answers those 404s without counting them as misses.
+  const absent = new Set(
+    entries.flatMap((e) =>
+      Object.entries(e.peerDependenciesMeta ?? {})
+        .filter(([name, meta]) => meta.optional && !versions.has(name))
+        .map(([name]) => name),
+    ),
+  );
+  fs.writeFileSync(path.join(staging, "absent.json"), `${JSON.stringify([...absent].sort(), null, 1)}\n`);
   timings["packumentsMs"] = Date.now() - t;
   t = Date.now();
   const wanted = new Map<string, LockEntry>();
@@ -307,7 +320,7 @@ async function proveOffline(work: string, nodeDir: string, staging: string, vers
     "server=$!",
     'trap "kill $server" EXIT',
     'for i in $(seq 100); do grep -q ready "$WORK/server.out" && break; sleep 0.1; done',
-    `"$NODE_DIR/bin/npm" install --prefix "$PREFIX" --cache "$WORK/offline-cache" --registry http://127.0.0.1:4873/npm/ --engine-strict --no-audit --no-fund --loglevel=error openclaw@${version} >/dev/null`,
+    `"$NODE_DIR/bin/npm" install --prefix "$PREFIX" --cache "$WORK/offline-cache-${version}" --registry http://127.0.0.1:4873/npm/ --engine-strict --no-audit --no-fund --loglevel=error openclaw@${version} >/dev/null`,
     `"$NODE_DIR/bin/node" "$PREFIX/node_modules/openclaw/openclaw.mjs" --version`,
   ].join("\n");
   // The server reads the staged tree as it will read the cache: packuments/ and tarballs/ under npm/.
@@ -343,7 +356,11 @@ async function proveOffline(work: string, nodeDir: string, staging: string, vers
     });
   });
   if (!out.includes(version)) throw new Error(`openclaw@${version} --version printed ${out}`);
+  // Also what npm got over without: a complete mirror answers every other request.
+  const misses = fs.readFileSync(path.join(work, "server.err"), "utf8");
+  if (misses) throw new Error(`offline install of openclaw@${version}: the mirror missed\n${misses}`);
   fs.rmSync(prefix, { recursive: true, force: true });
+  fs.rmSync(path.join(work, `offline-cache-${version}`), { recursive: true, force: true });
 }
 
 /** fetch, tried again twice on a network error or a 5xx: a registry blip should not fail CI. */
