@@ -314,7 +314,9 @@ async function saveTarball(staging: string, e: LockEntry): Promise<void> {
 /**
  * Installs `openclaw@version` from the mirror with the mirror's Node, both in a network namespace
  * with nothing but loopback: a missing packument or tarball, or an install script that downloads,
- * fails the build here rather than a test later.
+ * fails the build here rather than a test later. npm 11.19 runs no dependency's install script
+ * unless allowed (`allowScripts`); here all of them run (openclaw's postinstall, koffi's install,
+ * protobufjs's), so the mirror serves an install that allows them too.
  */
 async function proveOffline(work: string, nodeDir: string, staging: string, version: string): Promise<void> {
   log(`offline install of openclaw@${version} from the mirror`);
@@ -326,7 +328,7 @@ async function proveOffline(work: string, nodeDir: string, staging: string, vers
     "server=$!",
     'trap "kill $server" EXIT',
     'for i in $(seq 100); do grep -q ready "$WORK/server.out" && break; sleep 0.1; done',
-    `"$NODE_DIR/bin/npm" install --prefix "$PREFIX" --cache "$WORK/offline-cache-${version}" --registry http://127.0.0.1:4873/npm/ --engine-strict --no-audit --no-fund --loglevel=error openclaw@${version} >/dev/null`,
+    `"$NODE_DIR/bin/npm" install --prefix "$PREFIX" --cache "$WORK/offline-cache-${version}" --registry http://127.0.0.1:4873/npm/ --engine-strict --no-audit --no-fund --loglevel=error --dangerously-allow-all-scripts openclaw@${version} >/dev/null`,
     `"$NODE_DIR/bin/node" "$PREFIX/node_modules/openclaw/openclaw.mjs" --version`,
   ].join("\n");
   // The server reads the staged tree as it will read the cache: packuments/ and tarballs/ under npm/.
