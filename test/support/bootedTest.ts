@@ -64,7 +64,7 @@ const WATCHED = ((dirs: string[]) => {
 /**
  * Where, inside WATCHED, nothing is looked at: the kernel's, the checkouts under
  * /work, the temporary directory (every test's own directories are there), the image cache,
- * the OpenClaw mirrors' cache (built while the tests run, in CI), the machine's journal, npm's,
+ * the OpenClaw mirrors' cache (a test builds it when missing), the machine's journal, npm's,
  * tsx's and pyenv's caches, and the namespaces' mount points and /etc/netns (each sandbox's own,
  * named from its id).
  */
