@@ -239,12 +239,16 @@ write_unit() {
 
 health_url() { echo "http://127.0.0.1:$PORT/healthz"; }
 
-# Waits until /healthz answers (the gateway takes 15 to 30 s to start), or the unit gave up.
+restarts() { systemctl show -p NRestarts --value "$UNIT_NAME"; }
+
+# Waits until /healthz answers (the gateway takes 15 to 30 s to start), or the unit gave up:
+# failed, or restarted by systemd three times since it counted $1 restarts (a crash loop).
 wait_healthy() {
-    local deadline=$((SECONDS + HEALTH_TIMEOUT))
+    local deadline=$((SECONDS + HEALTH_TIMEOUT)) base=${1:-$(restarts)}
     while [ "$SECONDS" -lt "$deadline" ]; do
         helper health "$(health_url)" 2000 >/dev/null 2>&1 && return 0
         [ "$(systemctl show -p ActiveState --value "$UNIT_NAME")" != failed ] || return 1
+        [ "$(($(restarts) - base))" -lt 3 ] || return 1
         sleep 2
     done
     return 1
@@ -262,7 +266,7 @@ service_journal() { journalctl -u "$UNIT_NAME" -n 15 --no-pager -q -o cat 2>/dev
 # --- The steps -------------------------------------------------------------------------------------
 
 install_main() {
-    local changed=() previous result
+    local changed=() previous result base
     setup
     [ -n "${SECRET_GATEWAY_TOKEN:-}" ] || fail "no gateway token was given to the install step"
     lock
@@ -289,16 +293,18 @@ install_main() {
     else
         [ ${#changed[@]} -gt 0 ] || changed+=("service not running")
         say "changed: $(IFS=,; echo "${changed[*]}" | sed 's/,/, /g'); restarting $UNIT_NAME"
+        base=$(restarts)
         restart_service
     fi
-    if ! wait_healthy; then
-        say "OpenClaw $VERSION did not answer $(health_url) within ${HEALTH_TIMEOUT}s:"
+    if ! wait_healthy "${base:-}"; then
+        say "OpenClaw $VERSION did not become healthy ($(health_url), up to ${HEALTH_TIMEOUT}s); its last lines:"
         service_journal
         if [ -n "$previous" ] && [ "$previous" != "$VERSION" ] && [ "$(release_version "$previous")" = "$previous" ]; then
             say "rolling back to OpenClaw $previous"
             switch_release "$previous"
+            base=$(restarts)
             restart_service
-            wait_healthy || fail "OpenClaw $VERSION failed its health check, and $previous, switched back to, does not answer either"
+            wait_healthy "$base" || fail "OpenClaw $VERSION failed its health check, and $previous, switched back to, does not answer either"
             fail "OpenClaw $VERSION failed its health check; back on $previous, which is healthy"
         fi
         fail "OpenClaw $VERSION failed its health check"
