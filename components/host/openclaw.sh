@@ -46,21 +46,15 @@ with urllib.request.urlopen(sys.argv[1], timeout=60) as r, open(sys.argv[2], "wb
     fi
 }
 
-# Unpacks tarball $1 into directory $2 without its top directory; tar needs xz for .tar.xz.
+# Unpacks tarball $1 (.tar.xz) into directory $2 without its top directory. tar needs the xz
+# program for that; without it (minimal images), python3's lzma decompresses for tar.
 unpack() {
     if command -v xz >/dev/null 2>&1; then
         tar -xJf "$1" -C "$2" --strip-components=1 --no-same-owner
     elif command -v python3 >/dev/null 2>&1; then
-        python3 -c 'import os, sys, tarfile
-with tarfile.open(sys.argv[1]) as t:
-    for m in t.getmembers():
-        parts = m.name.split("/", 1)
-        if len(parts) < 2 or not parts[1]:
-            continue
-        m.name = parts[1]
-        if m.islnk():
-            m.linkname = m.linkname.split("/", 1)[1]
-        t.extract(m, sys.argv[2], set_attrs=not m.issym(), filter="tar" if hasattr(tarfile, "data_filter") else None)' "$1" "$2"
+        python3 -c 'import lzma, shutil, sys
+shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1" |
+            tar -x -C "$2" --strip-components=1 --no-same-owner
     else
         fail "cannot unpack $1: the host has neither xz nor python3"
     fi
