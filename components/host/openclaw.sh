@@ -113,7 +113,7 @@ install_node_apt() {
     keyring=$(sed -n 's/.*signed-by=\([^] ]*\).*/\1/p' <<<"$NODE_APT_SOURCE")
     if [ -n "$NODE_APT_KEY" ]; then
         [ -n "$keyring" ] || fail "the apt source has no signed-by=PATH to write its key to"
-        mkdir -p "$(dirname "$keyring")"
+        (umask 022 && mkdir -p "$(dirname "$keyring")")
         (umask 022 && printf '%s\n' "$NODE_APT_KEY" >"$keyring")
     fi
     (umask 022 && printf '%s\n' "$NODE_APT_SOURCE" >/etc/apt/sources.list.d/openclaw-node.list)
@@ -135,8 +135,6 @@ install_release() {
     dir=$(release_dir "$VERSION")
     [ "$(release_version "$VERSION")" != "$VERSION" ] || return 0
     say "installing OpenClaw $VERSION from $NPM_REGISTRY"
-    mkdir -p "$RELEASES"
-    chmod 755 /opt/openclaw "$RELEASES" 2>/dev/null || true
     tmp=$(mktemp -d)
     log=$tmp/npm.log
     rm -rf "$dir.partial"
@@ -265,6 +263,9 @@ install_main() {
     [ -n "${SECRET_GATEWAY_TOKEN:-}" ] || fail "no gateway token was given to the install step"
     lock
     ensure_user
+    # Code readable by the service's user, writable only by root.
+    (umask 022 && mkdir -p "$(dirname "$NODE_ROOT")" "$(dirname "$RELEASES")" "$NODE_ROOT" "$RELEASES")
+    chmod 755 "$(dirname "$NODE_ROOT")" "$(dirname "$RELEASES")" "$NODE_ROOT" "$RELEASES"
     install_node
     install_release
     result=$(write_env_file)

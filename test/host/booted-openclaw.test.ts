@@ -3,7 +3,7 @@
 // constant command, the script on stdin), with Node and the real `openclaw` package from local
 // mirrors served on the LAN (openclawMirror.ts): nothing reaches the internet. One host for the
 // whole file, its subtests in order: each starts from the state the one before left.
-import { after, before, describe, test } from "node:test";
+import { after, before, describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -34,11 +34,15 @@ const UNIT = OPENCLAW_HOST.unit;
 /** The LAN, both families: the policy's sources for the gateway's port when it is exposed. */
 const LAN = ["192.168.1.0/24", "2001:db8:1::/64"];
 
-const token = (tag: string) => `${tag}-${Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString("base64url")}`;
+const token = (tag: string) =>
+  `${tag}-${Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString("base64url")}`;
 
 describe("OpenClaw on a booted Debian host (systemd-nspawn)", { skip }, () => {
   let host: BootedHost;
   let mirror: ServedMirror;
+  /** Whether the first install succeeded: the later subtests build on it. */
+  let installed = false;
+  const needsInstall = (t: TestContext) => installed || (t.skip("the first install failed"), false);
   let secrets: OpenClawSecretValues = { gatewayToken: token("first"), anthropicApiKey: token("sk-ant") };
   const spec = (version: string, bind: "loopback" | "lan"): OpenClawSpec => ({
     version,
@@ -87,7 +91,9 @@ describe("OpenClaw on a booted Debian host (systemd-nspawn)", { skip }, () => {
     return r.stdout.trim();
   }
   /** What every process on the machine (the booted host's among them) has as its command line. */
-  function sampleProcesses(secretsToFind: string[]): { stop: () => Promise<{ samples: number; found: string[] }> } {
+  function sampleProcesses(secretsToFind: string[]): {
+    stop: () => Promise<{ samples: number; found: string[] }>;
+  } {
     let running = true;
     let samples = 0;
     const found = new Set<string>();
@@ -119,7 +125,10 @@ describe("OpenClaw on a booted Debian host (systemd-nspawn)", { skip }, () => {
     // The firewall admits the gateway's port from the LAN, both families; from nowhere else.
     const firewall = {
       ...HOME_FIREWALL,
-      services: [...HOME_FIREWALL.services, { name: "openclaw-gateway", port: PORT, protocol: "tcp", sources: LAN }],
+      services: [
+        ...HOME_FIREWALL.services,
+        { name: "openclaw-gateway", port: PORT, protocol: "tcp", sources: LAN },
+      ],
     };
     await applyOk(host, await host.steps({ "openclaw:firewall": firewall }));
   });
@@ -132,6 +141,7 @@ describe("OpenClaw on a booted Debian host (systemd-nspawn)", { skip }, () => {
     assert.equal(result.code, 0, `install failed:\n${result.stdout}\n${result.stderr}`);
     const out = result.stdout;
     assert.equal(parseOpenClawVersion(out), OLD);
+    installed = true;
     assert.ok(samples > 20, `only ${samples} samples of the process list`);
     assert.deepEqual(found, [], "a secret in a process's command line during the install");
     assert.match(out, new RegExp(`installing Node ${MIRROR_NODE_VERSION} from ${mirror.nodeDistUrl}`));
@@ -140,11 +150,17 @@ describe("OpenClaw on a booted Debian host (systemd-nspawn)", { skip }, () => {
     assert.equal(host.onServer(`systemctl is-enabled ${UNIT}`).trim(), "enabled");
     const pid = host.onServer(`systemctl show -p MainPID --value ${UNIT}`).trim();
     assert.equal(host.onServer(`ps -o user= -p ${pid}`).trim(), "openclaw");
-    assert.equal(host.onServer("getent passwd openclaw | cut -d: -f6,7").trim(), `${OPENCLAW_HOST.stateDir}:/usr/sbin/nologin`);
+    assert.equal(
+      host.onServer("getent passwd openclaw | cut -d: -f6,7").trim(),
+      `${OPENCLAW_HOST.stateDir}:/usr/sbin/nologin`,
+    );
     assert.equal(JSON.parse(healthz()).ok, true);
     assert.equal(host.onServer(`stat -c '%a %U' ${OPENCLAW_HOST.envFile}`).trim(), "600 root");
     assert.equal(host.onServer(`stat -c '%a %U' ${OPENCLAW_HOST.stateDir}`).trim(), "700 openclaw");
-    assert.equal(host.onServer(`stat -c '%a %U' ${OPENCLAW_HOST.stateDir}/openclaw.json`).trim(), "600 openclaw");
+    assert.equal(
+      host.onServer(`stat -c '%a %U' ${OPENCLAW_HOST.stateDir}/openclaw.json`).trim(),
+      "600 openclaw",
+    );
     const config = host.onServer(`cat ${OPENCLAW_HOST.stateDir}/openclaw.json`);
     assert.equal(JSON.parse(config).gateway.bind, "loopback");
     // The sandbox as systemd applies it, read back from the running unit.
@@ -158,7 +174,11 @@ describe("OpenClaw on a booted Debian host (systemd-nspawn)", { skip }, () => {
     assert.match(props, /^CapabilityBoundingSet=$/m);
     // Its user cannot write the code it runs.
     assert.equal(
-      host.onServer(`runuser -u openclaw -- touch ${OPENCLAW_HOST.releases}/${OLD}/x 2>/dev/null && echo wrote || echo denied`).trim(),
+      host
+        .onServer(
+          `runuser -u openclaw -- touch ${OPENCLAW_HOST.releases}/${OLD}/x 2>/dev/null && echo wrote || echo denied`,
+        )
+        .trim(),
       "denied",
     );
     const journal = host.journal("-b");
@@ -179,7 +199,8 @@ describe("OpenClaw on a booted Debian host (systemd-nspawn)", { skip }, () => {
     assert.match(verify.stdout, /security audit: 0 critical/);
   });
 
-  test("exposed (lan): reachable from the LAN, not from the internet; the same inputs again restart nothing", async () => {
+  test("exposed (lan): reachable from the LAN, not from the internet; the same inputs again restart nothing", async (t) => {
+    if (!needsInstall(t)) return;
     const out = await installOk(spec(OLD, "lan"));
     assert.match(out, /changed: config, unit; restarting/);
     const targets = probeTargets(host, [PORT]);
@@ -197,7 +218,8 @@ describe("OpenClaw on a booted Debian host (systemd-nspawn)", { skip }, () => {
     assert.equal(started(), before, "the service was restarted");
   });
 
-  test("a token change restarts the service: the old token is refused, the new one accepted", async () => {
+  test("a token change restarts the service: the old token is refused, the new one accepted", async (t) => {
+    if (!needsInstall(t)) return;
     assert.equal(await invoke(secrets.gatewayToken), "200");
     const old = secrets.gatewayToken;
     const before = started();
@@ -210,7 +232,8 @@ describe("OpenClaw on a booted Debian host (systemd-nspawn)", { skip }, () => {
     assert.equal(await invoke("not-the-token"), "401");
   });
 
-  test("upgrade to 2026.9.6 and back down to 2026.9.5, each restarting the service", async () => {
+  test("upgrade to 2026.9.6 and back down to 2026.9.5, each restarting the service", async (t) => {
+    if (!needsInstall(t)) return;
     let before = started();
     const up = await installOk(spec(NEW, "lan"));
     assert.match(up, /installing OpenClaw 2026\.9\.6/);
@@ -226,12 +249,18 @@ describe("OpenClaw on a booted Debian host (systemd-nspawn)", { skip }, () => {
     assert.notEqual(started(), before);
   });
 
-  test("a release that fails its health check: back on the previous version, healthy", async () => {
+  test("a release that fails its health check: back on the previous version, healthy", async (t) => {
+    if (!needsInstall(t)) return;
     // The kept 2026.9.6 release, broken on the host: its entry exits at once.
-    host.onServer(`echo 'process.exit(1)' >${OPENCLAW_HOST.releases}/${NEW}/node_modules/openclaw/openclaw.mjs`);
+    host.onServer(
+      `echo 'process.exit(1)' >${OPENCLAW_HOST.releases}/${NEW}/node_modules/openclaw/openclaw.mjs`,
+    );
     const r = await install(spec(NEW, "lan"));
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /OpenClaw 2026\.9\.6 failed its health check; back on 2026\.9\.5, which is healthy/);
+    assert.match(
+      r.stderr,
+      /OpenClaw 2026\.9\.6 failed its health check; back on 2026\.9\.5, which is healthy/,
+    );
     assert.equal(currentRelease(), OLD);
     assert.equal(host.onServer(`systemctl is-active ${UNIT}`).trim(), "active");
     assert.equal(JSON.parse(healthz()).ok, true);
@@ -244,7 +273,8 @@ describe("OpenClaw on a booted Debian host (systemd-nspawn)", { skip }, () => {
     assert.equal(currentRelease(), OLD);
   });
 
-  test("verify fails on a critical audit finding, naming its checkId and remediation", async () => {
+  test("verify fails on a critical audit finding, naming its checkId and remediation", async (t) => {
+    if (!needsInstall(t)) return;
     const config = `${OPENCLAW_HOST.stateDir}/openclaw.json`;
     host.onServer(`chmod 666 ${config}`);
     try {
@@ -262,7 +292,8 @@ describe("OpenClaw on a booted Debian host (systemd-nspawn)", { skip }, () => {
     assert.equal(ok.code, 0, `${ok.stdout}\n${ok.stderr}`);
   });
 
-  test("after a reboot the service comes back healthy", async () => {
+  test("after a reboot the service comes back healthy", async (t) => {
+    if (!needsInstall(t)) return;
     const boot = host.onServer("cat /proc/sys/kernel/random/boot_id").trim();
     host.onServer("systemctl reboot");
     assert.equal(await host.rebooted(), 133);
@@ -280,12 +311,15 @@ describe("OpenClaw on a booted Debian host (systemd-nspawn)", { skip }, () => {
     assert.deepEqual(await host.probe(host.trusted, probeTargets(host, [PORT])), ["open", "refused"]);
   });
 
-  test("remove: the service, releases, Node and environment file go; the state stays", async () => {
+  test("remove: the service, releases, Node and environment file go; the state stays", async (t) => {
+    if (!needsInstall(t)) return;
     const r = await run(renderOpenClawRemoveScript(spec(OLD, "lan")));
     assert.equal(r.code, 0, r.stderr);
     assert.equal(host.onServer(`systemctl is-active ${UNIT} || true`).trim(), "inactive");
     assert.equal(
-      host.onServer(`ls -d /etc/systemd/system/${UNIT} ${OPENCLAW_HOST.envFile} /opt/openclaw 2>/dev/null || true`),
+      host.onServer(
+        `ls -d /etc/systemd/system/${UNIT} ${OPENCLAW_HOST.envFile} /opt/openclaw 2>/dev/null || true`,
+      ),
       "",
     );
     assert.match(host.onServer(`ls ${OPENCLAW_HOST.stateDir}`), /^openclaw\.json$/m);
