@@ -128,8 +128,8 @@ release_dir() { echo "$RELEASES/$1"; }
 release_version() { helper version "$(release_dir "$1")" 2>/dev/null || true; }
 
 # npm installs into a fresh prefix, moved into place only once complete: a directory under
-# releases is always a whole release. Install scripts do not run (they would run as root, and
-# the gateway needs none).
+# releases is always a whole release. npm runs no install scripts (npm 11 runs only approved
+# ones, and they would run as root); OpenClaw's own lifecycle is completed below instead.
 install_release() {
     local dir tmp log
     dir=$(release_dir "$VERSION")
@@ -145,6 +145,17 @@ install_release() {
         rm -rf "$tmp" "$dir.partial"
         fail "npm could not install openclaw@$VERSION from $NPM_REGISTRY; nothing was changed"
     fi
+    # Without its install scripts, OpenClaw completes its package lifecycle on its first run, in
+    # its own package directory, which the service cannot write: run it here, as root, before
+    # the release is in place. HOME and the state point into the scratch directory.
+    if ! (umask 022 && cd "$tmp" && HOME=$tmp OPENCLAW_STATE_DIR=$tmp/state PATH="${NODE_BIN%/node}:$PATH" \
+        "$NODE_BIN" "$dir.partial/node_modules/openclaw/openclaw.mjs" --version >"$log" 2>&1); then
+        tail -n 20 "$log" >&2
+        rm -rf "$tmp" "$dir.partial"
+        fail "openclaw@$VERSION could not complete its package lifecycle; nothing was changed"
+    fi
+    [ ! -e "$dir.partial/node_modules/openclaw/.openclaw-lifecycle-pending" ] ||
+        fail "openclaw@$VERSION still has its package lifecycle pending after its first run"
     rm -rf "$tmp"
     chmod 755 "$dir.partial"
     [ "$(helper version "$dir.partial")" = "$VERSION" ] || fail "npm installed another version than $VERSION"
