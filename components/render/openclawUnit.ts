@@ -36,8 +36,11 @@ export function openclawServiceEnvironment(spec: Pick<OpenClawSpec, "node">): st
 
 /**
  * The gateway's systemd unit: the unprivileged `openclaw` user, writable state only, and the
- * sandboxing systemd offers a network daemon. MemoryDenyWriteExecute is left off on purpose:
- * V8's JIT maps memory writable and executable, and Node aborts under it.
+ * sandboxing systemd offers a network daemon. Two settings are left off on purpose:
+ * MemoryDenyWriteExecute, since V8's JIT maps memory writable and executable; and
+ * RestrictSUIDSGID, since systemd enforces it by failing every openat2() with ENOSYS (its mode
+ * cannot be inspected), and the gateway takes its state lock with openat2 and no fallback.
+ * Neither is needed for what they guard: the service has no capabilities and NoNewPrivileges.
  */
 export function renderOpenClawUnit(spec: Pick<OpenClawSpec, "node" | "port" | "bind">): string {
   const entry = `${OPENCLAW_HOST.current}/node_modules/openclaw/openclaw.mjs`;
@@ -85,7 +88,6 @@ export function renderOpenClawUnit(spec: Pick<OpenClawSpec, "node" | "port" | "b
     "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",
     "RestrictNamespaces=yes",
     "RestrictRealtime=yes",
-    "RestrictSUIDSGID=yes",
     "LockPersonality=yes",
     "SystemCallArchitectures=native",
     "SystemCallFilter=@system-service",
