@@ -41,11 +41,13 @@ function config(file, port, bind) {
   delete auth.password;
   // Failed logins are limited per client address; loopback stays exempt by OpenClaw's default.
   auth.rateLimit ??= { maxAttempts: 10, windowMs: 60000, lockoutMs: 300000 };
+  const controlUi = (gateway.controlUi ??= {});
   // Retired in 2026.x and rejected by the current schema: insecure Control UI auth stays off.
-  if (gateway.controlUi) {
-    delete gateway.controlUi.allowInsecureAuth;
-    delete gateway.controlUi.dangerouslyDisableDeviceAuth;
-  }
+  delete controlUi.allowInsecureAuth;
+  delete controlUi.dangerouslyDisableDeviceAuth;
+  // A non-loopback bind without allowed origins is a critical audit finding: the origins of the
+  // SSH tunnel (what the gateway itself seeds at start), unless the operator listed others.
+  controlUi.allowedOrigins ??= [`http://localhost:${port}`, `http://127.0.0.1:${port}`];
   if (JSON.stringify(cfg) === before && text.trim()) {
     process.stdout.write("unchanged\n");
     return;

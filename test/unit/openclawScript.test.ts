@@ -204,19 +204,22 @@ test("the config helper sets the keys it owns, keeps the rest, writes only on ch
     });
     assert.equal(first.gateway.bind, "loopback");
     assert.equal(first.gateway.mode, "local");
+    assert.deepEqual(first.gateway.controlUi, {
+      allowedOrigins: ["http://localhost:18789", "http://127.0.0.1:18789"],
+    });
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
     const mtime = fs.statSync(file).mtimeMs;
     assert.equal(run("loopback").stdout, "unchanged\n");
     assert.equal(fs.statSync(file).mtimeMs, mtime, "rewritten though unchanged");
     // What the gateway or the operator adds stays; retired insecure keys and a password go.
     first.agents = { entries: { main: {} } };
-    first.gateway.controlUi = { allowInsecureAuth: true, allowedOrigins: ["http://localhost:18789"] };
+    first.gateway.controlUi = { allowInsecureAuth: true, allowedOrigins: ["https://ui.example.com"] };
     first.gateway.auth.password = "pw";
     fs.writeFileSync(file, JSON.stringify(first));
     assert.equal(run("lan", "18800").stdout, "changed\n");
     const second = JSON.parse(fs.readFileSync(file, "utf8"));
     assert.deepEqual(second.agents, { entries: { main: {} } });
-    assert.deepEqual(second.gateway.controlUi, { allowedOrigins: ["http://localhost:18789"] });
+    assert.deepEqual(second.gateway.controlUi, { allowedOrigins: ["https://ui.example.com"] });
     assert.equal(second.gateway.auth.password, undefined);
     assert.deepEqual([second.gateway.bind, second.gateway.port], ["lan", 18800]);
     fs.writeFileSync(file, "{ // json5\n}");
