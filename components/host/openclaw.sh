@@ -171,6 +171,40 @@ switch_release() {
     mv -Tf "$CURRENT.new" "$CURRENT"
 }
 
+# --- Recovery points -------------------------------------------------------------------------------
+
+# OpenClaw migrates its databases forward when it starts, and an older release refuses state a
+# newer one wrote (exit 78). So whenever the version changes, the state as the release leaving
+# service left it is copied, with the service stopped, to $RECOVERY/<that version>: the point a
+# later downgrade to it, or a rollback after a failed upgrade, restores.
+recovery_point() { echo "$RECOVERY/$1"; }
+
+save_recovery_point() {
+    local dest
+    dest=$(recovery_point "$1")
+    [ -d "$STATE_DIR" ] || return 0
+    mkdir -p "$RECOVERY"
+    chmod 700 "$RECOVERY"
+    rm -rf "$dest.partial"
+    cp -a --reflink=auto "$STATE_DIR" "$dest.partial"
+    rm -rf "$dest"
+    mv -T "$dest.partial" "$dest"
+    say "saved the state of OpenClaw $1 as its recovery point, $dest"
+}
+
+# Replaces the state with the recovery point of version $1; the service is stopped.
+restore_recovery_point() {
+    local src
+    src=$(recovery_point "$1")
+    rm -rf "$STATE_DIR.restoring"
+    cp -a --reflink=auto "$src" "$STATE_DIR.restoring"
+    rm -rf "$STATE_DIR"
+    mv -T "$STATE_DIR.restoring" "$STATE_DIR"
+}
+
+# Whether release $1 declares an older database schema than release $2.
+older_schema() { helper older-schema "$(release_dir "$1")" "$(release_dir "$2")"; }
+
 # --- The service's files ---------------------------------------------------------------------------
 
 ensure_user() {
@@ -269,7 +303,7 @@ service_journal() { journalctl -u "$UNIT_NAME" -n 15 --no-pager -q -o cat 2>/dev
 # --- The steps -------------------------------------------------------------------------------------
 
 install_main() {
-    local changed=() previous result base
+    local changed=() previous result base restore=no
     setup
     [ -n "${SECRET_GATEWAY_TOKEN:-}" ] || fail "no gateway token was given to the install step"
     lock
@@ -279,6 +313,26 @@ install_main() {
     chmod 755 "$(dirname "$NODE_ROOT")" "$(dirname "$RELEASES")" "$NODE_ROOT" "$RELEASES"
     install_node
     install_release
+
+    previous=$(current_release)
+    if [ -n "$previous" ] && [ "$previous" != "$VERSION" ] && [ "$(release_version "$previous")" = "$previous" ] &&
+        older_schema "$VERSION" "$previous"; then
+        [ -d "$(recovery_point "$VERSION")" ] ||
+            fail "OpenClaw $VERSION cannot read the state OpenClaw $previous migrated (older database schema), and there is no recovery point of $VERSION to go back to; nothing was changed. See https://docs.openclaw.ai/install/updating/rollback-and-recovery"
+        restore=yes
+    fi
+    if [ "$previous" != "$VERSION" ]; then
+        changed+=("version ${previous:-none} -> $VERSION")
+        if [ -n "$previous" ]; then
+            systemctl stop "$UNIT_NAME" 2>/dev/null || true
+            save_recovery_point "$previous"
+        fi
+        if [ "$restore" = yes ]; then
+            restore_recovery_point "$VERSION"
+            say "downgrade: OpenClaw $VERSION cannot read the state $previous migrated; restored the state saved when $VERSION left service (what changed since is kept in $(recovery_point "$previous"))"
+        fi
+        switch_release "$VERSION"
+    fi
     result=$(write_env_file)
     [ "$result" = unchanged ] || changed+=("environment file")
     result=$(write_config)
@@ -287,11 +341,6 @@ install_main() {
     if [ "$result" != unchanged ]; then
         changed+=("unit")
         systemctl daemon-reload
-    fi
-    previous=$(current_release)
-    if [ "$previous" != "$VERSION" ]; then
-        changed+=("version ${previous:-none} -> $VERSION")
-        switch_release "$VERSION"
     fi
 
     if [ ${#changed[@]} -eq 0 ] && systemctl is-active --quiet "$UNIT_NAME"; then
@@ -306,7 +355,9 @@ install_main() {
         say "OpenClaw $VERSION did not become healthy ($(health_url), up to ${HEALTH_TIMEOUT}s); its last lines:"
         service_journal
         if [ -n "$previous" ] && [ "$previous" != "$VERSION" ] && [ "$(release_version "$previous")" = "$previous" ]; then
-            say "rolling back to OpenClaw $previous"
+            say "rolling back to OpenClaw $previous, with its state from before this step"
+            systemctl stop "$UNIT_NAME" 2>/dev/null || true
+            restore_recovery_point "$previous"
             switch_release "$previous"
             base=$(restarts)
             restart_service
@@ -329,11 +380,11 @@ run_audit() {
     while IFS= read -r line; do [ -z "$line" ] || props+=(-p "Environment=$line"); done <<<"$SERVICE_ENV"
     systemd-run --quiet --pipe --wait --collect -p "User=$OC_USER" -p "Group=$OC_USER" \
         -p "EnvironmentFile=$ENV_FILE" -p "WorkingDirectory=$STATE_DIR" -p PrivateTmp=yes "${props[@]}" \
-        "$NODE_BIN" "$CURRENT/node_modules/openclaw/openclaw.mjs" security audit --json 2>/dev/null
+        "$NODE_BIN" "$CURRENT/node_modules/openclaw/openclaw.mjs" security audit --json 2>"$1"
 }
 
 verify_main() {
-    local problems=() addrs addr report
+    local problems=() addrs addr report errors
     setup
     lock
     systemctl is-active --quiet "$UNIT_NAME" || problems+=("$UNIT_NAME is not active ($(systemctl show -p ActiveState --value "$UNIT_NAME"))")
@@ -357,10 +408,13 @@ verify_main() {
     fi
     say "listening on port $PORT: $(paste -sd' ' <<<"$addrs")"
 
-    report=$(run_audit) || true
+    errors=$(mktemp)
+    report=$(run_audit "$errors") || true
     if ! helper audit <<<"$report"; then
-        problems+=("openclaw security audit found critical problems (listed above)")
+        [ -n "$report" ] || tail -n 5 "$errors" | sed 's/^/  /'
+        problems+=("openclaw security audit found critical problems or could not run (above)")
     fi
+    rm -f "$errors"
     if [ ${#problems[@]} -gt 0 ]; then
         printf 'openclaw: FAILED: %s\n' "${problems[@]}" >&2
         exit 1
@@ -383,5 +437,5 @@ remove_main() {
     rm -rf "$CURRENT" "$RELEASES" "$NODE_ROOT" "$ENV_FILE" /etc/apt/sources.list.d/openclaw-node.list
     rmdir "$(dirname "$ENV_FILE")" /opt/openclaw 2>/dev/null || true
     say "removed $UNIT_NAME, its releases, Node and $ENV_FILE"
-    say "kept $STATE_DIR (config, sessions, workspace) and the user $OC_USER; remove them with: sudo rm -rf $STATE_DIR && sudo userdel $OC_USER"
+    say "kept $STATE_DIR (config, sessions, workspace), its recovery points in $RECOVERY and the user $OC_USER; remove them with: sudo rm -rf $STATE_DIR $RECOVERY && sudo userdel $OC_USER"
 }

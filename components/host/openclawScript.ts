@@ -16,6 +16,12 @@ const HELPER = fs.readFileSync(path.join(__dirname, "openclaw_helper.cjs"), "utf
 
 /** How long the install step waits for /healthz after a restart (the gateway starts in 15-30 s). */
 export const OPENCLAW_HEALTH_TIMEOUT_SECONDS = 120;
+/**
+ * Where the install step keeps, per version, the state as that version left it (root, 0700): the
+ * recovery point a downgrade or a rollback restores, since OpenClaw migrates its databases
+ * forward and an older release refuses them.
+ */
+export const OPENCLAW_RECOVERY_DIR = `${OPENCLAW_HOST.stateDir}-recovery`;
 /** The entry call that ends the install script, after the secrets. */
 export const OPENCLAW_INSTALL_ENTRY = "install_main";
 
@@ -44,6 +50,7 @@ function render(step: string, spec: OpenClawSpec): string {
     ["UNIT_TEXT", renderOpenClawUnit(spec).trimEnd()],
     ["ENV_FILE", OPENCLAW_HOST.envFile],
     ["STATE_DIR", OPENCLAW_HOST.stateDir],
+    ["RECOVERY", OPENCLAW_RECOVERY_DIR],
     ["CONFIG_FILE", OPENCLAW_CONFIG_FILE],
     ["SERVICE_ENV", openclawServiceEnvironment(spec).join("\n")],
     ["HEALTH_TIMEOUT", OPENCLAW_HEALTH_TIMEOUT_SECONDS],

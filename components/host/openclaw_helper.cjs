@@ -6,6 +6,8 @@
 //                           and critical findings; exits 1 on any critical finding
 //   health URL TIMEOUT_MS   one GET; prints the body and exits 0 on a 2xx answer
 //   version DIR             the version of the openclaw package installed under DIR
+//   older-schema NEW OLD    exits 0 when the release in NEW declares an older state or agent
+//                           database schema than the one in OLD: NEW cannot read what OLD wrote
 /* global process, console, fetch, AbortSignal */
 "use strict";
 const fs = require("node:fs");
@@ -107,10 +109,23 @@ function version(dir) {
   process.stdout.write(`${pkg.version}\n`);
 }
 
+function schemas(dir) {
+  const pkg = JSON.parse(fs.readFileSync(path.join(dir, "node_modules", "openclaw", "package.json"), "utf8"));
+  return pkg.openclaw?.schemaVersions ?? {};
+}
+
+function olderSchema(newDir, oldDir) {
+  const next = schemas(newDir);
+  const prev = schemas(oldDir);
+  const older = Object.keys(prev).some((k) => typeof next[k] === "number" && next[k] < prev[k]);
+  process.exit(older ? 0 : 1);
+}
+
 if (mode === "config") config(args[0], args[1], args[2]);
 else if (mode === "audit") audit(fs.readFileSync(0, "utf8"));
 else if (mode === "health") void health(args[0], args[1]);
 else if (mode === "version") version(args[0]);
+else if (mode === "older-schema") olderSchema(args[0], args[1]);
 else {
   console.error(`unknown mode ${mode}`);
   process.exit(2);

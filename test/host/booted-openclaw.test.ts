@@ -237,6 +237,7 @@ describe("OpenClaw on a booted Debian host (systemd-nspawn)", { skip }, () => {
     let before = started();
     const up = await installOk(spec(NEW, "lan"));
     assert.match(up, /installing OpenClaw 2026\.9\.6/);
+    assert.match(up, /saved the state of OpenClaw 2026\.9\.5 as its recovery point/);
     assert.match(up, /version 2026\.9\.5 -> 2026\.9\.6/);
     assert.equal(currentRelease(), NEW);
     assert.notEqual(started(), before);
@@ -245,6 +246,12 @@ describe("OpenClaw on a booted Debian host (systemd-nspawn)", { skip }, () => {
     const down = await installOk(spec(OLD, "lan"));
     assert.doesNotMatch(down, /installing OpenClaw/, "the old release is kept and reused");
     assert.match(down, /version 2026\.9\.6 -> 2026\.9\.5/);
+    // 2026.9.6 migrated the databases to schemas 2026.9.5 refuses: its recovery point comes back.
+    assert.match(
+      down,
+      /downgrade: OpenClaw 2026\.9\.5 cannot read the state 2026\.9\.6 migrated; restored the state saved when 2026\.9\.5 left service/,
+    );
+    assert.equal(JSON.parse(healthz()).ok, true);
     assert.equal(currentRelease(), OLD);
     assert.notEqual(started(), before);
   });
