@@ -274,6 +274,32 @@ test("the audit helper prints warnings and fails on a critical finding with its 
   assert.equal(helper(["audit"], "").status, 2);
 });
 
+test("older-schema: a release declaring an older state or agent schema cannot read a newer one's state", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-rel-"));
+  const release = (name: string, schemaVersions?: Record<string, number>) => {
+    const pkg = path.join(dir, name, "node_modules", "openclaw");
+    fs.mkdirSync(pkg, { recursive: true });
+    fs.writeFileSync(
+      path.join(pkg, "package.json"),
+      JSON.stringify({ version: name, openclaw: { schemaVersions } }),
+    );
+    return path.join(dir, name);
+  };
+  try {
+    // As 2026.9.5 and 2026.9.6 declare them.
+    const old = release("2026.9.5", { state: 17, agent: 21 });
+    const current = release("2026.9.6", { state: 18, agent: 23 });
+    const older = (a: string, b: string) => helper(["older-schema", a, b]).status;
+    assert.equal(older(old, current), 0, "a downgrade across a schema change");
+    assert.equal(older(current, old), 1, "an upgrade");
+    assert.equal(older(current, current), 1);
+    assert.equal(older(release("agent-only", { state: 18, agent: 22 }), current), 0);
+    assert.equal(older(release("undeclared"), current), 1, "nothing declared: nothing to compare");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("parseOpenClawVersion reads the last line only", () => {
   assert.equal(parseOpenClawVersion("openclaw: healthy\nopenclaw-version: 2026.9.6\n"), "2026.9.6");
   assert.throws(() => parseOpenClawVersion("openclaw-version: 2026.9.6\nmore\n"), /no openclaw-version/);
