@@ -93,7 +93,10 @@ install_node_tarball() {
         [ -n "$want" ] || fail "${NODE_DIST_URL}v$NODE_VERSION/SHASUMS256.txt lists no $file"
     fi
     got=$(sha256sum "$tmp/$file" | cut -d' ' -f1)
-    [ "$got" = "$want" ] || fail "$file from $url has SHA-256 $got, expected $want: not installed"
+    if [ "$got" != "$want" ]; then
+        rm -rf "$tmp"
+        fail "$file from $url has SHA-256 $got, expected $want: not installed"
+    fi
     rm -rf "$dir.partial"
     mkdir -p "$dir.partial"
     (umask 022 && unpack "$tmp/$file" "$dir.partial")

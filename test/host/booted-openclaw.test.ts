@@ -134,6 +134,33 @@ describe("OpenClaw on a booted Debian host (systemd-nspawn)", { skip }, () => {
   });
   after(() => mirror?.close());
 
+  test("a Node tarball whose SHA-256 differs from the pinned one is not installed, nor any release or service", async () => {
+    const r = await install({
+      ...spec(OLD, "loopback"),
+      node: {
+        kind: "tarball",
+        version: MIRROR_NODE_VERSION,
+        distUrl: mirror.nodeDistUrl,
+        sha256: "0".repeat(64),
+      },
+    });
+    assert.notEqual(r.code, 0);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `node-v${MIRROR_NODE_VERSION}-linux-x64\\.tar\\.xz from .* has SHA-256 [0-9a-f]{64}, expected 0{64}: not installed`,
+      ),
+    );
+    assert.equal(
+      host
+        .onServer(`ls ${OPENCLAW_HOST.nodeRoot} ${OPENCLAW_HOST.releases}`)
+        .replace(/\S+:\n?/g, "")
+        .trim(),
+      "",
+    );
+    assert.equal(host.onServer(`systemctl list-unit-files ${UNIT} | grep -c ${UNIT} || true`).trim(), "0");
+  });
+
   test("install: Node and OpenClaw from the mirrors, a sandboxed service as openclaw, healthy, no secret in sight", async () => {
     const watch = sampleProcesses(Object.values(secrets) as string[]);
     const result = await install(spec(OLD, "loopback"));
