@@ -5,7 +5,7 @@
 #   $CACHE/ufw      with ufw installed, as the cloud images ship it
 #   $CACHE/noufw    without it, to prove that the hardening installs it
 #   $CACHE/debs     ufw and the packages it needs that noufw lacks: the tests' local repository
-# $CACHE is /var/cache/openclaw-booted/SUITE-KEY, KEY a hash of this script (its package list
+# $CACHE is /var/cache/openclaw-booted/SUITE-KEY (OPENCLAW_BOOTED_CACHE overrides the root), KEY a hash of this script (its package list
 # and every build step), so a changed build gets a new directory and a cached one is reused.
 # Prints $CACHE. Needs root, debootstrap and systemd-nspawn, and the Debian archive (only here:
 # the tests themselves never reach the network).
@@ -13,14 +13,17 @@ set -euo pipefail
 
 SUITE=${1:-bookworm}
 MIRROR=${OPENCLAW_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-PACKAGES=systemd,systemd-sysv,dbus,openssh-server,sudo,iproute2,iptables,python3,netcat-openbsd,procps
+# curl, xz-utils and ca-certificates as the cloud images ship them: OpenClaw's install fetches
+# and unpacks Node's official tarball with them.
+PACKAGES=systemd,systemd-sysv,dbus,openssh-server,sudo,iproute2,iptables,python3,netcat-openbsd,procps,curl,xz-utils,ca-certificates
 LOGIN_USER=admin
 
 key=$( (
     echo "$SUITE"
     cat "$0"
 ) | sha256sum | cut -c1-12)
-ROOT=/var/cache/openclaw-booted
+# OPENCLAW_BOOTED_CACHE moves the cache, e.g. to build a changed image beside one in use.
+ROOT=${OPENCLAW_BOOTED_CACHE:-/var/cache/openclaw-booted}
 CACHE=$ROOT/$SUITE-$key
 if [ -f "$CACHE/complete" ]; then
     echo "$CACHE"

@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import { BootedHost, bootedImage, type Variant } from "./bootedHost";
 import type { Target } from "./netprobe";
+import { mirrorRoot } from "./openclawMirror";
 
 /** Returns a function that boots a fresh host; all of them are destroyed after the file. */
 export function bootedPool(): (variant?: Variant) => Promise<BootedHost> {
@@ -45,12 +46,27 @@ const WATCHED = ((dirs: string[]) => {
   return real.filter(
     (p) => fs.statSync(p).dev === rootDev && !real.some((q) => q !== p && p.startsWith(`${q}/`)),
   );
-})(["/etc", "/var", "/run", "/usr", "/opt", "/srv", "/root", "/home", "/boot", "/bin", "/sbin", "/lib", "/lib64"]);
+})([
+  "/etc",
+  "/var",
+  "/run",
+  "/usr",
+  "/opt",
+  "/srv",
+  "/root",
+  "/home",
+  "/boot",
+  "/bin",
+  "/sbin",
+  "/lib",
+  "/lib64",
+]);
 /**
  * Where, inside WATCHED, nothing is looked at: the kernel's, the checkouts under
  * /work, the temporary directory (every test's own directories are there), the image cache,
- * the machine's journal, npm's, tsx's and pyenv's caches, and the namespaces' mount points
- * and /etc/netns (each sandbox's own, named from its id).
+ * the OpenClaw mirrors' cache (a test builds it when missing), the machine's journal, npm's,
+ * tsx's and pyenv's caches, and the namespaces' mount points and /etc/netns (each sandbox's own,
+ * named from its id).
  */
 const PRUNED = [
   "/proc",
@@ -58,7 +74,8 @@ const PRUNED = [
   "/dev",
   "/work",
   os.tmpdir(),
-  "/var/cache/openclaw-booted",
+  process.env["OPENCLAW_BOOTED_CACHE"] ?? "/var/cache/openclaw-booted",
+  mirrorRoot(),
   "/var/log/journal",
   "/root/.npm",
   "/root/.cache",

@@ -76,10 +76,10 @@ export async function serveMirror(netns: string, address: string, port: number):
   child.stderr!.on("data", (d: Buffer) => errors.push(d.toString()));
   const base = await new Promise<string>((resolve, reject) => {
     let out = "";
-    const timer = setTimeout(
-      () => reject(new Error(`mirror server: not ready in 20 s: ${errors.join("")}`)),
-      20_000,
-    );
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`mirror server: not ready in 20 s: ${errors.join("")}`));
+    }, 20_000);
     child.stdout!.on("data", (d: Buffer) => {
       out += d.toString();
       const m = /^ready (\S+)$/m.exec(out);

@@ -3,13 +3,15 @@
 //   GET /npm/<name>          a packument, its tarball URLs made absolute on this server
 //   GET /npm/<name>/-/<file> a tarball
 // Usage: serve-openclaw-mirror.ts <cache> <address> <port>. Prints "ready <base URL>" once
-// listening; every request it cannot answer goes to stderr as "miss <url>".
+// listening; every request it cannot answer goes to stderr as "miss <url>", but for the packuments
+// of optional peers nothing installs (npm/absent.json), which npm asks for and does without.
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
 
 const [cache, address, port] = process.argv.slice(2) as [string, string, string];
 const base = `http://${address.includes(":") ? `[${address}]` : address}:${port}`;
+const absent = new Set(JSON.parse(fs.readFileSync(path.join(cache, "npm/absent.json"), "utf8")) as string[]);
 
 /** A file under `dir`, or undefined when `rel` leads anywhere else or nothing is there. */
 function fileIn(dir: string, rel: string): string | undefined {
@@ -34,6 +36,7 @@ const server = http.createServer((req, res) => {
   let body: Buffer | undefined;
   let type = "application/octet-stream";
   let file: string | undefined;
+  let expected = false;
   if (req.method === "GET" || req.method === "HEAD") {
     const p = decodeURIComponent(url.pathname);
     if (p.startsWith("/node/")) file = fileIn(path.join(cache, "node"), p.slice(6));
@@ -42,6 +45,7 @@ const server = http.createServer((req, res) => {
     else if (p.startsWith("/npm/")) {
       body = packument(p.slice(5));
       type = "application/json";
+      expected = absent.has(p.slice(5));
     }
   }
   if (file) {
@@ -52,7 +56,7 @@ const server = http.createServer((req, res) => {
     res.writeHead(200, { "content-type": type, "content-length": body.length });
     res.end(req.method === "HEAD" ? undefined : body);
   } else {
-    process.stderr.write(`miss ${req.method} ${req.url}\n`);
+    if (!expected) process.stderr.write(`miss ${req.method} ${req.url}\n`);
     res.writeHead(404, { "content-type": "application/json" });
     res.end('{"error":"not found"}');
   }
