@@ -5,6 +5,7 @@ import type { OpenClawSecretInputs } from "../openclaw/parse";
 import type { OpenClawSpec } from "../openclaw/types";
 import { seconds } from "./options";
 import {
+  composeOpenClawInstall,
   parseOpenClawVersion,
   renderOpenClawInstallScript,
   renderOpenClawRemoveScript,
@@ -94,15 +95,18 @@ export function installOpenClaw(
       // Rendered inside apply, from the resolved secrets; the whole stdin is a secret, even when
       // the secrets were given as plain strings.
       stdin: pulumi.secret(
-        pulumi.all([token, secrets.anthropicApiKey, secrets.openaiApiKey]).apply(
-          ([gatewayToken, anthropicApiKey, openaiApiKey]) =>
-            renderOpenClawInstallScript(spec) +
-            renderOpenClawSecrets({
-              gatewayToken,
-              ...(anthropicApiKey === undefined ? {} : { anthropicApiKey }),
-              ...(openaiApiKey === undefined ? {} : { openaiApiKey }),
-            }),
-        ),
+        pulumi
+          .all([token, secrets.anthropicApiKey, secrets.openaiApiKey])
+          .apply(([gatewayToken, anthropicApiKey, openaiApiKey]) =>
+            composeOpenClawInstall(
+              renderOpenClawInstallScript(spec),
+              renderOpenClawSecrets({
+                gatewayToken,
+                ...(anthropicApiKey === undefined ? {} : { anthropicApiKey }),
+                ...(openaiApiKey === undefined ? {} : { openaiApiKey }),
+              }),
+            ),
+          ),
       ),
       triggers: args.hostIdentity,
     },

@@ -20,6 +20,7 @@ import { componentKeys, parseServerArgs } from "../../components/serverArgs";
 import { REMOTE_SHELL } from "../../components/host/script";
 import {
   parseOpenClawVersion,
+  composeOpenClawInstall,
   renderOpenClawInstallScript,
   renderOpenClawRemoveScript,
   renderOpenClawSecrets,
@@ -126,7 +127,10 @@ describe("a cloud target: OpenClaw after the hardening", () => {
     assert.equal(stdin.secret, true, "the install step's stdin is a secret");
     assert.equal(
       stdin.value,
-      renderOpenClawInstallScript(s) + renderOpenClawSecrets({ gatewayToken: lookups.generatedToken }),
+      composeOpenClawInstall(
+        renderOpenClawInstallScript(s),
+        renderOpenClawSecrets({ gatewayToken: lookups.generatedToken }),
+      ),
     );
     assert.deepEqual(install.inputs["triggers"], triggers);
     assert.deepEqual(install.options!.dependsOn, ["edge-confirm", "edge-openclaw-remove"]);
@@ -270,8 +274,10 @@ describe("the secrets reach only the install step's secret stdin", () => {
     const install = find(COMMAND, "edge-openclaw");
     assert.equal(
       unwrapSecret(install.inputs["stdin"]).value,
-      renderOpenClawInstallScript(spec(args)) +
+      composeOpenClawInstall(
+        renderOpenClawInstallScript(spec(args)),
         renderOpenClawSecrets({ gatewayToken: TOKEN, anthropicApiKey: ANTHROPIC, openaiApiKey: OPENAI }),
+      ),
     );
     assert.equal(await promiseOf(pulumi.output(pulumi.isSecret(result.server.gatewayToken))), true);
     assertNowhereElse(result.outputs, logs);

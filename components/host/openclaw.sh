@@ -1,0 +1,444 @@
+# The host side of OpenClaw: install or upgrade (with rollback), verify, remove.
+#
+# components/host/openclawScript.ts renders each step as: a header that sets every global
+# (VERSION, PORT, BIND, NODE_*, UNIT_TEXT, ...), then this file; the install step then gets
+# the secrets (SECRET_GATEWAY_TOKEN, SECRET_ANTHROPIC_API_KEY, SECRET_OPENAI_API_KEY) as plain
+# shell variables, never exported, and last the call (install_main, verify_main or
+# remove_main). Everything here is a function and nothing assigns a global, so a script cut
+# short in transit runs nothing. No secret is ever a process argument or printed: they reach
+# the environment file through printf, a builtin.
+
+say() { printf 'openclaw: %s\n' "$*"; }
+fail() {
+    printf 'openclaw: FAILED: %s\n' "$*" >&2
+    exit 1
+}
+
+setup() {
+    set -euo pipefail
+    export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+    umask 077
+    [ "$(id -u)" -eq 0 ] || fail "must run as root: give the SSH user passwordless sudo"
+}
+
+# One OpenClaw step at a time on a host.
+lock() {
+    exec 8>/run/openclaw-gateway.lock
+    flock -w 600 8 || fail "another OpenClaw step has held /run/openclaw-gateway.lock for 10 minutes"
+}
+
+helper() { "$NODE_BIN" -e "$HELPER_JS" "$@"; }
+
+# --- Downloads ----------------------------------------------------------------------------------
+
+# $1 URL to file $2, with whatever the host has: cloud images ship curl, minimal ones python3.
+fetch() {
+    if command -v curl >/dev/null 2>&1; then
+        curl -fsSL --retry 3 -o "$2" "$1"
+    elif command -v wget >/dev/null 2>&1; then
+        wget -q -O "$2" "$1"
+    elif command -v python3 >/dev/null 2>&1; then
+        python3 -c 'import shutil, sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=60) as r, open(sys.argv[2], "wb") as f:
+    shutil.copyfileobj(r, f)' "$1" "$2"
+    else
+        fail "cannot download $1: the host has neither curl, wget nor python3"
+    fi
+}
+
+# Unpacks tarball $1 (.tar.xz) into directory $2 without its top directory. tar needs the xz
+# program for that; without it (minimal images), python3's lzma decompresses for tar.
+unpack() {
+    if command -v xz >/dev/null 2>&1; then
+        tar -xJf "$1" -C "$2" --strip-components=1 --no-same-owner
+    elif command -v python3 >/dev/null 2>&1; then
+        python3 -c 'import lzma, shutil, sys
+shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1" |
+            tar -x -C "$2" --strip-components=1 --no-same-owner
+    else
+        fail "cannot unpack $1: the host has neither xz nor python3"
+    fi
+}
+
+# --- Node ---------------------------------------------------------------------------------------
+
+node_arch() {
+    case $(uname -m) in
+        x86_64) echo x64 ;;
+        aarch64 | arm64) echo arm64 ;;
+        *) fail "no Node distribution for this machine ($(uname -m))" ;;
+    esac
+}
+
+install_node() {
+    if [ "$NODE_KIND" = tarball ]; then install_node_tarball; else install_node_apt; fi
+}
+
+install_node_tarball() {
+    local dir=$NODE_ROOT/$NODE_VERSION file url tmp want got
+    if [ -x "$dir/bin/node" ] && [ "$("$dir/bin/node" --version 2>/dev/null)" = "v$NODE_VERSION" ]; then
+        return 0
+    fi
+    file=node-v$NODE_VERSION-linux-$(node_arch).tar.xz
+    url=${NODE_DIST_URL}v$NODE_VERSION/$file
+    say "installing Node $NODE_VERSION from $url"
+    tmp=$(mktemp -d)
+    fetch "$url" "$tmp/$file" || fail "could not download Node $NODE_VERSION from $url"
+    if [ -n "$NODE_SHA256" ]; then
+        want=$NODE_SHA256
+    else
+        fetch "${NODE_DIST_URL}v$NODE_VERSION/SHASUMS256.txt" "$tmp/SHASUMS256.txt" ||
+            fail "could not download ${NODE_DIST_URL}v$NODE_VERSION/SHASUMS256.txt to check $file"
+        want=$(awk -v f="$file" '$2 == f { print $1 }' "$tmp/SHASUMS256.txt")
+        [ -n "$want" ] || fail "${NODE_DIST_URL}v$NODE_VERSION/SHASUMS256.txt lists no $file"
+    fi
+    got=$(sha256sum "$tmp/$file" | cut -d' ' -f1)
+    if [ "$got" != "$want" ]; then
+        rm -rf "$tmp"
+        fail "$file from $url has SHA-256 $got, expected $want: not installed"
+    fi
+    rm -rf "$dir.partial"
+    mkdir -p "$dir.partial"
+    (umask 022 && unpack "$tmp/$file" "$dir.partial")
+    chmod 755 "$dir.partial"
+    rm -rf "$tmp"
+    [ "$("$dir.partial/bin/node" --version)" = "v$NODE_VERSION" ] || fail "the unpacked Node is not $NODE_VERSION"
+    rm -rf "$dir"
+    mv -T "$dir.partial" "$dir"
+}
+
+install_node_apt() {
+    local keyring
+    case $(dpkg-query -W -f '${Status} ${Version}' nodejs 2>/dev/null || true) in
+        "install ok installed $NODE_VERSION"*) return 0 ;;
+    esac
+    say "installing Node $NODE_VERSION (nodejs) from the apt source $NODE_APT_SOURCE"
+    keyring=$(sed -n 's/.*signed-by=\([^] ]*\).*/\1/p' <<<"$NODE_APT_SOURCE")
+    if [ -n "$NODE_APT_KEY" ]; then
+        [ -n "$keyring" ] || fail "the apt source has no signed-by=PATH to write its key to"
+        (umask 022 && mkdir -p "$(dirname "$keyring")")
+        (umask 022 && printf '%s\n' "$NODE_APT_KEY" >"$keyring")
+    fi
+    (umask 022 && printf '%s\n' "$NODE_APT_SOURCE" >/etc/apt/sources.list.d/openclaw-node.list)
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades "nodejs=$NODE_VERSION*" >/dev/null
+}
+
+# --- OpenClaw releases ----------------------------------------------------------------------------
+
+npm_bin() { echo "${NODE_BIN%/node}/npm"; }
+release_dir() { echo "$RELEASES/$1"; }
+release_version() { helper version "$(release_dir "$1")" 2>/dev/null || true; }
+
+# npm installs into a fresh prefix, moved into place only once complete: a directory under
+# releases is always a whole release. npm runs no install scripts (npm 11 runs only approved
+# ones, and they would run as root); OpenClaw's own lifecycle is completed below instead.
+install_release() {
+    local dir tmp log
+    dir=$(release_dir "$VERSION")
+    [ "$(release_version "$VERSION")" != "$VERSION" ] || return 0
+    say "installing OpenClaw $VERSION from $NPM_REGISTRY"
+    tmp=$(mktemp -d)
+    log=$tmp/npm.log
+    rm -rf "$dir.partial"
+    if ! (umask 022 && PATH="${NODE_BIN%/node}:$PATH" "$(npm_bin)" install --prefix "$dir.partial" \
+        --registry "$NPM_REGISTRY" --cache "$tmp/cache" --engine-strict --omit=dev --no-audit --no-fund \
+        --ignore-scripts --no-update-notifier --loglevel=error "openclaw@$VERSION" >"$log" 2>&1); then
+        tail -n 20 "$log" >&2
+        rm -rf "$tmp" "$dir.partial"
+        fail "npm could not install openclaw@$VERSION from $NPM_REGISTRY; nothing was changed"
+    fi
+    # Without its install scripts, OpenClaw completes its package lifecycle on its first run, in
+    # its own package directory, which the service cannot write: run it here, as root, before
+    # the release is in place. HOME and the state point into the scratch directory.
+    if ! (umask 022 && cd "$tmp" && HOME=$tmp OPENCLAW_STATE_DIR=$tmp/state PATH="${NODE_BIN%/node}:$PATH" \
+        "$NODE_BIN" "$dir.partial/node_modules/openclaw/openclaw.mjs" --version >"$log" 2>&1); then
+        tail -n 20 "$log" >&2
+        rm -rf "$tmp" "$dir.partial"
+        fail "openclaw@$VERSION could not complete its package lifecycle; nothing was changed"
+    fi
+    [ ! -e "$dir.partial/node_modules/openclaw/.openclaw-lifecycle-pending" ] ||
+        fail "openclaw@$VERSION still has its package lifecycle pending after its first run"
+    rm -rf "$tmp"
+    chmod 755 "$dir.partial"
+    [ "$(helper version "$dir.partial")" = "$VERSION" ] || fail "npm installed another version than $VERSION"
+    rm -rf "$dir"
+    mv -T "$dir.partial" "$dir"
+}
+
+current_release() { basename "$(readlink "$CURRENT" 2>/dev/null || true)"; }
+
+# Points `current` at release $1 in one rename.
+switch_release() {
+    ln -sfn "$(release_dir "$1")" "$CURRENT.new"
+    mv -Tf "$CURRENT.new" "$CURRENT"
+}
+
+# --- Recovery points -------------------------------------------------------------------------------
+
+# OpenClaw migrates its databases forward when it starts, and an older release refuses state a
+# newer one wrote (exit 78). So whenever the version changes, the state as the release leaving
+# service left it is copied, with the service stopped, to $RECOVERY/<that version>: the point a
+# later downgrade to it, or a rollback after a failed upgrade, restores.
+recovery_point() { echo "$RECOVERY/$1"; }
+
+save_recovery_point() {
+    local dest
+    dest=$(recovery_point "$1")
+    [ -d "$STATE_DIR" ] || return 0
+    mkdir -p "$RECOVERY"
+    chmod 700 "$RECOVERY"
+    rm -rf "$dest.partial"
+    cp -a --reflink=auto "$STATE_DIR" "$dest.partial"
+    rm -rf "$dest"
+    mv -T "$dest.partial" "$dest"
+    say "saved the state of OpenClaw $1 as its recovery point, $dest"
+}
+
+# Replaces the state with the recovery point of version $1; the service is stopped.
+restore_recovery_point() {
+    local src
+    src=$(recovery_point "$1")
+    rm -rf "$STATE_DIR.restoring"
+    cp -a --reflink=auto "$src" "$STATE_DIR.restoring"
+    rm -rf "$STATE_DIR"
+    mv -T "$STATE_DIR.restoring" "$STATE_DIR"
+}
+
+# Whether release $1 declares an older database schema than release $2.
+older_schema() { helper older-schema "$(release_dir "$1")" "$(release_dir "$2")"; }
+
+# --- The service's files ---------------------------------------------------------------------------
+
+ensure_user() {
+    id -u "$OC_USER" >/dev/null 2>&1 ||
+        useradd --system --user-group --home-dir "$STATE_DIR" --no-create-home --shell /usr/sbin/nologin \
+            --comment "OpenClaw gateway" "$OC_USER"
+    mkdir -p "$STATE_DIR"
+    chown "$OC_USER:$OC_USER" "$STATE_DIR"
+    chmod 700 "$STATE_DIR"
+}
+
+# `NAME="value"` as systemd's EnvironmentFile reads it: inside double quotes, a backslash
+# makes \ " $ and ` literal. Builtins only: the value is never an argument of a process.
+env_line() {
+    local value=$2
+    case $value in *$'\n'* | *$'\r'*) fail "the value for $1 contains a line break" ;; esac
+    value=${value//\\/\\\\}
+    value=${value//\"/\\\"}
+    value=${value//\$/\\\$}
+    value=${value//\`/\\\`}
+    printf '%s="%s"\n' "$1" "$value"
+}
+
+env_file_content() {
+    env_line OPENCLAW_GATEWAY_TOKEN "$SECRET_GATEWAY_TOKEN"
+    [ -z "${SECRET_ANTHROPIC_API_KEY:-}" ] || env_line ANTHROPIC_API_KEY "$SECRET_ANTHROPIC_API_KEY"
+    [ -z "${SECRET_OPENAI_API_KEY:-}" ] || env_line OPENAI_API_KEY "$SECRET_OPENAI_API_KEY"
+    [ "$MDNS" = yes ] || printf 'OPENCLAW_DISABLE_BONJOUR=1\n'
+}
+
+# Writes the 0600 root environment file when its content differs; prints changed or unchanged.
+write_env_file() {
+    local want tmp
+    want=$(env_file_content)
+    if [ -f "$ENV_FILE" ] && [ "$want" = "$(<"$ENV_FILE")" ] && [ "$(stat -c '%a %U' "$ENV_FILE")" = "600 root" ]; then
+        echo unchanged
+        return 0
+    fi
+    mkdir -p "$(dirname "$ENV_FILE")"
+    chmod 700 "$(dirname "$ENV_FILE")"
+    tmp=$ENV_FILE.new
+    rm -f "$tmp"
+    printf '%s\n' "$want" >"$tmp"
+    chmod 600 "$tmp"
+    chown root:root "$tmp"
+    mv -f "$tmp" "$ENV_FILE"
+    echo changed
+}
+
+write_config() {
+    local result
+    result=$(helper config "$CONFIG_FILE" "$PORT" "$BIND") || fail "could not write $CONFIG_FILE"
+    chown "$OC_USER:$OC_USER" "$CONFIG_FILE"
+    chmod 600 "$CONFIG_FILE"
+    echo "$result"
+}
+
+write_unit() {
+    if [ -f "$UNIT_PATH" ] && [ "$(<"$UNIT_PATH")" = "$UNIT_TEXT" ]; then
+        echo unchanged
+        return 0
+    fi
+    (umask 022 && printf '%s\n' "$UNIT_TEXT" >"$UNIT_PATH.new")
+    mv -f "$UNIT_PATH.new" "$UNIT_PATH"
+    echo changed
+}
+
+# --- The service -----------------------------------------------------------------------------------
+
+health_url() { echo "http://127.0.0.1:$PORT/healthz"; }
+
+restarts() { systemctl show -p NRestarts --value "$UNIT_NAME"; }
+
+# Waits until /healthz answers (the gateway takes 15 to 30 s to start), or the unit gave up:
+# failed, or restarted by systemd three times since it counted $1 restarts (a crash loop).
+wait_healthy() {
+    local deadline=$((SECONDS + HEALTH_TIMEOUT)) base=${1:-$(restarts)}
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        helper health "$(health_url)" 2000 >/dev/null 2>&1 && return 0
+        [ "$(systemctl show -p ActiveState --value "$UNIT_NAME")" != failed ] || return 1
+        [ "$(($(restarts) - base))" -lt 3 ] || return 1
+        sleep 2
+    done
+    return 1
+}
+
+restart_service() {
+    systemctl is-enabled --quiet "$UNIT_NAME" 2>/dev/null || systemctl enable --quiet "$UNIT_NAME"
+    systemctl reset-failed "$UNIT_NAME" 2>/dev/null || true
+    systemctl restart "$UNIT_NAME"
+}
+
+# The unit's last lines in the journal, for a failure message (the gateway logs no secrets).
+service_journal() { journalctl -u "$UNIT_NAME" -n 15 --no-pager -q -o cat 2>/dev/null | sed 's/^/  /' || true; }
+
+# --- The steps -------------------------------------------------------------------------------------
+
+install_main() {
+    local changed=() previous result base restore=no
+    setup
+    [ -n "${SECRET_GATEWAY_TOKEN:-}" ] || fail "no gateway token was given to the install step"
+    lock
+    ensure_user
+    # Code readable by the service's user, writable only by root.
+    (umask 022 && mkdir -p "$(dirname "$NODE_ROOT")" "$(dirname "$RELEASES")" "$NODE_ROOT" "$RELEASES")
+    chmod 755 "$(dirname "$NODE_ROOT")" "$(dirname "$RELEASES")" "$NODE_ROOT" "$RELEASES"
+    install_node
+    install_release
+
+    previous=$(current_release)
+    if [ -n "$previous" ] && [ "$previous" != "$VERSION" ] && [ "$(release_version "$previous")" = "$previous" ] &&
+        older_schema "$VERSION" "$previous"; then
+        [ -d "$(recovery_point "$VERSION")" ] ||
+            fail "OpenClaw $VERSION cannot read the state OpenClaw $previous migrated (older database schema), and there is no recovery point of $VERSION to go back to; nothing was changed. See https://docs.openclaw.ai/install/updating/rollback-and-recovery"
+        restore=yes
+    fi
+    if [ "$previous" != "$VERSION" ]; then
+        changed+=("version ${previous:-none} -> $VERSION")
+        if [ -n "$previous" ]; then
+            systemctl stop "$UNIT_NAME" 2>/dev/null || true
+            save_recovery_point "$previous"
+        fi
+        if [ "$restore" = yes ]; then
+            restore_recovery_point "$VERSION"
+            say "downgrade: OpenClaw $VERSION cannot read the state $previous migrated; restored the state saved when $VERSION left service (what changed since is kept in $(recovery_point "$previous"))"
+        fi
+        switch_release "$VERSION"
+    fi
+    result=$(write_env_file)
+    [ "$result" = unchanged ] || changed+=("environment file")
+    result=$(write_config)
+    [ "$result" = unchanged ] || changed+=("config")
+    result=$(write_unit)
+    if [ "$result" != unchanged ]; then
+        changed+=("unit")
+        systemctl daemon-reload
+    fi
+
+    if [ ${#changed[@]} -eq 0 ] && systemctl is-active --quiet "$UNIT_NAME"; then
+        say "no changes: OpenClaw $VERSION is running"
+    else
+        [ ${#changed[@]} -gt 0 ] || changed+=("service not running")
+        say "changed: $(IFS=,; echo "${changed[*]}" | sed 's/,/, /g'); restarting $UNIT_NAME"
+        base=$(restarts)
+        restart_service
+    fi
+    if ! wait_healthy "${base:-}"; then
+        say "OpenClaw $VERSION did not become healthy ($(health_url), up to ${HEALTH_TIMEOUT}s); its last lines:"
+        service_journal
+        if [ -n "$previous" ] && [ "$previous" != "$VERSION" ] && [ "$(release_version "$previous")" = "$previous" ]; then
+            say "rolling back to OpenClaw $previous, with its state from before this step"
+            systemctl stop "$UNIT_NAME" 2>/dev/null || true
+            restore_recovery_point "$previous"
+            switch_release "$previous"
+            base=$(restarts)
+            restart_service
+            wait_healthy "$base" || fail "OpenClaw $VERSION failed its health check, and $previous, switched back to, does not answer either"
+            fail "OpenClaw $VERSION failed its health check; back on $previous, which is healthy"
+        fi
+        fail "OpenClaw $VERSION failed its health check"
+    fi
+    say "healthy: $(health_url)"
+    echo "openclaw-version: $(release_version "$(current_release)")"
+}
+
+# Prints each listener on the gateway's port, one local address:port per line.
+listeners() { ss -ltnH "sport = :$PORT" | awk '{ print $4 }' | sort -u; }
+
+# Runs `openclaw security audit --json` as the service's user, with its environment file and
+# environment, in a transient unit: exactly what the gateway itself sees.
+run_audit() {
+    local props=() line
+    while IFS= read -r line; do [ -z "$line" ] || props+=(-p "Environment=$line"); done <<<"$SERVICE_ENV"
+    systemd-run --quiet --pipe --wait --collect -p "User=$OC_USER" -p "Group=$OC_USER" \
+        -p "EnvironmentFile=$ENV_FILE" -p "WorkingDirectory=$STATE_DIR" -p PrivateTmp=yes "${props[@]}" \
+        "$NODE_BIN" "$CURRENT/node_modules/openclaw/openclaw.mjs" security audit --json 2>"$1"
+}
+
+verify_main() {
+    local problems=() addrs addr report errors
+    setup
+    lock
+    systemctl is-active --quiet "$UNIT_NAME" || problems+=("$UNIT_NAME is not active ($(systemctl show -p ActiveState --value "$UNIT_NAME"))")
+    systemctl is-enabled --quiet "$UNIT_NAME" 2>/dev/null || problems+=("$UNIT_NAME is not enabled: it would not start at boot")
+    helper health "$(health_url)" 5000 >/dev/null 2>&1 || problems+=("$(health_url) does not answer")
+    [ "$(stat -c '%a %U' "$ENV_FILE" 2>/dev/null)" = "600 root" ] || problems+=("$ENV_FILE is not mode 0600, owned by root")
+    [ "$(stat -c '%a %U' "$STATE_DIR" 2>/dev/null)" = "700 $OC_USER" ] || problems+=("$STATE_DIR is not mode 0700, owned by $OC_USER")
+    [ "$(stat -c '%a %U' "$CONFIG_FILE" 2>/dev/null)" = "600 $OC_USER" ] || problems+=("$CONFIG_FILE is not mode 0600, owned by $OC_USER")
+
+    addrs=$(listeners)
+    if [ -z "$addrs" ]; then
+        problems+=("nothing listens on TCP port $PORT")
+    elif [ "$BIND" = loopback ]; then
+        while IFS= read -r addr; do
+            case $addr in 127.*:"$PORT" | "[::1]:$PORT") ;; *) problems+=("the gateway is bound to loopback, yet $addr listens on port $PORT") ;; esac
+        done <<<"$addrs"
+    else
+        # OpenClaw's lan bind is 0.0.0.0: every IPv4 interface; it has no IPv6 wildcard bind.
+        grep -qxE "(0\.0\.0\.0|\*|\[::\]):$PORT" <<<"$addrs" ||
+            problems+=("the gateway should listen on every interface (lan), yet port $PORT listens only on: $(paste -sd' ' <<<"$addrs")")
+    fi
+    say "listening on port $PORT: $(paste -sd' ' <<<"$addrs")"
+
+    errors=$(mktemp)
+    report=$(run_audit "$errors") || true
+    if ! helper audit <<<"$report"; then
+        [ -n "$report" ] || tail -n 5 "$errors" | sed 's/^/  /'
+        problems+=("openclaw security audit found critical problems or could not run (above)")
+    fi
+    rm -f "$errors"
+    if [ ${#problems[@]} -gt 0 ]; then
+        printf 'openclaw: FAILED: %s\n' "${problems[@]}" >&2
+        exit 1
+    fi
+    say "verified: OpenClaw $(release_version "$(current_release)") healthy on $(health_url), bind $BIND"
+}
+
+# Stops and removes the service, the releases, the Node this step installed and the environment
+# file. The state directory (config, sessions, workspace) and the user stay: they are the
+# operator's data, and a later install picks them up again.
+remove_main() {
+    setup
+    lock
+    if [ -f "$UNIT_PATH" ]; then
+        systemctl disable --now --quiet "$UNIT_NAME" 2>/dev/null || systemctl stop "$UNIT_NAME" || true
+        rm -f "$UNIT_PATH"
+        systemctl daemon-reload
+        systemctl reset-failed "$UNIT_NAME" 2>/dev/null || true
+    fi
+    rm -rf "$CURRENT" "$RELEASES" "$NODE_ROOT" "$ENV_FILE" /etc/apt/sources.list.d/openclaw-node.list
+    rmdir "$(dirname "$ENV_FILE")" /opt/openclaw 2>/dev/null || true
+    say "removed $UNIT_NAME, its releases, Node and $ENV_FILE"
+    say "kept $STATE_DIR (config, sessions, workspace), its recovery points in $RECOVERY and the user $OC_USER; remove them with: sudo rm -rf $STATE_DIR $RECOVERY && sudo userdel $OC_USER"
+}

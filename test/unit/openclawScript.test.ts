@@ -1,0 +1,377 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { cannotRun } from "../support/cannotRun";
+import {
+  OPENCLAW_INSTALL_ENTRY,
+  composeOpenClawInstall,
+  parseOpenClawVersion,
+  renderOpenClawInstallScript,
+  renderOpenClawRemoveScript,
+  renderOpenClawSecrets,
+  renderOpenClawVerifyScript,
+} from "../../components/host/openclawScript";
+import { nodeBinary, renderOpenClawUnit } from "../../components/render/openclawUnit";
+import {
+  DEFAULT_NODE_DIST_URL,
+  DEFAULT_NPM_REGISTRY,
+  OPENCLAW_HOST,
+  type OpenClawSpec,
+} from "../../components/openclaw/types";
+
+const HOST = path.join(__dirname, "../../components/host");
+const LIBRARY = fs.readFileSync(path.join(HOST, "openclaw.sh"), "utf8");
+const HELPER = fs.readFileSync(path.join(HOST, "openclaw_helper.cjs"), "utf8");
+/** The helper as the host runs it: `node -e "$HELPER_JS" MODE ARGS`. */
+const helper = (args: string[], input?: string) =>
+  spawnSync(process.execPath, ["-e", HELPER, ...args], { encoding: "utf8", input });
+
+const SPEC: OpenClawSpec = {
+  version: "2026.9.6",
+  port: 18789,
+  bind: "lan",
+  exposedTo: ["192.168.1.0/24"],
+  mdns: false,
+  npmRegistry: DEFAULT_NPM_REGISTRY,
+  node: { kind: "tarball", version: "24.22.3", distUrl: DEFAULT_NODE_DIST_URL },
+  removeOnDestroy: true,
+};
+const APT_SPEC: OpenClawSpec = {
+  ...SPEC,
+  bind: "loopback",
+  exposedTo: [],
+  node: {
+    kind: "apt",
+    version: "24.22.3",
+    source:
+      "deb [signed-by=/etc/apt/keyrings/nodesource.gpg] https://deb.nodesource.com/node_24.x nodistro main",
+    key: "-----BEGIN PGP PUBLIC KEY BLOCK-----\nxyz\n-----END PGP PUBLIC KEY BLOCK-----",
+  },
+};
+// Characters a shell or systemd would treat specially, and one the renderer must quote.
+const TOKEN = `tok'en"with$dollar\`tick\\slash and space ${"z".repeat(20)}`;
+const SECRETS = { gatewayToken: TOKEN, anthropicApiKey: "sk-ant-SECRET1", openaiApiKey: "sk-openai-SECRET2" };
+
+const bashN = (script: string) => spawnSync("bash", ["-n"], { input: script, encoding: "utf8" });
+/** Runs `body` with the library's functions defined, in bash, with PATH limited to the system's. */
+function withLibrary(body: string, env: Record<string, string> = {}) {
+  return spawnSync("bash", ["-c", `${LIBRARY}\n${body}`], {
+    encoding: "utf8",
+    env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", ...env },
+  });
+}
+
+test("every script is valid bash; install alone runs nothing, verify and remove end in one call", () => {
+  for (const spec of [SPEC, APT_SPEC]) {
+    const install = renderOpenClawInstallScript(spec);
+    for (const script of [
+      install,
+      composeOpenClawInstall(install, renderOpenClawSecrets(SECRETS)),
+      renderOpenClawVerifyScript(spec),
+      renderOpenClawRemoveScript(spec),
+    ]) {
+      const check = bashN(script);
+      assert.equal(check.status, 0, check.stderr);
+    }
+    assert.equal(renderOpenClawVerifyScript(spec).trimEnd().split("\n").at(-1), "verify_main");
+    assert.equal(renderOpenClawRemoveScript(spec).trimEnd().split("\n").at(-1), "remove_main");
+    // Without its secrets and call, the install script only defines: it prints and changes nothing.
+    const run = spawnSync("bash", ["-s"], {
+      input: install,
+      encoding: "utf8",
+      env: { PATH: "/usr/bin:/bin" },
+    });
+    assert.deepEqual([run.status, run.stdout, run.stderr], [0, "", ""]);
+  }
+});
+
+test("the secrets are only in the secrets part, which comes after the library and before the call", () => {
+  const install = renderOpenClawInstallScript(SPEC);
+  const secrets = renderOpenClawSecrets(SECRETS);
+  for (const value of Object.values(SECRETS)) {
+    assert.ok(!install.includes(value), "a secret in the install script");
+    assert.ok(!renderOpenClawVerifyScript(SPEC).includes(value));
+    assert.ok(secrets.includes(value));
+  }
+  const composed = composeOpenClawInstall(install, secrets);
+  assert.ok(composed.startsWith(install));
+  assert.equal(composed.slice(install.length), `${secrets}${OPENCLAW_INSTALL_ENTRY}\n`);
+  // The assignments give back exactly the values, through bash's own parsing.
+  const echoed = spawnSync(
+    "bash",
+    ["-c", `${secrets}\nprintf '%s\\n' "$SECRET_GATEWAY_TOKEN" "$SECRET_OPENAI_API_KEY"`],
+    {
+      encoding: "utf8",
+    },
+  );
+  assert.equal(echoed.stdout, `${TOKEN}\nsk-openai-SECRET2\n`);
+  assert.match(renderOpenClawSecrets({ gatewayToken: "t" }), /^SECRET_ANTHROPIC_API_KEY=''$/m);
+  assert.throws(() => renderOpenClawSecrets({ gatewayToken: "" }), /empty/);
+});
+
+test("the output is deterministic and carries the spec", () => {
+  assert.equal(renderOpenClawInstallScript(SPEC), renderOpenClawInstallScript({ ...SPEC }));
+  const script = renderOpenClawInstallScript(SPEC);
+  for (const line of [
+    "VERSION='2026.9.6'",
+    "PORT='18789'",
+    "BIND='lan'",
+    "MDNS='no'",
+    "NODE_KIND='tarball'",
+    `NODE_BIN='${OPENCLAW_HOST.nodeRoot}/24.22.3/bin/node'`,
+    "NPM_REGISTRY='https://registry.npmjs.org/'",
+  ]) {
+    assert.ok(script.split("\n").includes(line), `${line} missing`);
+  }
+  assert.ok(renderOpenClawInstallScript(APT_SPEC).split("\n").includes("NODE_BIN='/usr/bin/node'"));
+});
+
+test("the library assigns no globals, and the header assigns every global it reads", () => {
+  assert.deepEqual(LIBRARY.match(/^[A-Za-z_][A-Za-z0-9_]*=/gm), null);
+  const read = new Set([...LIBRARY.matchAll(/\$\{?([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!));
+  const header = renderOpenClawInstallScript(SPEC).split(LIBRARY.trimEnd())[0]!;
+  const assigned = new Set([...header.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!));
+  const secrets = new Set(
+    [...renderOpenClawSecrets(SECRETS).matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!),
+  );
+  const missing = [...read].filter(
+    (v) => !assigned.has(v) && !secrets.has(v) && !["PATH", "SECONDS"].includes(v),
+  );
+  assert.deepEqual(missing, []);
+});
+
+test("the environment file: systemd's quoting, no line breaks, Bonjour off unless mDNS", () => {
+  const run = withLibrary("env_file_content", {
+    SECRET_GATEWAY_TOKEN: TOKEN,
+    SECRET_ANTHROPIC_API_KEY: "",
+    SECRET_OPENAI_API_KEY: "sk-x",
+    MDNS: "no",
+  });
+  assert.equal(run.status, 0, run.stderr);
+  const lines = run.stdout.trimEnd().split("\n");
+  assert.deepEqual(lines.slice(1), ['OPENAI_API_KEY="sk-x"', "OPENCLAW_DISABLE_BONJOUR=1"]);
+  // Inside double quotes, systemd (like a shell) takes \\ \" \$ \` as the character itself.
+  const back = spawnSync("bash", ["-c", `${lines[0]}; printf '%s' "$OPENCLAW_GATEWAY_TOKEN"`], {
+    encoding: "utf8",
+  });
+  assert.equal(back.stdout, TOKEN);
+  const mdns = withLibrary("env_file_content", { SECRET_GATEWAY_TOKEN: "t", MDNS: "yes" });
+  assert.equal(mdns.stdout, 'OPENCLAW_GATEWAY_TOKEN="t"\n');
+  const broken = withLibrary("env_file_content", { SECRET_GATEWAY_TOKEN: "a\nb", MDNS: "no" });
+  assert.notEqual(broken.status, 0);
+  assert.match(broken.stderr, /OPENCLAW_GATEWAY_TOKEN contains a line break/);
+  assert.ok(!broken.stderr.includes("a\nb"));
+});
+
+test("the environment file is written 0600 root, once: the same content again is unchanged", (t) => {
+  if (process.getuid?.() !== 0) {
+    cannotRun(t, "needs root (the file is root's)");
+    return;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-env-"));
+  try {
+    const env = { SECRET_GATEWAY_TOKEN: TOKEN, MDNS: "no", ENV_FILE: path.join(dir, "etc", "gateway.env") };
+    const write = () => withLibrary("umask 077; write_env_file", env);
+    assert.equal(write().stdout, "changed\n");
+    assert.equal(fs.statSync(env.ENV_FILE).mode & 0o777, 0o600);
+    assert.equal(fs.statSync(path.dirname(env.ENV_FILE)).mode & 0o777, 0o700);
+    assert.equal(write().stdout, "unchanged\n");
+    fs.chmodSync(env.ENV_FILE, 0o644);
+    assert.equal(write().stdout, "changed\n", "a wrong mode is repaired");
+    assert.equal(
+      withLibrary("write_env_file", { ...env, SECRET_GATEWAY_TOKEN: "other" }).stdout,
+      "changed\n",
+    );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the config helper sets the keys it owns, keeps the rest, writes only on change", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-cfg-"));
+  const file = path.join(dir, "openclaw.json");
+  const run = (bind: string, port = "18789") => helper(["config", file, port, bind]);
+  try {
+    assert.equal(run("loopback").stdout, "changed\n");
+    const first = JSON.parse(fs.readFileSync(file, "utf8"));
+    assert.deepEqual(first.gateway.auth.token, {
+      source: "env",
+      provider: "default",
+      id: "OPENCLAW_GATEWAY_TOKEN",
+    });
+    assert.equal(first.gateway.bind, "loopback");
+    assert.equal(first.gateway.mode, "local");
+    assert.deepEqual(first.gateway.controlUi, {
+      allowedOrigins: ["http://localhost:18789", "http://127.0.0.1:18789"],
+    });
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    const mtime = fs.statSync(file).mtimeMs;
+    assert.equal(run("loopback").stdout, "unchanged\n");
+    assert.equal(fs.statSync(file).mtimeMs, mtime, "rewritten though unchanged");
+    // What the gateway or the operator adds stays; retired insecure keys and a password go.
+    first.agents = { entries: { main: {} } };
+    first.gateway.controlUi = { allowInsecureAuth: true, allowedOrigins: ["https://ui.example.com"] };
+    first.gateway.auth.password = "pw";
+    fs.writeFileSync(file, JSON.stringify(first));
+    assert.equal(run("lan", "18800").stdout, "changed\n");
+    const second = JSON.parse(fs.readFileSync(file, "utf8"));
+    assert.deepEqual(second.agents, { entries: { main: {} } });
+    assert.deepEqual(second.gateway.controlUi, { allowedOrigins: ["https://ui.example.com"] });
+    assert.equal(second.gateway.auth.password, undefined);
+    assert.deepEqual([second.gateway.bind, second.gateway.port], ["lan", 18800]);
+    fs.writeFileSync(file, "{ // json5\n}");
+    const bad = run("lan");
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /is not plain JSON/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the audit helper prints warnings and fails on a critical finding with its checkId and remediation", () => {
+  const audit = (report: unknown) => helper(["audit"], JSON.stringify(report));
+  // The shape `openclaw security audit --json` prints (2026.9.6).
+  const findings = [
+    { checkId: "summary.attack_surface", severity: "info", title: "Attack surface summary", detail: "..." },
+    {
+      checkId: "gateway.auth_no_rate_limit",
+      severity: "warn",
+      title: "No auth rate limiting configured",
+      remediation: "Set gateway.auth.rateLimit",
+    },
+  ];
+  const clean = audit({ summary: { critical: 0, warn: 1, info: 1 }, findings });
+  assert.equal(clean.status, 0);
+  assert.match(clean.stdout, /audit warning gateway\.auth_no_rate_limit: No auth rate limiting configured/);
+  assert.match(clean.stdout, /0 critical, 1 warnings, 1 info/);
+  const critical = audit({
+    summary: { critical: 1, warn: 1, info: 1 },
+    findings: [
+      ...findings,
+      {
+        checkId: "fs.config.perms_writable",
+        severity: "critical",
+        title: "Config file is writable by others",
+        remediation: "chmod 600 /var/lib/openclaw-gateway/openclaw.json",
+      },
+    ],
+  });
+  assert.equal(critical.status, 1);
+  assert.match(
+    critical.stdout,
+    /FAILED: critical audit finding fs\.config\.perms_writable: .*Remediation: chmod 600 \/var\/lib\/openclaw-gateway\/openclaw\.json/,
+  );
+  const invalid = audit({
+    ok: false,
+    error: { message: "OpenClaw config is invalid" },
+    issues: [{ path: "gateway", message: "x" }],
+  });
+  assert.equal(invalid.status, 2);
+  assert.match(invalid.stdout, /could not run: OpenClaw config is invalid \(gateway: x\)/);
+  assert.equal(helper(["audit"], "").status, 2);
+});
+
+test("older-schema: a release declaring an older state or agent schema cannot read a newer one's state", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-rel-"));
+  const release = (name: string, schemaVersions?: Record<string, number>) => {
+    const pkg = path.join(dir, name, "node_modules", "openclaw");
+    fs.mkdirSync(pkg, { recursive: true });
+    fs.writeFileSync(
+      path.join(pkg, "package.json"),
+      JSON.stringify({ version: name, openclaw: { schemaVersions } }),
+    );
+    return path.join(dir, name);
+  };
+  try {
+    // As 2026.9.5 and 2026.9.6 declare them.
+    const old = release("2026.9.5", { state: 17, agent: 21 });
+    const current = release("2026.9.6", { state: 18, agent: 23 });
+    const older = (a: string, b: string) => helper(["older-schema", a, b]).status;
+    assert.equal(older(old, current), 0, "a downgrade across a schema change");
+    assert.equal(older(current, old), 1, "an upgrade");
+    assert.equal(older(current, current), 1);
+    assert.equal(older(release("agent-only", { state: 18, agent: 22 }), current), 0);
+    assert.equal(older(release("undeclared"), current), 1, "nothing declared: nothing to compare");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("parseOpenClawVersion reads the last line only", () => {
+  assert.equal(parseOpenClawVersion("openclaw: healthy\nopenclaw-version: 2026.9.6\n"), "2026.9.6");
+  assert.throws(() => parseOpenClawVersion("openclaw-version: 2026.9.6\nmore\n"), /no openclaw-version/);
+  assert.throws(() => parseOpenClawVersion(""), /no openclaw-version/);
+});
+
+test("the unit: the openclaw user, writable state only, sandboxed; systemd-analyze accepts it", (t) => {
+  const unit = renderOpenClawUnit(SPEC);
+  const lines = unit.split("\n");
+  for (const line of [
+    "User=openclaw",
+    "NoNewPrivileges=yes",
+    "ProtectSystem=strict",
+    `ReadWritePaths=${OPENCLAW_HOST.stateDir}`,
+    "PrivateTmp=yes",
+    "ProtectHome=yes",
+    "PrivateDevices=yes",
+    "ProtectKernelTunables=yes",
+    "ProtectKernelModules=yes",
+    "ProtectControlGroups=yes",
+    "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",
+    "RestrictNamespaces=yes",
+    "LockPersonality=yes",
+    "SystemCallFilter=@system-service",
+    "CapabilityBoundingSet=",
+    "UMask=0077",
+    "Restart=on-failure",
+    "RestartPreventExitStatus=78",
+    `EnvironmentFile=${OPENCLAW_HOST.envFile}`,
+    `ExecStart=${nodeBinary(SPEC)} ${OPENCLAW_HOST.current}/node_modules/openclaw/openclaw.mjs gateway run --port 18789 --bind lan`,
+    "WantedBy=multi-user.target",
+  ]) {
+    assert.ok(lines.includes(line), `${line} missing from:\n${unit}`);
+  }
+  // V8's JIT needs writable and executable memory; the gateway's lock needs openat2, which
+  // RestrictSUIDSGID turns into ENOSYS (seen on the booted host).
+  assert.ok(!unit.includes("MemoryDenyWriteExecute"));
+  assert.ok(!unit.includes("RestrictSUIDSGID"));
+  assert.equal(lines.filter((l) => l.startsWith("ReadWritePaths=")).length, 1);
+  assert.ok(!/TOKEN=|API_KEY=/.test(unit), "a secret variable in the unit");
+  if (spawnSync("sh", ["-c", "command -v systemd-analyze"]).status !== 0) {
+    cannotRun(t, "systemd-analyze is not installed");
+    return;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-unit-"));
+  try {
+    const file = path.join(dir, OPENCLAW_HOST.unit);
+    // The node it runs is not on this machine: the test's own stands in, every other line as rendered.
+    const analyze = (text: string) => {
+      fs.writeFileSync(file, text.replace(nodeBinary(SPEC), process.execPath));
+      return process.getuid?.() === 0
+        ? spawnSync(
+            "unshare",
+            [
+              "-m",
+              "sh",
+              "-c",
+              'mount -t tmpfs openclaw-analyze /run/systemd && exec systemd-analyze verify "$1"',
+              "_",
+              file,
+            ],
+            { encoding: "utf8" },
+          )
+        : spawnSync("systemd-analyze", ["verify", file], { encoding: "utf8" });
+    };
+    const check = analyze(unit);
+    const ours = (check.stderr + check.stdout).split("\n").filter((l) => l.includes("openclaw-gateway"));
+    assert.deepEqual(ours, []);
+    assert.equal(check.status, 0, check.stderr);
+    const broken = analyze(unit.replace("ProtectSystem=strict", "ProtectSystem=very"));
+    assert.match(broken.stderr, /openclaw-gateway\.service:\d+: Failed to parse protect system value/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
