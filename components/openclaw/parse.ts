@@ -182,7 +182,20 @@ export function parseOpenClaw(
   const exposing = policy.services.filter(
     (s) => s.protocol === "tcp" && s.ports.some((r) => covers(r, gateway)),
   );
-  const exposedTo = [...new Set(exposing.flatMap((s) => s.sources.map((c) => c.text)))];
+  const exposedTo = [
+    ...new Set(exposing.flatMap((s) => s.sources.filter((c) => c.family === 4).map((c) => c.text))),
+  ];
+  // OpenClaw 2026.9 listens on 0.0.0.0 when bound to the LAN, and refuses `::` as a custom bind
+  // (measured on the booted host): IPv6 clients the firewall admits find nothing listening.
+  const v6 = exposing.flatMap((s) => s.sources.filter((c) => c.family === 6).map((c) => c.text));
+  if (v6.length > 0) {
+    f.warn(
+      serviceKey(keys.firewall, ctx.rawFirewall, exposing[0]!.name),
+      `admits the gateway's port ${gateway} from IPv6 (${[...new Set(v6)].join(", ")}), but OpenClaw ` +
+        `listens on IPv4 only (0.0.0.0) when exposed: those clients are refused. Reach it over ` +
+        `IPv4, or through the SSH tunnel (sshTunnelCommand), which works over either`,
+    );
+  }
   const mdns = policy.services.some((s) => s.protocol === "udp" && s.ports.some((r) => covers(r, 5353)));
   // OpenClaw keeps browser control on loopback whatever the policy says.
   const browser = gateway + 2;

@@ -53,7 +53,10 @@ export interface OpenClawSpec {
   readonly port: number;
   /** `lan` only when the policy admits TCP on `port` from somewhere; then token auth is required. */
   readonly bind: "loopback" | "lan";
-  /** The policy's sources for the gateway port (empty when loopback), for verify's report. */
+  /**
+   * Who reaches the gateway: the policy's IPv4 sources for its port (empty when loopback).
+   * OpenClaw listens on IPv4 only when exposed; IPv6 sources get a warning instead.
+   */
   readonly exposedTo: readonly string[];
   /** On only when the policy admits 5353/udp; otherwise OPENCLAW_DISABLE_BONJOUR=1. */
   readonly mdns: boolean;

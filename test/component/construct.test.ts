@@ -65,7 +65,7 @@ const TYPESCRIPT_ARGS: OpenClawServerArgs = {
         name: "openclaw-gateway",
         description: "OpenClaw gateway",
         port: 18789,
-        sources: ["198.51.100.0/24", "2001:db8:2000::/48"],
+        sources: ["198.51.100.0/24"],
       },
       { name: "agent-tools", portRanges: ["18800-18810"], protocol: "udp", sources: ["198.51.100.0/24"] },
     ],

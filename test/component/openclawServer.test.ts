@@ -218,7 +218,8 @@ describe("stack dev: AWS", () => {
         ...expected,
       });
     }
-    assert.ok(rules.some((r) => r.cidrIpv6 === "2001:db8:1000::/48" && r.fromPort === 18789));
+    assert.ok(rules.some((r) => r.cidrIpv6 === "2001:db8:1000::/48" && r.fromPort === 22));
+    assert.ok(rules.some((r) => r.cidrIpv4 === "198.51.100.0/24" && r.fromPort === 18789));
     assert.ok(
       rules.some((r) => r.direction === "egress" && r.ipProtocol === "-1" && r.cidrIpv4 === "0.0.0.0/0"),
     );

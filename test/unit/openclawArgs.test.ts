@@ -145,7 +145,7 @@ describe("the gateway's port and bind follow the policy", () => {
     const spec = parse(undefined, firewall(gatewayService({ port: 18790 }))).openclaw!;
     assert.equal(spec.port, 18790);
     assert.equal(spec.bind, "lan");
-    assert.deepEqual(spec.exposedTo, ["198.51.100.0/24", "2001:db8:1::/48"]);
+    assert.deepEqual(spec.exposedTo, ["198.51.100.0/24"], "IPv4 only: OpenClaw listens on 0.0.0.0");
   });
   test("the same port in the block and the policy is accepted", () => {
     assert.equal(parse({ port: 18790 }, firewall(gatewayService({ port: 18790 }))).openclaw!.port, 18790);
@@ -172,13 +172,28 @@ describe("the gateway's port and bind follow the policy", () => {
   });
   test("a policy exposing browser control (gateway port + 2) is warned about, naming the service", () => {
     const browser = { name: "browser", port: 18791, sources: ["198.51.100.0/24"] };
-    const spec = parse(undefined, firewall(gatewayService(), browser));
+    const spec = parse(undefined, firewall(gatewayService({ sources: ["198.51.100.0/24"] }), browser));
     assert.deepEqual(
       spec.warnings.map((w) => w.key),
       ["edge.firewall.services[1]"],
     );
     assert.match(spec.warnings[0]!.message, /18791.*browser control.*loopback/);
-    assert.deepEqual(parse(undefined, firewall(gatewayService())).warnings, []);
+    const v4only = gatewayService({ sources: ["198.51.100.0/24"] });
+    assert.deepEqual(parse(undefined, firewall(v4only)).warnings, []);
+  });
+  test("an exposed gateway admitted from IPv6 is warned about: OpenClaw listens on IPv4 only", () => {
+    const dual = gatewayService({ sources: ["198.51.100.0/24", "2001:db8:1::/64", "2001:db8:2::/64"] });
+    const spec = parse(undefined, firewall(dual));
+    assert.equal(spec.openclaw!.bind, "lan", "IPv4 clients still reach it");
+    assert.deepEqual(spec.openclaw!.exposedTo, ["198.51.100.0/24"], "who reaches it: IPv4 only");
+    assert.deepEqual(
+      spec.warnings.map((w) => w.key),
+      ["edge.firewall.services[0]"],
+    );
+    assert.match(
+      spec.warnings[0]!.message,
+      /port 18789 from IPv6 \(2001:db8:1::\/64, 2001:db8:2::\/64\).*IPv4 only \(0\.0\.0\.0\).*sshTunnelCommand/,
+    );
   });
 });
 
@@ -475,7 +490,7 @@ describe("npm run plan shows what OpenClaw the stack gets", () => {
       plan({ version: "2026.10.1" }, [gatewayService()]),
       [
         "openclaw 2026.10.1 from https://registry.npmjs.org/, on Node 24.22.3 (tarball from https://nodejs.org/dist/)",
-        "gateway: port 18789, bound to the LAN with token auth, reachable from 198.51.100.0/24, 2001:db8:1::/48",
+        "gateway: port 18789, bound to the LAN with token auth, reachable from 198.51.100.0/24",
         "mDNS: off; on destroy: stopped and removed",
       ].join("\n"),
     );
