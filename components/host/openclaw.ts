@@ -141,8 +141,11 @@ export function installOpenClaw(
     verify,
     remove,
     gatewayToken: pulumi.secret(token),
-    // Known once verify has passed: the version that runs, healthy.
-    version: pulumi.all([install.stdout, verify.stdout]).apply(([stdout]) => parseOpenClawVersion(stdout)),
+    // Known once verify has passed: the version that runs, healthy. pulumi-command marks stdout
+    // secret when an input is (the stdin, the key); a version string parsed from it is not.
+    version: pulumi.unsecret(
+      pulumi.all([install.stdout, verify.stdout]).apply(([stdout]) => parseOpenClawVersion(stdout)),
+    ),
   };
 }
 
