@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { Sandbox, sandboxUnavailable } from "../test/support/sandbox";
 import { type RemoteStep, remoteSteps, runStep, sandboxOverrides } from "../test/support/deploy";
 import { REMOTE_SHELL } from "../components/host/script";
-import { benchStartup, replaceStartupBlock, startupBlock } from "./startup";
+import { benchStartup, fleetResult, replaceStartupBlock, startupBlock } from "./startup";
 
 const RUNS = Number(process.env["BENCH_RUNS"] ?? 5);
 const SIZES = [2, 20, 200];
@@ -177,7 +177,7 @@ async function main(): Promise<void> {
           },
         );
         if (r.status !== 0) throw new Error(`fleet ${n} failed: ${r.stderr}`);
-        resources = Number(r.stdout.trim().split(" ")[0]);
+        resources = Number(fleetResult(r.stdout)[0]);
         const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(
           r.stderr,
         )!;
