@@ -75,9 +75,11 @@ export function pack(dir: string, spec?: string): Packed {
 /** What is wrong with a tarball's file list: anything but the build, or a missing asset. */
 export function tarballProblems(files: string[]): string[] {
   const problems = files
-    .filter((f) => !f.startsWith("dist/") && !["package.json", "README.md", "CHANGELOG.md"].includes(f))
+    .filter(
+      (f) => !f.startsWith("dist/") && !["package.json", "README.md", "CHANGELOG.md", "LICENSE"].includes(f),
+    )
     .map((f) => `${f} is not part of the package`);
-  for (const f of ["dist/index.js", "dist/index.d.ts", "dist/OpenClawServer.d.ts"]) {
+  for (const f of ["dist/index.js", "dist/index.d.ts", "dist/OpenClawServer.d.ts", "LICENSE"]) {
     if (!files.includes(f)) problems.push(`${f} is missing`);
   }
   problems.push(
