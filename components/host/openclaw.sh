@@ -28,6 +28,23 @@ lock() {
 }
 
 helper() { "$NODE_BIN" -e "$HELPER_JS" "$@"; }
+# The helper as the service's user, for files in its state directory: root must not follow the
+# links that user can plant there (it could read or take any file on the host through them).
+helper_as_user() { runuser -u "$OC_USER" -- "$NODE_BIN" -e "$HELPER_JS" "$@"; }
+
+# Fails unless each path that exists belongs to root, with nothing inside writable by another
+# user: root runs this code (Node) and the service runs it; another owner could swap it.
+check_root_owned() {
+    local p other
+    for p in "$@"; do
+        [ -e "$p" ] || continue
+        # A .partial directory is a step's scratch, removed before it is used.
+        other=$(find "$p" -name '*.partial' -prune -o \
+            \( ! -user root -o -perm -o+w ! -type l -o -perm -g+w ! -type l \) -print -quit)
+        [ -z "$other" ] ||
+            fail "$other is not root's alone (owner $(stat -c %U "$other"), mode $(stat -c %a "$other")): OpenClaw's code must be writable by root only; move the earlier install away"
+    done
+}
 
 # --- Downloads ----------------------------------------------------------------------------------
 
@@ -149,14 +166,21 @@ install_release() {
         fail "npm could not install openclaw@$VERSION from $NPM_REGISTRY; nothing was changed"
     fi
     # Without its install scripts, OpenClaw completes its package lifecycle on its first run, in
-    # its own package directory, which the service cannot write: run it here, as root, before
-    # the release is in place. HOME and the state point into the scratch directory.
-    if ! (umask 022 && cd "$tmp" && HOME=$tmp OPENCLAW_STATE_DIR=$tmp/state PATH="${NODE_BIN%/node}:$PATH" \
+    # its own package directory, which the service cannot write: run it here, before the release
+    # is in place, as the service's user (the package's code never runs as root), on a copy that
+    # user owns for that moment and root takes back after. HOME and the state are scratch.
+    mkdir "$tmp/home"
+    chmod 711 "$tmp"
+    chown -R "$OC_USER:$OC_USER" "$dir.partial" "$tmp/home"
+    if ! (umask 022 && cd "$tmp/home" && runuser -u "$OC_USER" -- env HOME="$tmp/home" \
+        OPENCLAW_STATE_DIR="$tmp/home/state" PATH="${NODE_BIN%/node}:$PATH" \
         "$NODE_BIN" "$dir.partial/node_modules/openclaw/openclaw.mjs" --version >"$log" 2>&1); then
         tail -n 20 "$log" >&2
         rm -rf "$tmp" "$dir.partial"
         fail "openclaw@$VERSION could not complete its package lifecycle; nothing was changed"
     fi
+    chown -hR root:root "$dir.partial"
+    chmod -R go-w,ug-s "$dir.partial"
     [ ! -e "$dir.partial/node_modules/openclaw/.openclaw-lifecycle-pending" ] ||
         fail "openclaw@$VERSION still has its package lifecycle pending after its first run"
     rm -rf "$tmp"
@@ -211,6 +235,13 @@ older_schema() { helper older-schema "$(release_dir "$1")" "$(release_dir "$2")"
 # --- The service's files ---------------------------------------------------------------------------
 
 ensure_user() {
+    local uid shell
+    if id -u "$OC_USER" >/dev/null 2>&1; then
+        uid=$(id -u "$OC_USER")
+        shell=$(getent passwd "$OC_USER" | cut -d: -f7)
+        [ "$uid" -lt 1000 ] && [ "$uid" -ne 0 ] && case $shell in */nologin | */false) true ;; *) false ;; esac ||
+            fail "the existing user $OC_USER (uid $uid, shell $shell) is not a system account without a login: the gateway would run as it"
+    fi
     id -u "$OC_USER" >/dev/null 2>&1 ||
         useradd --system --user-group --home-dir "$STATE_DIR" --no-create-home --shell /usr/sbin/nologin \
             --comment "OpenClaw gateway" "$OC_USER"
@@ -259,9 +290,7 @@ write_env_file() {
 
 write_config() {
     local result
-    result=$(helper config "$CONFIG_FILE" "$PORT" "$BIND") || fail "could not write $CONFIG_FILE"
-    chown "$OC_USER:$OC_USER" "$CONFIG_FILE"
-    chmod 600 "$CONFIG_FILE"
+    result=$(helper_as_user config "$CONFIG_FILE" "$PORT" "$BIND") || fail "could not write $CONFIG_FILE"
     echo "$result"
 }
 
@@ -301,7 +330,17 @@ restart_service() {
 }
 
 # The unit's last lines in the journal, for a failure message (the gateway logs no secrets).
-service_journal() { journalctl -u "$UNIT_NAME" -n 15 --no-pager -q -o cat 2>/dev/null | sed 's/^/  /' || true; }
+# Each secret the step holds is masked, with builtins, before anything is printed: the step's
+# output lands in Pulumi's log and error messages.
+service_journal() {
+    local line secret
+    while IFS= read -r line; do
+        for secret in "${SECRET_GATEWAY_TOKEN:-}" "${SECRET_ANTHROPIC_API_KEY:-}" "${SECRET_OPENAI_API_KEY:-}"; do
+            [ -z "$secret" ] || line=${line//"$secret"/[secret]}
+        done
+        printf '  %s\n' "$line"
+    done < <(journalctl -u "$UNIT_NAME" -n 15 --no-pager -q -o cat 2>/dev/null || true)
+}
 
 # --- The steps -------------------------------------------------------------------------------------
 
@@ -312,6 +351,7 @@ install_main() {
     lock
     ensure_user
     # Code readable by the service's user, writable only by root.
+    check_root_owned "$(dirname "$NODE_ROOT")" "$(dirname "$RELEASES")"
     (umask 022 && mkdir -p "$(dirname "$NODE_ROOT")" "$(dirname "$RELEASES")" "$NODE_ROOT" "$RELEASES")
     chmod 755 "$(dirname "$NODE_ROOT")" "$(dirname "$RELEASES")" "$NODE_ROOT" "$RELEASES"
     install_node
@@ -324,6 +364,9 @@ install_main() {
             fail "OpenClaw $VERSION cannot read the state OpenClaw $previous migrated (older database schema), and there is no recovery point of $VERSION to go back to; nothing was changed. See https://docs.openclaw.ai/install/updating/rollback-and-recovery"
         restore=yes
     fi
+    # What could fail once the service is stopped is checked while it still runs.
+    [ ! -e "$CONFIG_FILE" ] || helper_as_user config-check "$CONFIG_FILE" ||
+        fail "$CONFIG_FILE cannot be updated (above); nothing was changed"
     if [ "$previous" != "$VERSION" ]; then
         changed+=("version ${previous:-none} -> $VERSION")
         if [ -n "$previous" ]; then
@@ -351,8 +394,9 @@ install_main() {
     else
         [ ${#changed[@]} -gt 0 ] || changed+=("service not running")
         say "changed: $(IFS=,; echo "${changed[*]}" | sed 's/,/, /g'); restarting $UNIT_NAME"
-        base=$(restarts)
         restart_service
+        # Read after the restart: reset-failed (in restart_service) clears the count.
+        base=$(restarts)
     fi
     if ! wait_healthy "${base:-}"; then
         say "OpenClaw $VERSION did not become healthy ($(health_url), up to ${HEALTH_TIMEOUT}s); its last lines:"
@@ -362,8 +406,8 @@ install_main() {
             systemctl stop "$UNIT_NAME" 2>/dev/null || true
             restore_recovery_point "$previous"
             switch_release "$previous"
-            base=$(restarts)
             restart_service
+            base=$(restarts)
             wait_healthy "$base" || fail "OpenClaw $VERSION failed its health check, and $previous, switched back to, does not answer either"
             fail "OpenClaw $VERSION failed its health check; back on $previous, which is healthy"
         fi

@@ -2,6 +2,8 @@
 //   config FILE PORT BIND   sets the keys the install step owns in OpenClaw's config, keeping
 //                           everything else the operator or the gateway wrote; prints changed
 //                           or unchanged, and writes (atomically) only when something changed
+//   config-check FILE       exits 2, saying why, when FILE cannot be read as the config: checked
+//                           before the service is stopped, so that nothing is left half-done
 //   audit                   reads `openclaw security audit --json` on stdin, prints warnings
 //                           and critical findings; exits 1 on any critical finding
 //   health URL TIMEOUT_MS   one GET; prints the body and exits 0 on a 2xx answer
@@ -16,7 +18,7 @@ const path = require("node:path");
 // Under `node -e` the arguments start at argv[1]; run as a file (node openclaw_helper.cjs), at argv[2].
 const [mode, ...args] = process.argv.slice(require.main ? 2 : 1);
 
-function config(file, port, bind) {
+function config(file, port, bind, check = false) {
   let text = "";
   try {
     text = fs.readFileSync(file, "utf8");
@@ -50,12 +52,16 @@ function config(file, port, bind) {
   // A non-loopback bind without allowed origins is a critical audit finding: the origins of the
   // SSH tunnel (what the gateway itself seeds at start), unless the operator listed others.
   controlUi.allowedOrigins ??= [`http://localhost:${port}`, `http://127.0.0.1:${port}`];
+  if (check) return;
   if (JSON.stringify(cfg) === before && text.trim()) {
+    fs.chmodSync(file, 0o600);
     process.stdout.write("unchanged\n");
     return;
   }
+  // Run as the service's user, in its own directory: "wx" never opens what is already there.
   const tmp = path.join(path.dirname(file), `.openclaw.json.${process.pid}`);
-  fs.writeFileSync(tmp, JSON.stringify(cfg, null, 2) + "\n", { mode: 0o600 });
+  fs.rmSync(tmp, { force: true });
+  fs.writeFileSync(tmp, JSON.stringify(cfg, null, 2) + "\n", { mode: 0o600, flag: "wx" });
   fs.renameSync(tmp, file);
   process.stdout.write("changed\n");
 }
@@ -122,6 +128,7 @@ function olderSchema(newDir, oldDir) {
 }
 
 if (mode === "config") config(args[0], args[1], args[2]);
+else if (mode === "config-check") config(args[0], "0", "loopback", true);
 else if (mode === "audit") audit(fs.readFileSync(0, "utf8"));
 else if (mode === "health") void health(args[0], args[1]);
 else if (mode === "version") version(args[0]);

@@ -156,6 +156,13 @@ export function parseOpenClaw(
   const version = exactVersion(f, at("version"), o["version"], DEFAULT_OPENCLAW_VERSION, "2026.9.6");
   const declaredPort = o["port"] === undefined ? undefined : port(f, at("port"), o["port"]);
   const npmRegistry = url(f, at("npmRegistry"), o["npmRegistry"], DEFAULT_NPM_REGISTRY);
+  if (npmRegistry.startsWith("http://")) {
+    f.warn(
+      at("npmRegistry"),
+      `is plain HTTP: npm checks each package against the integrity the same registry serves, so ` +
+        `anyone on the way could change both; use https:// unless the registry is on a network you trust`,
+    );
+  }
   const node = parseNode(f, `${block}.node`, o["node"], ctx);
   const secrets = parseSecrets(f, o, at, ctx);
 
@@ -352,6 +359,16 @@ function parseNode(f: Findings, key: string, raw: unknown, ctx: OpenClawContext)
   if (sha !== undefined && (typeof sha !== "string" || !/^[0-9a-fA-F]{64}$/.test(sha))) {
     f.fail(`${key}.sha256`, sha, "is not a SHA-256 digest", "64 hexadecimal digits, as in SHASUMS256.txt");
   }
+  // Over plain HTTP, SHASUMS256.txt comes down the same unprotected path as the tarball it
+  // vouches for, and the Node it installs runs as root on the host.
+  if (sha === undefined && distUrl.startsWith("http://")) {
+    f.fail(
+      `${key}.distUrl`,
+      distUrl,
+      "is plain HTTP and no sha256 is pinned: anyone on the way could change the tarball and its checksum file alike",
+      `an https:// URL, or ${key}.sha256 set to the tarball's digest`,
+    );
+  }
   if (f.problems.length > before) return undefined;
   return {
     kind: "tarball",
@@ -389,10 +406,26 @@ function parseSecrets(
   return secrets;
 }
 
+/**
+ * Why a secret cannot go into the host's environment file as it is, or undefined. A line break
+ * would end its line there, and a command substitution on the host strips a trailing one, so
+ * the host would hold another value than the stack; a space at either end is a paste mistake.
+ * Never the value: where in it the problem is.
+ */
+function unusable(v: string): string | undefined {
+  const control = [...v].findIndex((c) => c < " " || c === "\u007f");
+  if (control >= 0) return `holds a control character (a line break or tab?) at position ${control + 1}`;
+  if (v.trim() !== v) return "starts or ends with a space";
+  return undefined;
+}
+
 /** Never the token itself: its length says what is wrong. */
 const checkToken = (f: Findings, key: string, v: unknown): void => {
+  const problem = typeof v === "string" ? unusable(v) : undefined;
   if (typeof v !== "string") {
     f.fail(key, `(a ${typeof v})`, "is not text", "a string");
+  } else if (problem) {
+    f.fail(key, `(a secret of ${v.length} characters)`, problem, "printable text, as given by the provider");
   } else if (v.length < MIN_GATEWAY_TOKEN_LENGTH) {
     f.fail(
       key,
@@ -404,8 +437,11 @@ const checkToken = (f: Findings, key: string, v: unknown): void => {
 };
 
 const checkNotEmpty = (f: Findings, key: string, v: unknown): void => {
+  const problem = typeof v === "string" ? unusable(v) : undefined;
   if (typeof v !== "string") f.fail(key, `(a ${typeof v})`, "is not text", "a string");
   else if (v.length === 0) f.fail(key, "", "is empty", "the API key, or leave it unset");
+  else if (problem)
+    f.fail(key, `(a secret of ${v.length} characters)`, problem, "the API key as the provider gives it");
 };
 
 function exactVersion(f: Findings, key: string, raw: unknown, fallback: string, example: string): string {

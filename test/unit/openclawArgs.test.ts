@@ -301,6 +301,25 @@ describe("versions, sources and mirrors: refusals", () => {
     );
     assert.ok(!message.includes(SECRET));
   });
+  test("a Node distribution over plain HTTP needs a pinned sha256; over https it does not", () => {
+    oneProblem(
+      () => parse({ node: { distUrl: "http://mirror.example/node/" } }),
+      "edge.openclaw.node.distUrl",
+      /is plain HTTP and no sha256 is pinned.*Accepted: an https:\/\/ URL, or edge\.openclaw\.node\.sha256/,
+    );
+    const pinned = parse({ node: { distUrl: "http://mirror.example/node/", sha256: "a".repeat(64) } });
+    assert.equal(pinned.openclaw!.node.kind, "tarball");
+    assert.equal(parse({ node: { distUrl: "https://mirror.example/node/" } }).openclaw!.node.kind, "tarball");
+  });
+  test("an npm registry over plain HTTP is warned about", () => {
+    const spec = parse({ npmRegistry: "http://npm.internal.example/" });
+    assert.deepEqual(
+      spec.warnings.map((w) => w.key),
+      ["edge.openclaw.npmRegistry"],
+    );
+    assert.match(spec.warnings[0]!.message, /plain HTTP.*integrity/);
+    assert.deepEqual(parse({ npmRegistry: "https://npm.internal.example/" }).warnings, []);
+  });
   test("a sha256 that is not 64 hex digits is refused", () => {
     oneProblem(
       () => parse({ node: { sha256: "abc" } }),
@@ -390,6 +409,32 @@ describe("secrets: checked, never shown", () => {
       /"\(a secret of 26 characters\)" is too short.*Accepted: at least 32 characters/,
     );
     assert.ok(!message.includes(SECRET));
+  });
+  test("a line break, a tab or a space at either end is refused by where it is, never shown", () => {
+    const found = problems(() =>
+      parse({
+        gatewayToken: `${SECRET}${SECRET}\n`,
+        anthropicApiKey: `sk-ant-\n${SECRET}`,
+        openaiApiKey: ` ${SECRET}`,
+      }),
+    );
+    assert.deepEqual(
+      found.map((p) => [p.key, p.value, p.problem]),
+      [
+        [
+          "edge.openclaw.gatewayToken",
+          "(a secret of 53 characters)",
+          "holds a control character (a line break or tab?) at position 53",
+        ],
+        [
+          "edge.openclaw.anthropicApiKey",
+          "(a secret of 34 characters)",
+          "holds a control character (a line break or tab?) at position 8",
+        ],
+        ["edge.openclaw.openaiApiKey", "(a secret of 27 characters)", "starts or ends with a space"],
+      ],
+    );
+    assert.ok(!JSON.stringify(found).includes(SECRET));
   });
   test("secrets that are not text are refused by their type", () => {
     const found = problems(() => parse({ gatewayToken: 12345, anthropicApiKey: true, openaiApiKey: "" }));

@@ -222,10 +222,20 @@ test("the config helper sets the keys it owns, keeps the rest, writes only on ch
     assert.deepEqual(second.gateway.controlUi, { allowedOrigins: ["https://ui.example.com"] });
     assert.equal(second.gateway.auth.password, undefined);
     assert.deepEqual([second.gateway.bind, second.gateway.port], ["lan", 18800]);
+    // A mode the operator loosened is tightened even when nothing else changes.
+    fs.chmodSync(file, 0o644);
+    assert.equal(run("lan", "18800").stdout, "unchanged\n");
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    // The check run before the service stops: a readable config passes and is left as it is.
+    const text = fs.readFileSync(file, "utf8");
+    assert.equal(helper(["config-check", file]).status, 0);
+    assert.equal(fs.readFileSync(file, "utf8"), text);
     fs.writeFileSync(file, "{ // json5\n}");
-    const bad = run("lan");
-    assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /is not plain JSON/);
+    for (const bad of [run("lan"), helper(["config-check", file])]) {
+      assert.equal(bad.status, 2);
+      assert.match(bad.stderr, /is not plain JSON/);
+    }
+    assert.equal(fs.readFileSync(file, "utf8"), "{ // json5\n}");
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
