@@ -265,11 +265,15 @@ export class OpenClawServer extends pulumi.ComponentResource {
         },
         this,
       );
-      // Loopback: reached through the tunnel, whose local end is the same port.
+      // Loopback: reached through the tunnel, whose local end is the same port. So is an
+      // exposed gateway on a host known by an IPv6 address: OpenClaw listens on IPv4 only.
+      const tunnelEnd = `http://127.0.0.1:${openclaw.port}`;
       this.gatewayUrl =
         openclaw.bind === "lan"
-          ? this.publicIpv4.apply((ip) => `http://${ip?.includes(":") ? `[${ip}]` : ip}:${openclaw.port}`)
-          : pulumi.output(`http://127.0.0.1:${openclaw.port}`);
+          ? this.publicIpv4.apply((ip) =>
+              !ip || ip.includes(":") ? tunnelEnd : `http://${ip}:${openclaw.port}`,
+            )
+          : pulumi.output(tunnelEnd);
       this.sshTunnelCommand = pulumi.interpolate`ssh -N -L ${openclaw.port}:127.0.0.1:${openclaw.port} -p ${port} ${user}@${host}`;
       this.gatewayToken = steps.gatewayToken;
       this.openclawVersion = steps.version;

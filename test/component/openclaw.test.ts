@@ -213,14 +213,14 @@ describe("an existing host", () => {
 });
 
 describe("an existing host reached over IPv6", () => {
-  test("the exposed gateway's URL brackets the address", async () => {
+  test("the exposed gateway is IPv4 only: its URL is the tunnel's end, which works over IPv6", async () => {
     const { outputs } = await build({
       firewall: { ssh: { adminCidrs: ["2001:db8:2000::10/128"] }, services: [gateway] },
       existing: { address: "2001:db8::10" },
       ssh: { user: "admin", privateKey: KEY },
       openclaw: { enabled: true },
     });
-    assert.equal(outputs["gatewayUrl"], "http://[2001:db8::10]:18789");
+    assert.equal(outputs["gatewayUrl"], "http://127.0.0.1:18789");
     assert.equal(outputs["sshTunnelCommand"], "ssh -N -L 18789:127.0.0.1:18789 -p 22 admin@2001:db8::10");
   });
 });
