@@ -134,11 +134,10 @@ dearmor() {
 # unattended-upgrades) rather than failing on its lock.
 apt_get() { DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=300 "$@"; }
 
-# apt's last words from log $1 to stderr, then what could not be done ($2, optional). The
-# source goes again: left, it would fail every later `apt-get update` on the host.
+# apt's last words from log $1 to stderr, then what could not be done ($2, optional).
 apt_failed() {
     tail -n 20 "$1" | sed 's/^/  /' >&2
-    rm -f "$1" /etc/apt/sources.list.d/openclaw-node.list
+    rm -f "$1"
     fail "could not install nodejs=$NODE_VERSION from $NODE_APT_SOURCE${2:+: $2}"
 }
 
@@ -160,7 +159,11 @@ install_node_apt() {
     (umask 022 && printf '%s\n' "$NODE_APT_SOURCE" >/etc/apt/sources.list.d/openclaw-node.list)
     log=$(mktemp)
     # Every source: the package's dependencies come from the distribution's.
-    apt_get update >"$log" 2>&1 || apt_failed "$log" "apt-get update failed"
+    # A source that fails the update goes again: left, it would fail the host's every update.
+    if ! apt_get update >"$log" 2>&1; then
+        rm -f /etc/apt/sources.list.d/openclaw-node.list
+        apt_failed "$log" "apt-get update failed"
+    fi
     # NodeSource's versions carry a revision (24.22.3-1nodesource1): the newest the sources
     # offer whose upstream version is the one pinned, spelt exactly.
     offered=$(apt-cache madison nodejs 2>/dev/null | awk -F' [|] ' '{ print $2 }' || true)
@@ -495,6 +498,11 @@ remove_main() {
     fi
     rm -rf "$CURRENT" "$RELEASES" "$NODE_ROOT" "$ENV_FILE" /etc/apt/sources.list.d/openclaw-node.list
     rmdir "$(dirname "$ENV_FILE")" /opt/openclaw 2>/dev/null || true
-    say "removed $UNIT_NAME, its releases, Node and $ENV_FILE"
+    if [ "$NODE_KIND" = apt ]; then
+        say "removed $UNIT_NAME, its releases, $ENV_FILE and the apt source of Node"
+        say "kept the nodejs package (other software may use it); remove it with: sudo apt-get remove nodejs"
+    else
+        say "removed $UNIT_NAME, its releases, Node and $ENV_FILE"
+    fi
     say "kept $STATE_DIR (config, sessions, workspace), its recovery points in $RECOVERY and the user $OC_USER; remove them with: sudo rm -rf $STATE_DIR $RECOVERY && sudo userdel $OC_USER"
 }

@@ -22,6 +22,7 @@ import {
   composeOpenClawInstall,
   parseOpenClawVersion,
   renderOpenClawInstallScript,
+  renderOpenClawRemoveScript,
   renderOpenClawSecrets,
 } from "../../components/host/openclawScript";
 import { OPENCLAW_HOST, type OpenClawSpec } from "../../components/openclaw/types";
@@ -73,8 +74,9 @@ describe("OpenClaw with Node from an apt source, on a booted Debian host (system
   });
   after(() => mirror?.close());
 
-  test("a repository signed by another key than the one given: apt's signature error, nothing installed", async () => {
+  test("a repository signed by another key than the one given: apt's signature error, nothing installed", async (t) => {
     const r = await install(spec(openclawMirror().aptOtherKey));
+    t.diagnostic(`stderr: ${r.stderr}`);
     assert.notEqual(r.code, 0, r.stdout);
     // apt's own words, then the step's.
     assert.match(r.stderr, /NO_PUBKEY [0-9A-F]{16}|is not signed/);
@@ -93,9 +95,10 @@ describe("OpenClaw with Node from an apt source, on a booted Debian host (system
     assert.equal(host.onServer(`ls ${SOURCES_LIST} 2>/dev/null || true`).trim(), "");
   });
 
-  test("install: nodejs from the apt source, its key at the signed-by path, the service on /usr/bin/node, healthy", async () => {
+  test("install: nodejs from the apt source, its key at the signed-by path, the service on /usr/bin/node, healthy", async (t) => {
     const r = await install(spec(mirror.aptKey));
     assert.equal(r.code, 0, `install failed:\n${r.stdout}\n${r.stderr}`);
+    t.diagnostic(`stdout: ${r.stdout}`);
     assert.equal(parseOpenClawVersion(r.stdout), VERSION);
     installed = true;
     assert.match(
@@ -142,5 +145,40 @@ describe("OpenClaw with Node from an apt source, on a booted Debian host (system
     assert.doesNotMatch(r.stdout, /installing/);
     assert.match(r.stdout, new RegExp(`no changes: OpenClaw ${VERSION.replace(/\./g, "\\.")} is running`));
     assert.equal(started(), before, "the service was restarted");
+  });
+
+  test("a Node version the apt source does not offer: apt's versions named, the running service untouched", async (t) => {
+    if (!needsInstall(t)) return;
+    const before = started();
+    const r = await install({
+      ...spec(mirror.aptKey),
+      node: { ...spec(mirror.aptKey).node, version: "24.22.4" },
+    });
+    assert.notEqual(r.code, 0);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `FAILED: could not install nodejs=24\\.22\\.4 from .*: no nodejs 24\\.22\\.4 among the versions the apt sources offer \\(${openclawMirror().aptNodeVersion.replace(/\./g, "\\.")}\\)$`,
+        "m",
+      ),
+    );
+    assert.equal(nodejs(), `install ok installed ${openclawMirror().aptNodeVersion}`);
+    assert.equal(started(), before);
+    assert.equal(host.onServer(`systemctl is-active ${UNIT}`).trim(), "active");
+  });
+
+  test("remove: the service and the apt source go, the nodejs package stays, as it says", async (t) => {
+    if (!needsInstall(t)) return;
+    const privateKey = fs.readFileSync(host.clientKey, "utf8");
+    const r = await host.ssh(
+      { host: host.server.v4, port: 22, user: host.user, privateKey },
+      REMOTE_SHELL,
+      renderOpenClawRemoveScript(spec(mirror.aptKey)),
+      { timeoutMs: 60_000, perDialSeconds: 15 },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /kept the nodejs package/);
+    assert.equal(host.onServer(`ls ${SOURCES_LIST} /opt/openclaw 2>/dev/null || true`).trim(), "");
+    assert.equal(nodejs(), `install ok installed ${openclawMirror().aptNodeVersion}`);
   });
 });
