@@ -151,15 +151,15 @@ install_node_apt() {
         (umask 022 && mkdir -p "$(dirname "$keyring")")
         case $keyring in
             *.asc) (umask 022 && printf '%s\n' "$NODE_APT_KEY" >"$keyring.new") ;;
-            *) (umask 022 && dearmor <<<"$NODE_APT_KEY" >"$keyring.new") ||
-                fail "the apt key for $keyring is not an ASCII-armoured OpenPGP key" ;;
+            *) (umask 022 && dearmor <<<"$NODE_APT_KEY" >"$keyring.new") || rm -f "$keyring.new" ;;
         esac
+        [ -s "$keyring.new" ] || fail "the apt key for $keyring is not an ASCII-armoured OpenPGP key"
         mv -f "$keyring.new" "$keyring"
     fi
     (umask 022 && printf '%s\n' "$NODE_APT_SOURCE" >/etc/apt/sources.list.d/openclaw-node.list)
     log=$(mktemp)
-    # Every source: the package's dependencies come from the distribution's.
-    # A source that fails the update goes again: left, it would fail the host's every update.
+    # Every source, as the package's dependencies come from the distribution's. A source that
+    # fails the update goes again: left there, it would fail every later update on the host.
     if ! apt_get update >"$log" 2>&1; then
         rm -f /etc/apt/sources.list.d/openclaw-node.list
         apt_failed "$log" "apt-get update failed"
