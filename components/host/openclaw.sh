@@ -124,21 +124,80 @@ install_node_tarball() {
     mv -T "$dir.partial" "$dir"
 }
 
+# The upstream part of a Debian version: 24.22.3 of 24.22.3-1nodesource1 (or of 1:24.22.3-2).
+upstream_version() {
+    local v=${1#*:}
+    echo "${v%-*}"
+}
+
+# Whether the nodejs package is installed, at the upstream version pinned.
+apt_node_installed() {
+    [ "$(dpkg-query -W -f '${Status}' nodejs 2>/dev/null || true)" = "install ok installed" ] &&
+        [ "$(upstream_version "$(dpkg-query -W -f '${Version}' nodejs)")" = "$NODE_VERSION" ]
+}
+
+# apt reads a signed-by keyring armoured only when its name ends in .asc; NodeSource's own
+# instructions dearmor their key to nodesource.gpg. Hosts have gpgv but seldom gpg: the armour is
+# base64 between its headers and its checksum line, which coreutils decode.
+dearmor() {
+    tr -d '\r' | awk '
+        /^-----BEGIN PGP PUBLIC KEY BLOCK-----/ { block = 1; body = 0; next }
+        block && !body { if ($0 ~ /^[ \t]*$/) body = 1; next }
+        block && /^(=|-----END)/ { block = 0; next }
+        block { print }' | base64 -d
+}
+
+# apt-get as a step runs it: no questions, and waiting for another apt (a first boot's
+# unattended-upgrades) rather than failing on its lock.
+apt_get() { DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=300 "$@"; }
+
+# apt's last words from log $1 to stderr, then what could not be done ($2, optional).
+apt_failed() {
+    tail -n 20 "$1" | sed 's/^/  /' >&2
+    rm -f "$1"
+    fail "could not install nodejs=$NODE_VERSION from $NODE_APT_SOURCE${2:+: $2}"
+}
+
 install_node_apt() {
-    local keyring
-    case $(dpkg-query -W -f '${Status} ${Version}' nodejs 2>/dev/null || true) in
-        "install ok installed $NODE_VERSION"*) return 0 ;;
-    esac
+    local keyring log offered exact v
+    apt_node_installed && return 0
     say "installing Node $NODE_VERSION (nodejs) from the apt source $NODE_APT_SOURCE"
     keyring=$(sed -n 's/.*signed-by=\([^] ]*\).*/\1/p' <<<"$NODE_APT_SOURCE")
     if [ -n "$NODE_APT_KEY" ]; then
-        [ -n "$keyring" ] || fail "the apt source has no signed-by=PATH to write its key to"
+        [ -n "$keyring" ] || fail "the apt source has no signed-by=PATH to write its key to: $NODE_APT_SOURCE"
         (umask 022 && mkdir -p "$(dirname "$keyring")")
-        (umask 022 && printf '%s\n' "$NODE_APT_KEY" >"$keyring")
+        case $keyring in
+            *.asc) (umask 022 && printf '%s\n' "$NODE_APT_KEY" >"$keyring.new") ;;
+            *) (umask 022 && dearmor <<<"$NODE_APT_KEY" >"$keyring.new") || rm -f "$keyring.new" ;;
+        esac
+        [ -s "$keyring.new" ] || fail "the apt key for $keyring is not an ASCII-armoured OpenPGP key"
+        mv -f "$keyring.new" "$keyring"
     fi
     (umask 022 && printf '%s\n' "$NODE_APT_SOURCE" >/etc/apt/sources.list.d/openclaw-node.list)
-    apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades "nodejs=$NODE_VERSION*" >/dev/null
+    log=$(mktemp)
+    # Every source, as the package's dependencies come from the distribution's. A source that
+    # fails the update goes again: left there, it would fail every later update on the host.
+    if ! apt_get update >"$log" 2>&1; then
+        rm -f /etc/apt/sources.list.d/openclaw-node.list
+        apt_failed "$log" "apt-get update failed"
+    fi
+    # NodeSource's versions carry a revision (24.22.3-1nodesource1): the newest the sources
+    # offer whose upstream version is the one pinned, spelt exactly.
+    offered=$(apt-cache madison nodejs 2>/dev/null | awk -F' [|] ' '{ print $2 }' || true)
+    exact=
+    for v in $offered; do
+        if [ "$(upstream_version "$v")" = "$NODE_VERSION" ]; then
+            exact=$v
+            break
+        fi
+    done
+    [ -n "$exact" ] ||
+        apt_failed "$log" "no nodejs $NODE_VERSION among the versions the apt sources offer ($(echo ${offered:-none}))"
+    apt_get install --allow-downgrades "nodejs=$exact" >"$log" 2>&1 || apt_failed "$log"
+    rm -f "$log"
+    apt_node_installed || fail "apt installed nodejs $exact, yet dpkg does not list nodejs $NODE_VERSION as installed"
+    [ "$(/usr/bin/node --version 2>/dev/null)" = "v$NODE_VERSION" ] ||
+        fail "nodejs $exact is installed, yet /usr/bin/node is not Node $NODE_VERSION"
 }
 
 # --- OpenClaw releases ----------------------------------------------------------------------------
@@ -483,6 +542,11 @@ remove_main() {
     fi
     rm -rf "$CURRENT" "$RELEASES" "$NODE_ROOT" "$ENV_FILE" /etc/apt/sources.list.d/openclaw-node.list
     rmdir "$(dirname "$ENV_FILE")" /opt/openclaw 2>/dev/null || true
-    say "removed $UNIT_NAME, its releases, Node and $ENV_FILE"
+    if [ "$NODE_KIND" = apt ]; then
+        say "removed $UNIT_NAME, its releases, $ENV_FILE and the apt source of Node"
+        say "kept the nodejs package (other software may use it); remove it with: sudo apt-get remove nodejs"
+    else
+        say "removed $UNIT_NAME, its releases, Node and $ENV_FILE"
+    fi
     say "kept $STATE_DIR (config, sessions, workspace), its recovery points in $RECOVERY and the user $OC_USER; remove them with: sudo rm -rf $STATE_DIR $RECOVERY && sudo userdel $OC_USER"
 }

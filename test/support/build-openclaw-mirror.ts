@@ -4,7 +4,12 @@
 //     share/) with the npm that Node release bundles at lib/node_modules/npm, bin/npm and bin/npx
 //     linking to it, so a host installs it exactly as it would the official tarball;
 //   $CACHE/npm/packuments/<name>.json and $CACHE/npm/tarballs/<name>/-/<file>.tgz: every package
-//     of each pinned OpenClaw version's tree, a static npm registry.
+//     of each pinned OpenClaw version's tree, a static npm registry;
+//   $CACHE/apt/node_24.x/: an apt repository laid out like NodeSource's (`deb [signed-by=…]
+//     https://deb.nodesource.com/node_24.x nodistro main`): one nodejs_<node>-1nodesource1_amd64.deb
+//     of the same Node and npm (/usr/bin/node, /usr/lib/node_modules/npm, /usr/bin/npm and npx
+//     linking to it), its Packages, and a Release signed (InRelease, Release.gpg) by a throwaway
+//     key made for this build; $CACHE/apt-keys/ has that key and another one, both ASCII-armoured.
 // $CACHE is /var/cache/openclaw-mirror/KEY (OPENCLAW_MIRROR_CACHE overrides the root), KEY a hash
 // of this script, the server and the pinned versions, so a changed build gets a new directory and a cached
 // one is reused. Prints $CACHE. Needs the npm registry (only here: tests never reach the network)
@@ -21,6 +26,7 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { gzipSync } from "node:zlib";
 import {
   MIRROR_NPM_VERSION,
   MIRROR_NODE_VERSION,
@@ -80,6 +86,7 @@ async function main(): Promise<void> {
   const npmCache = path.join(work, "npm-cache");
 
   const nodeDir = await buildNode(work, npmCache);
+  buildApt(work, nodeDir);
   const node = path.join(nodeDir, "bin", "node");
   const npmCli = path.join(nodeDir, "lib/node_modules/npm/bin/npm-cli.js");
   const env = { ...process.env, PATH: `${path.join(nodeDir, "bin")}:${process.env["PATH"]}` };
@@ -155,6 +162,8 @@ async function main(): Promise<void> {
   fs.mkdirSync(cache);
   fs.renameSync(staging, path.join(cache, "npm"));
   fs.renameSync(path.join(work, "node"), path.join(cache, "node"));
+  fs.renameSync(path.join(work, "apt"), path.join(cache, "apt"));
+  fs.renameSync(path.join(work, "apt-keys"), path.join(cache, "apt-keys"));
   const tarball = `v${MIRROR_NODE_VERSION}/node-v${MIRROR_NODE_VERSION}-linux-x64.tar.xz`;
   const sha256 = fs
     .readFileSync(path.join(cache, "node", `v${MIRROR_NODE_VERSION}`, "SHASUMS256.txt"), "utf8")
@@ -169,6 +178,9 @@ async function main(): Promise<void> {
         npmVersion: MIRROR_NPM_VERSION,
         nodeTarball: tarball,
         nodeSha256: sha256,
+        aptRepository: APT_REPOSITORY,
+        aptSuite: APT_SUITE,
+        aptNodeVersion: aptVersion(),
         packages: versions.size,
         tarballs: wanted.size,
         timings,
@@ -251,6 +263,214 @@ async function buildNode(work: string, npmCache: string): Promise<string> {
     .digest("hex");
   fs.writeFileSync(path.join(dist, "SHASUMS256.txt"), `${sha}  ${file}\n`);
   return dir;
+}
+
+/** NodeSource's layout: `<base>/node_24.x`, suite `nodistro`, component `main`. */
+const APT_REPOSITORY = `node_${MIRROR_NODE_VERSION.split(".")[0]}.x`;
+const APT_SUITE = "nodistro";
+/** NodeSource's version string for a Node release. */
+const aptVersion = () => `${MIRROR_NODE_VERSION}-1nodesource1`;
+
+/**
+ * The signed apt repository (see the top), from the Node tree the tarball has, in $work/apt;
+ * its key and a key that signed nothing, armoured, in $work/apt-keys/{key,other-key}.asc. Then
+ * proves it: gpgv checks both signatures, and apt itself (its own lists and sources, nothing of
+ * the machine's) reads the repository with the key and refuses it with the other one.
+ */
+function buildApt(work: string, nodeDir: string): void {
+  log(`apt repository ${APT_REPOSITORY} ${APT_SUITE} main with nodejs ${aptVersion()}`);
+  const repo = path.join(work, "apt", APT_REPOSITORY);
+  const keys = path.join(work, "apt-keys");
+  fs.mkdirSync(keys, { recursive: true });
+
+  // The package's tree, as NodeSource's nodejs installs it.
+  const root = path.join(work, "deb-root");
+  const usr = path.join(root, "usr");
+  fs.mkdirSync(path.join(usr, "bin"), { recursive: true });
+  fs.mkdirSync(path.join(usr, "lib"), { recursive: true });
+  fs.copyFileSync(path.join(nodeDir, "bin/node"), path.join(usr, "bin/node"));
+  fs.chmodSync(path.join(usr, "bin/node"), 0o755);
+  fs.cpSync(path.join(nodeDir, "lib/node_modules"), path.join(usr, "lib/node_modules"), {
+    recursive: true,
+    verbatimSymlinks: true,
+  });
+  for (const dir of ["include", "share"])
+    if (fs.existsSync(path.join(nodeDir, dir)))
+      fs.cpSync(path.join(nodeDir, dir), path.join(usr, dir), { recursive: true, verbatimSymlinks: true });
+  fs.symlinkSync("../lib/node_modules/npm/bin/npm-cli.js", path.join(usr, "bin/npm"));
+  fs.symlinkSync("../lib/node_modules/npm/bin/npx-cli.js", path.join(usr, "bin/npx"));
+  execFileSync("chmod", ["-R", "u=rwX,go=rX", usr]);
+  fs.mkdirSync(path.join(root, "DEBIAN"));
+  fs.chmodSync(path.join(root, "DEBIAN"), 0o755);
+  fs.writeFileSync(
+    path.join(root, "DEBIAN/control"),
+    [
+      "Package: nodejs",
+      `Version: ${aptVersion()}`,
+      "Architecture: amd64",
+      "Maintainer: openclaw-server tests <tests@openclaw-server.invalid>",
+      "Section: web",
+      "Priority: optional",
+      // What the official Linux build links against; Debian's own nodejs and npm give way to it.
+      "Depends: libc6 (>= 2.28), libgcc-s1, libstdc++6",
+      "Conflicts: nodejs-dev, nodejs-legacy, npm",
+      "Replaces: nodejs-dev, nodejs-legacy, npm",
+      "Provides: nodejs-dev, nodejs-legacy, npm",
+      "Homepage: https://nodejs.org",
+      "Description: Node.js event-based server-side javascript engine",
+      " The tests' stand-in for NodeSource's package: the official Linux x64 build and its npm.",
+      "",
+    ].join("\n"),
+  );
+  const pool = path.join(repo, "pool/main/n/nodejs");
+  fs.mkdirSync(pool, { recursive: true });
+  const debName = `nodejs_${aptVersion()}_amd64.deb`;
+  // gzip -1: the repository travels only over the test's own LAN; xz would take a minute.
+  execFileSync(
+    "dpkg-deb",
+    ["--root-owner-group", "-Zgzip", "-z1", "--build", root, path.join(pool, debName)],
+    {
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
+  fs.rmSync(root, { recursive: true, force: true });
+
+  const deb = fs.readFileSync(path.join(pool, debName));
+  const control = execFileSync("dpkg-deb", ["--field", path.join(pool, debName)], { encoding: "utf8" });
+  const hash = (algorithm: string, data: Buffer | string) => createHash(algorithm).update(data).digest("hex");
+  const packages = [
+    control.trimEnd(),
+    `Filename: pool/main/n/nodejs/${debName}`,
+    `Size: ${deb.length}`,
+    `MD5sum: ${hash("md5", deb)}`,
+    `SHA256: ${hash("sha256", deb)}`,
+    "",
+    "",
+  ].join("\n");
+  const binary = path.join(repo, "dists", APT_SUITE, "main/binary-amd64");
+  fs.mkdirSync(binary, { recursive: true });
+  fs.writeFileSync(path.join(binary, "Packages"), packages);
+  fs.writeFileSync(path.join(binary, "Packages.gz"), gzipSync(packages));
+  const indexes = ["main/binary-amd64/Packages", "main/binary-amd64/Packages.gz"].map((rel) => {
+    const data = fs.readFileSync(path.join(repo, "dists", APT_SUITE, rel));
+    return { rel, data };
+  });
+  const dists = path.join(repo, "dists", APT_SUITE);
+  const release = [
+    "Origin: openclaw-server tests",
+    "Label: nodesource-like",
+    `Suite: ${APT_SUITE}`,
+    `Codename: ${APT_SUITE}`,
+    `Date: ${new Date().toUTCString()}`,
+    "Architectures: amd64",
+    "Components: main",
+    "MD5Sum:",
+    ...indexes.map(({ rel, data }) => ` ${hash("md5", data)} ${data.length} ${rel}`),
+    "SHA256:",
+    ...indexes.map(({ rel, data }) => ` ${hash("sha256", data)} ${data.length} ${rel}`),
+    "",
+  ].join("\n");
+  fs.writeFileSync(path.join(dists, "Release"), release);
+
+  // Throwaway keys in a private keyring; the agent it starts is stopped at the end.
+  const home = path.join(work, "gnupg");
+  fs.mkdirSync(home, { mode: 0o700 });
+  const gpg = (args: string[], input?: string) =>
+    execFileSync("gpg", ["--batch", "--quiet", "--no-tty", ...args], {
+      env: { ...process.env, GNUPGHOME: home },
+      encoding: "utf8",
+      input,
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+  try {
+    const uid = (name: string) => `${name} <${name}@openclaw-server.invalid>`;
+    for (const name of ["apt-mirror", "other-key"])
+      gpg(["--passphrase", "", "--quick-generate-key", uid(name), "ed25519", "sign", "never"]);
+    const signer = uid("apt-mirror");
+    gpg([
+      "--yes",
+      "--local-user",
+      signer,
+      "--digest-algo",
+      "SHA512",
+      "--clearsign",
+      "-o",
+      path.join(dists, "InRelease"),
+      path.join(dists, "Release"),
+    ]);
+    gpg([
+      "--yes",
+      "--local-user",
+      signer,
+      "--digest-algo",
+      "SHA512",
+      "--armor",
+      "--detach-sign",
+      "-o",
+      path.join(dists, "Release.gpg"),
+      path.join(dists, "Release"),
+    ]);
+    fs.writeFileSync(path.join(keys, "key.asc"), gpg(["--armor", "--export", signer]));
+    fs.writeFileSync(path.join(keys, "other-key.asc"), gpg(["--armor", "--export", uid("other-key")]));
+    fs.writeFileSync(
+      path.join(work, "apt-key.gpg"),
+      execFileSync("gpg", ["--batch", "--quiet", "--dearmor"], {
+        input: fs.readFileSync(path.join(keys, "key.asc")),
+        env: { ...process.env, GNUPGHOME: home },
+      }),
+    );
+    fs.writeFileSync(
+      path.join(work, "apt-other-key.gpg"),
+      execFileSync("gpg", ["--batch", "--quiet", "--dearmor"], {
+        input: fs.readFileSync(path.join(keys, "other-key.asc")),
+        env: { ...process.env, GNUPGHOME: home },
+      }),
+    );
+  } finally {
+    spawnSync("gpgconf", ["--kill", "all"], { env: { ...process.env, GNUPGHOME: home } });
+  }
+  proveApt(work, repo);
+}
+
+/** gpgv checks both signatures; apt, on a private state, takes the repository with its key only. */
+function proveApt(work: string, repo: string): void {
+  const dists = path.join(repo, "dists", APT_SUITE);
+  const keyring = path.join(work, "apt-key.gpg");
+  execFileSync("gpgv", ["--keyring", keyring, path.join(dists, "InRelease")], { stdio: "ignore" });
+  execFileSync("gpgv", ["--keyring", keyring, path.join(dists, "Release.gpg"), path.join(dists, "Release")], {
+    stdio: "ignore",
+  });
+  const apt = (key: string) => {
+    const dir = path.join(work, `apt-proof-${path.basename(key, ".gpg")}`);
+    for (const sub of ["lists/partial", "cache/archives/partial", "etc/sources.list.d", "etc/preferences.d"])
+      fs.mkdirSync(path.join(dir, sub), { recursive: true });
+    fs.writeFileSync(
+      path.join(dir, "etc/sources.list"),
+      `deb [signed-by=${key}] file:${repo} ${APT_SUITE} main\n`,
+    );
+    const options = [
+      `Dir::Etc=${path.join(dir, "etc")}`,
+      `Dir::State::Lists=${path.join(dir, "lists")}`,
+      `Dir::State::status=${path.join(dir, "status")}`,
+      `Dir::Cache=${path.join(dir, "cache")}`,
+      // The build directory is root's alone: apt's own user could not read it.
+      "APT::Sandbox::User=root",
+      "Debug::NoLocking=1",
+    ].flatMap((o) => ["-o", o]);
+    fs.writeFileSync(path.join(dir, "status"), "");
+    const update = spawnSync("apt-get", [...options, "update"], { encoding: "utf8" });
+    const policy = spawnSync("apt-cache", [...options, "policy", "nodejs"], { encoding: "utf8" });
+    fs.rmSync(dir, { recursive: true, force: true });
+    return { update, policy: policy.stdout };
+  };
+  const good = apt(keyring);
+  if (good.update.status !== 0 || !good.policy.includes(`Candidate: ${aptVersion()}`))
+    throw new Error(
+      `apt does not take the repository with its key:\n${good.update.stdout}${good.update.stderr}${good.policy}`,
+    );
+  const bad = apt(path.join(work, "apt-other-key.gpg"));
+  if (bad.update.status === 0 || !/NO_PUBKEY|not signed/.test(bad.update.stdout + bad.update.stderr))
+    throw new Error(`apt takes the repository with another key:\n${bad.update.stdout}${bad.update.stderr}`);
 }
 
 /** Each `name@version`'s tarball URL on the registry, from its packument. */

@@ -12,6 +12,9 @@ export const MIRROR_NODE_VERSION = DEFAULT_NODE_VERSION;
 /** The npm Node 24.22.3 bundles (its changelog: "upgrade npm to 11.19.1" in 24.22.0). */
 export const MIRROR_NPM_VERSION = "11.19.1";
 
+/** Where NodeSource's instructions put their key. */
+export const APT_KEYRING = "/usr/share/keyrings/nodesource.gpg";
+
 const BUILD = path.join(__dirname, "build-openclaw-mirror.ts");
 const SERVER = path.join(__dirname, "serve-openclaw-mirror.ts");
 
@@ -30,6 +33,15 @@ export interface MirrorInfo {
   readonly nodeTarball: string;
   /** Its SHA-256, hex, as its SHASUMS256.txt has it. */
   readonly nodeSha256: string;
+  /** The apt repository's path under /apt/, like NodeSource's: `node_24.x`. */
+  readonly aptRepository: string;
+  readonly aptSuite: string;
+  /** The nodejs package's version there, as NodeSource spells it: `24.22.3-1nodesource1`. */
+  readonly aptNodeVersion: string;
+  /** The key that signed the apt repository, ASCII-armoured. */
+  readonly aptKey: string;
+  /** Another throwaway key, armoured, that signed nothing. */
+  readonly aptOtherKey: string;
 }
 
 let info: MirrorInfo | undefined;
@@ -43,9 +55,10 @@ export function openclawMirror(): MirrorInfo {
   }).trim();
   const manifest = JSON.parse(fs.readFileSync(path.join(dir, "complete.json"), "utf8")) as Omit<
     MirrorInfo,
-    "dir"
+    "dir" | "aptKey" | "aptOtherKey"
   >;
-  info = { dir, ...manifest };
+  const key = (name: string) => fs.readFileSync(path.join(dir, "apt-keys", name), "utf8");
+  info = { dir, ...manifest, aptKey: key("key.asc"), aptOtherKey: key("other-key.asc") };
   return info;
 }
 
@@ -54,6 +67,13 @@ export interface ServedMirror {
   readonly npmRegistry: string;
   /** With a trailing slash, like https://nodejs.org/dist/. */
   readonly nodeDistUrl: string;
+  /**
+   * The apt source line for the repository, as NodeSource documents theirs:
+   * `deb [signed-by=/usr/share/keyrings/nodesource.gpg] <base>/apt/node_24.x nodistro main`.
+   */
+  readonly nodeAptSource: string;
+  /** The repository's signing key, ASCII-armoured (MirrorInfo.aptKey). */
+  readonly aptKey: string;
   /** What the server could not answer, one `miss <method> <url>` a line. */
   misses(): string;
   close(): void;
@@ -65,7 +85,7 @@ export interface ServedMirror {
  * LAN). close() kills the server by its pid.
  */
 export async function serveMirror(netns: string, address: string, port: number): Promise<ServedMirror> {
-  const { dir } = openclawMirror();
+  const { dir, aptRepository, aptSuite, aptKey } = openclawMirror();
   const errors: string[] = [];
   // `ip netns exec` execs the command: the child's pid is the server's.
   const child: ChildProcess = spawn(
@@ -97,6 +117,8 @@ export async function serveMirror(netns: string, address: string, port: number):
   return {
     npmRegistry: `${base}/npm/`,
     nodeDistUrl: `${base}/node/`,
+    nodeAptSource: `deb [signed-by=${APT_KEYRING}] ${base}/apt/${aptRepository} ${aptSuite} main`,
+    aptKey,
     misses: () => errors.join(""),
     close: () => {
       try {

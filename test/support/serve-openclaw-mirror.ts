@@ -2,6 +2,7 @@
 //   GET /node/<path>         the Node distribution, as https://nodejs.org/dist/<path>
 //   GET /npm/<name>          a packument, its tarball URLs made absolute on this server
 //   GET /npm/<name>/-/<file> a tarball
+//   GET /apt/<path>          the apt repository, as https://deb.nodesource.com/<path>
 // Usage: serve-openclaw-mirror.ts <cache> <address> <port>. Prints "ready <base URL>" once
 // listening; every request it cannot answer goes to stderr as "miss <url>", but for the packuments
 // of optional peers nothing installs (npm/absent.json), which npm asks for and does without.
@@ -40,6 +41,7 @@ const server = http.createServer((req, res) => {
   if (req.method === "GET" || req.method === "HEAD") {
     const p = decodeURIComponent(url.pathname);
     if (p.startsWith("/node/")) file = fileIn(path.join(cache, "node"), p.slice(6));
+    else if (p.startsWith("/apt/")) file = fileIn(path.join(cache, "apt"), p.slice(5));
     else if (p.startsWith("/npm/") && p.includes("/-/"))
       file = fileIn(path.join(cache, "npm/tarballs"), p.slice(5));
     else if (p.startsWith("/npm/")) {

@@ -310,6 +310,33 @@ test("older-schema: a release declaring an older state or agent schema cannot re
   }
 });
 
+/** A throwaway ed25519 public key (gpg --armor --export) and the SHA-256 of gpg --dearmor's output. */
+const ARMOURED_KEY = [
+  "-----BEGIN PGP PUBLIC KEY BLOCK-----",
+  "",
+  "mDMEaw2bJxYJKwYBBAHaRw8BAQdA1OgMrP7X7wzBfWqHTNCqbaW/vxfrrUBD4inA",
+  "TO5a1lu0LW90aGVyLWtleSA8b3RoZXIta2V5QG9wZW5jbGF3LXNlcnZlci5pbnZh",
+  "bGlkPoiQBBMWCAA4FiEE0FAObtR5wKjZUiNZ+xVjn+IUaTQFAmsNmycCGwMFCwkI",
+  "BwIGFQoJCAsCBBYCAwECHgECF4AACgkQ+xVjn+IUaTQiswEA09qWMgOfLVVZg/Gp",
+  "h35POxKWgjOIPyZOidqKsw9kiP4BAOd9ueJfUDfPBqCVeyKPtNidwyglPEZ9oLbj",
+  "QR09akMP",
+  "=xFo6",
+  "-----END PGP PUBLIC KEY BLOCK-----",
+];
+const DEARMORED_SHA256 = "17ce88f1fecb749208bf14374cf3e58ee7114bcda0f5cc73609efc8987a15296";
+
+test("apt: an armoured key is dearmored as gpg does, headers and CRLF or not; versions match upstream", () => {
+  const withHeaders = [ARMOURED_KEY[0], "Comment: NodeSource", "Version: GnuPG v2", ...ARMOURED_KEY.slice(1)];
+  for (const text of [ARMOURED_KEY.join("\n"), withHeaders.join("\r\n")]) {
+    const r = withLibrary('dearmor <<<"$KEY" | sha256sum | cut -d" " -f1', { KEY: text });
+    assert.equal(r.stdout.trim(), DEARMORED_SHA256, r.stderr);
+  }
+  const versions = withLibrary(
+    "for v in 24.22.3-1nodesource1 1:24.22.3-2 24.22.3 24.22.30-1nodesource1; do upstream_version $v; done",
+  );
+  assert.equal(versions.stdout, "24.22.3\n24.22.3\n24.22.3\n24.22.30\n");
+});
+
 test("parseOpenClawVersion reads the last line only", () => {
   assert.equal(parseOpenClawVersion("openclaw: healthy\nopenclaw-version: 2026.9.6\n"), "2026.9.6");
   assert.throws(() => parseOpenClawVersion("openclaw-version: 2026.9.6\nmore\n"), /no openclaw-version/);
