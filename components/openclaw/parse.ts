@@ -1,6 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import * as semver from "semver";
 import { type Findings } from "../policy/errors";
+import { bool } from "../policy/parse";
 import { closestName } from "../policy/suggest";
 import type { FirewallPolicy, Service } from "../policy/types";
 import {
@@ -498,15 +499,6 @@ function url(f: Findings, key: string, raw: unknown, fallback: string): string {
     return fallback;
   }
   return parsed.href.endsWith("/") ? parsed.href : `${parsed.href}/`;
-}
-
-function bool(f: Findings, key: string, raw: unknown, fallback: boolean): boolean {
-  if (raw === undefined) return fallback;
-  if (typeof raw !== "boolean") {
-    f.fail(key, raw, "is not a boolean", "true or false");
-    return fallback;
-  }
-  return raw;
 }
 
 function isArmouredKey(v: unknown): boolean {

@@ -517,7 +517,8 @@ function list(f: Findings, key: string, raw: unknown): unknown[] {
   return raw;
 }
 
-function bool(f: Findings, key: string, raw: unknown, fallback: boolean): boolean {
+/** A boolean config value, `fallback` when unset; anything else is a problem at `key`. */
+export function bool(f: Findings, key: string, raw: unknown, fallback: boolean): boolean {
   if (raw === undefined) return fallback;
   if (typeof raw !== "boolean") {
     f.fail(key, raw, "is not a boolean", "true or false");

@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { cannotRun } from "../support/cannotRun";
+import { analyzeUnit, hasSystemdAnalyze } from "../support/systemdAnalyze";
 import {
   OPENCLAW_INSTALL_ENTRY,
   composeOpenClawInstall,
@@ -377,7 +378,7 @@ test("the unit: the openclaw user, writable state only, sandboxed; systemd-analy
   assert.ok(!unit.includes("RestrictSUIDSGID"));
   assert.equal(lines.filter((l) => l.startsWith("ReadWritePaths=")).length, 1);
   assert.ok(!/TOKEN=|API_KEY=/.test(unit), "a secret variable in the unit");
-  if (spawnSync("sh", ["-c", "command -v systemd-analyze"]).status !== 0) {
+  if (!hasSystemdAnalyze()) {
     cannotRun(t, "systemd-analyze is not installed");
     return;
   }
@@ -387,20 +388,7 @@ test("the unit: the openclaw user, writable state only, sandboxed; systemd-analy
     // The node it runs is not on this machine: the test's own stands in, every other line as rendered.
     const analyze = (text: string) => {
       fs.writeFileSync(file, text.replace(nodeBinary(SPEC), process.execPath));
-      return process.getuid?.() === 0
-        ? spawnSync(
-            "unshare",
-            [
-              "-m",
-              "sh",
-              "-c",
-              'mount -t tmpfs openclaw-analyze /run/systemd && exec systemd-analyze verify "$1"',
-              "_",
-              file,
-            ],
-            { encoding: "utf8" },
-          )
-        : spawnSync("systemd-analyze", ["verify", file], { encoding: "utf8" });
+      return analyzeUnit(file);
     };
     const check = analyze(unit);
     const ours = (check.stderr + check.stdout).split("\n").filter((l) => l.includes("openclaw-gateway"));

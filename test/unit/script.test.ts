@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import { cannotRun } from "../support/cannotRun";
+import { analyzeUnit, hasSystemdAnalyze } from "../support/systemdAnalyze";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -241,7 +242,7 @@ test("the boot guard: a systemd unit that systemd-analyze accepts, ordered befor
   ]) {
     assert.ok(unit.split("\n").includes(line), `${line} missing from:\n${unit}`);
   }
-  if (spawnSync("sh", ["-c", "command -v systemd-analyze"]).status !== 0) {
+  if (!hasSystemdAnalyze()) {
     cannotRun(t, "systemd-analyze is not installed");
     return;
   }
@@ -249,31 +250,14 @@ test("the boot guard: a systemd unit that systemd-analyze accepts, ordered befor
   try {
     const file = path.join(dir, "openclaw-boot-guard.service");
     fs.writeFileSync(file, unit);
-    // systemd-analyze writes under /run/systemd: as root, on a tmpfs of its own mount namespace,
-    // so the machine is left as it was (the booted host's proof 7 checks that).
-    const analyze = (unitFile: string) =>
-      process.getuid?.() === 0
-        ? spawnSync(
-            "unshare",
-            [
-              "-m",
-              "sh",
-              "-c",
-              'mount -t tmpfs openclaw-analyze /run/systemd && exec systemd-analyze verify "$1"',
-              "_",
-              unitFile,
-            ],
-            { encoding: "utf8" },
-          )
-        : spawnSync("systemd-analyze", ["verify", unitFile], { encoding: "utf8" });
-    const check = analyze(file);
+    const check = analyzeUnit(file);
     // Only what concerns our unit: the machine's other units are not under test.
     const ours = (check.stderr + check.stdout).split("\n").filter((l) => l.includes("openclaw-boot-guard"));
     assert.deepEqual(ours, []);
     assert.equal(check.status, 0, check.stderr);
     // Control: a broken unit is reported.
     fs.writeFileSync(file, unit.replace("Type=oneshot", "Type=sometimes"));
-    const broken = analyze(file);
+    const broken = analyzeUnit(file);
     assert.match(broken.stderr, /openclaw-boot-guard\.service:\d+: Failed to parse service type/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
