@@ -387,29 +387,14 @@ function buildApt(work: string, nodeDir: string): void {
     for (const name of ["apt-mirror", "other-key"])
       gpg(["--passphrase", "", "--quick-generate-key", uid(name), "ed25519", "sign", "never"]);
     const signer = uid("apt-mirror");
-    gpg([
-      "--yes",
-      "--local-user",
-      signer,
-      "--digest-algo",
-      "SHA512",
-      "--clearsign",
-      "-o",
-      path.join(dists, "InRelease"),
-      path.join(dists, "Release"),
-    ]);
-    gpg([
-      "--yes",
-      "--local-user",
-      signer,
-      "--digest-algo",
-      "SHA512",
-      "--armor",
-      "--detach-sign",
-      "-o",
-      path.join(dists, "Release.gpg"),
-      path.join(dists, "Release"),
-    ]);
+    // Release signed both ways apt reads: inline (InRelease) and detached (Release.gpg).
+    for (const [how, file] of [
+      [["--clearsign"], "InRelease"],
+      [["--armor", "--detach-sign"], "Release.gpg"],
+    ] as const) {
+      const sign = ["--yes", "--local-user", signer, "--digest-algo", "SHA512", ...how];
+      gpg([...sign, "-o", path.join(dists, file), path.join(dists, "Release")]);
+    }
     fs.writeFileSync(path.join(keys, "key.asc"), gpg(["--armor", "--export", signer]));
     fs.writeFileSync(path.join(keys, "other-key.asc"), gpg(["--armor", "--export", uid("other-key")]));
     fs.writeFileSync(

@@ -15,6 +15,7 @@ import {
 } from "../../components/openclaw/types";
 import type { FirewallConfig, ServiceConfig } from "../../components/policy/types";
 import { renderPlan } from "../../components/render/plan";
+import { problems } from "../support/problems";
 
 const PUBLIC = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIArgsArgsArgsArgsArgsArgsArgsArgs0 a@example";
 const SECRET = "SuperSecretTokenValue-9d1e";
@@ -44,16 +45,6 @@ function parse(
     { firewall: fw, [kind]: TARGETS[kind], ssh: { user: "admin", privateKey: "k" }, openclaw },
     componentKeys("edge"),
   );
-}
-
-function problems(run: () => unknown): PolicyProblem[] {
-  try {
-    run();
-  } catch (e) {
-    assert.ok(e instanceof PolicyError, `expected a PolicyError, got ${String(e)}`);
-    return [...e.problems];
-  }
-  return assert.fail("accepted");
 }
 
 /** The one problem `run` finds: its key, and a message that shows the value and what is accepted. */

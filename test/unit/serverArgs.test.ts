@@ -4,19 +4,10 @@ import assert from "node:assert/strict";
 import { Findings, PolicyError, type PolicyProblem, problemSubject } from "../../components/policy/errors";
 import { type ValueCheck, componentKeys, parseServerArgs, stackKeys } from "../../components/serverArgs";
 import { parseStackSettings } from "../../components/stack/settings";
+import { problems } from "../support/problems";
 
 const PUBLIC = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIArgsArgsArgsArgsArgsArgsArgsArgs0 a@example";
 const FIREWALL = { ssh: { adminCidrs: ["198.51.100.10/32"] } };
-
-function problems(run: () => unknown): PolicyProblem[] {
-  try {
-    run();
-  } catch (e) {
-    assert.ok(e instanceof PolicyError, `expected a PolicyError, got ${String(e)}`);
-    return [...e.problems];
-  }
-  return assert.fail("accepted");
-}
 
 const viaComponent = (kind: string, target: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
   problems(() =>
