@@ -1,0 +1,68 @@
+// The project's Markdown as a reader meets it: its headings' anchors (GitHub's slugs), its links,
+// and its fenced code blocks with the `<!-- program: NAME -->` marker that ties a block to the
+// test that runs it. Parsed with markdown-it, so links inside code are not links and reference
+// links are.
+import * as fs from "node:fs";
+import GithubSlugger from "github-slugger";
+import MarkdownIt from "markdown-it";
+import type Token from "markdown-it/lib/token.mjs";
+
+export interface CodeBlock {
+  /** The fence's language (`ts`, `yaml`, `go`, `python`, `sh`, ...), or "" when it has none. */
+  readonly lang: string;
+  readonly text: string;
+  /** The NAME of a `<!-- program: NAME -->` comment right before the block, if any. */
+  readonly program: string | undefined;
+  /** The block's first line in the file, 1-based. */
+  readonly line: number;
+}
+
+export interface MarkdownFile {
+  readonly anchors: ReadonlySet<string>;
+  /** Every link's target as written, with the line it is on. */
+  readonly links: readonly { readonly href: string; readonly line: number }[];
+  readonly blocks: readonly CodeBlock[];
+}
+
+const md = new MarkdownIt({ html: true });
+
+function inlineText(token: Token | undefined): string {
+  return (token?.children ?? [])
+    .filter((t) => t.type === "text" || t.type === "code_inline")
+    .map((t) => t.content)
+    .join("");
+}
+
+export function readMarkdown(file: string): MarkdownFile {
+  const tokens = md.parse(fs.readFileSync(file, "utf8"), {});
+  const slugger = new GithubSlugger();
+  const anchors = new Set<string>();
+  const links: { href: string; line: number }[] = [];
+  const blocks: CodeBlock[] = [];
+  let marker: string | undefined;
+  tokens.forEach((token, i) => {
+    const line = (token.map?.[0] ?? 0) + 1;
+    if (token.type === "heading_open") anchors.add(slugger.slug(inlineText(tokens[i + 1])));
+    for (const child of token.children ?? []) {
+      if (child.type === "link_open") links.push({ href: child.attrGet("href") ?? "", line });
+      // Explicit anchors (<a id="...">), as GitHub keeps them.
+      const id =
+        child.type === "html_inline" ? /<a\s+(?:id|name)="([^"]+)"/.exec(child.content)?.[1] : undefined;
+      if (id) anchors.add(id);
+    }
+    if (token.type === "html_block") {
+      marker = /<!--\s*program:\s*([\w.-]+)\s*-->/.exec(token.content)?.[1];
+      return;
+    }
+    if (token.type === "fence") {
+      blocks.push({
+        lang: token.info.trim().split(/\s+/)[0] ?? "",
+        text: token.content,
+        program: marker,
+        line,
+      });
+    }
+    marker = undefined;
+  });
+  return { anchors, links, blocks };
+}
