@@ -40,8 +40,10 @@ export function readMarkdown(file: string): MarkdownFile {
   const links: { href: string; line: number }[] = [];
   const blocks: CodeBlock[] = [];
   let marker: string | undefined;
+  let line = 1;
   tokens.forEach((token, i) => {
-    const line = (token.map?.[0] ?? 0) + 1;
+    // Table cells carry no line of their own: theirs is the row's, seen before them.
+    if (token.map) line = token.map[0] + 1;
     if (token.type === "heading_open") anchors.add(slugger.slug(inlineText(tokens[i + 1])));
     for (const child of token.children ?? []) {
       if (child.type === "link_open") links.push({ href: child.attrGet("href") ?? "", line });
