@@ -6,22 +6,12 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { bootedUnavailable } from "../support/bootedHost";
 import { applySteps, runStep } from "../support/deploy";
-import { HOME_FIREWALL, applyOk, hostSuiteSkip } from "../support/hostTest";
+import { ONE_MORE_PORT, applyOk, hostSuiteSkip } from "../support/hostTest";
 import { bootedPool } from "../support/bootedTest";
 
 const skip = hostSuiteSkip(bootedUnavailable());
 const newHost = bootedPool();
 
-/** A change that admits the LAN to a second port: harmless, so the deployer keeps SSH. */
-const CHANGED = {
-  "openclaw:firewall": {
-    ...HOME_FIREWALL,
-    services: [
-      ...HOME_FIREWALL.services,
-      { name: "openclaw-extra", ports: [9000], protocol: "tcp", sources: ["192.168.1.0/24"] },
-    ],
-  },
-};
 const STATE = "/var/lib/openclaw";
 /** Where a planted script leaves its mark, were root to run it. */
 const MARKER = "/root/planted-ran";
@@ -35,7 +25,7 @@ describe(
       const hardening = { rollbackAfter: 30, perDialTimeout: 2, timeout: "2m" };
       await applyOk(host, await host.steps({}, hardening));
       const before = host.userChains();
-      const harden = await runStep(host, (await host.steps(CHANGED, hardening))[0]!);
+      const harden = await runStep(host, (await host.steps(ONE_MORE_PORT, hardening))[0]!);
       assert.equal(harden.code, 0, harden.stderr);
       const changed = host.userChains();
       assert.notEqual(changed, before);

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Sandbox, sandboxUnavailable } from "../support/sandbox";
 import { runStep } from "../support/deploy";
-import { HOME_FIREWALL, applyOk, homeSteps, hostSuiteSkip, sandboxPool } from "../support/hostTest";
+import { ONE_MORE_PORT, applyOk, homeSteps, hostSuiteSkip, sandboxPool } from "../support/hostTest";
 
 const skip = hostSuiteSkip(sandboxUnavailable());
 const newSandbox = sandboxPool();
@@ -17,16 +17,6 @@ const newSandbox = sandboxPool();
 const NOBODY = 65534;
 /** The smallest window the options accept. */
 const WINDOW = 30;
-/** A change that admits the LAN to a second port: harmless, so the deployer keeps SSH. */
-const CHANGED = {
-  "openclaw:firewall": {
-    ...HOME_FIREWALL,
-    services: [
-      ...HOME_FIREWALL.services,
-      { name: "openclaw-extra", ports: [9000], protocol: "tcp", sources: ["192.168.1.0/24"] },
-    ],
-  },
-};
 
 const owned = (sandbox: Sandbox) =>
   sandbox
@@ -58,7 +48,7 @@ describe("the rollback runs only from a state directory that is root's alone", {
     const hardening = { rollbackAfter: 3000, timeout: "1h" };
     await applyOk(sandbox, await homeSteps(sandbox, {}, hardening));
     const before = owned(sandbox);
-    const harden = await runStep(sandbox, (await homeSteps(sandbox, CHANGED, hardening))[0]!);
+    const harden = await runStep(sandbox, (await homeSteps(sandbox, ONE_MORE_PORT, hardening))[0]!);
     assert.equal(harden.code, 0, harden.stderr);
     const changed = owned(sandbox);
     assert.notDeepEqual(changed, before);
@@ -116,7 +106,7 @@ describe("the rollback runs only from a state directory that is root's alone", {
     const hardening = { rollbackAfter: WINDOW, timeout: "3m" };
     await applyOk(sandbox, await homeSteps(sandbox, {}, hardening));
     const before = owned(sandbox);
-    const change = (await homeSteps(sandbox, CHANGED, hardening))[0]!;
+    const change = (await homeSteps(sandbox, ONE_MORE_PORT, hardening))[0]!;
     const waitForTimer = () => new Promise((r) => setTimeout(r, (WINDOW + 10) * 1000));
 
     // Unconfirmed, untouched: the timer rolls it back.
