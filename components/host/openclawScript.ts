@@ -21,7 +21,7 @@ export const OPENCLAW_HEALTH_TIMEOUT_SECONDS = 120;
  * recovery point a downgrade or a rollback restores, since OpenClaw migrates its databases
  * forward and an older release refuses them.
  */
-export const OPENCLAW_RECOVERY_DIR = `${OPENCLAW_HOST.stateDir}-recovery`;
+export const OPENCLAW_RECOVERY_DIR = OPENCLAW_HOST.recoveryDir;
 /** The entry call that ends the install script, after the secrets. */
 export const OPENCLAW_INSTALL_ENTRY = "install_main";
 

@@ -2,6 +2,7 @@
  * OpenClaw on the server, validated: what the install and verify steps are rendered from.
  * Pure data, no secrets (those travel as Pulumi secrets, on stdin only), no Pulumi runtime.
  */
+import * as path from "node:path";
 
 /** The system user the gateway runs as, and the names of its unit and files on the host. */
 export const OPENCLAW_HOST = {
@@ -16,7 +17,21 @@ export const OPENCLAW_HOST = {
   envFile: "/etc/openclaw/gateway.env",
   /** 0700 openclaw: OPENCLAW_STATE_DIR (openclaw.json, sessions, workspace). */
   stateDir: "/var/lib/openclaw-gateway",
+  /** 0700 root: per version, the state as that version left it (copies of the gateway's files). */
+  recoveryDir: "/var/lib/openclaw-gateway-recovery",
 } as const;
+
+/**
+ * The directories the install step makes and fills, some of them for the gateway's user: Node,
+ * the releases and `current` under the first, the environment file in the second, the state and
+ * its recovery points. Nothing else may keep its state in, at or above one of them.
+ */
+export const OPENCLAW_DIRECTORIES: readonly string[] = [
+  path.posix.dirname(OPENCLAW_HOST.nodeRoot),
+  path.posix.dirname(OPENCLAW_HOST.envFile),
+  OPENCLAW_HOST.stateDir,
+  OPENCLAW_HOST.recoveryDir,
+];
 
 /** The policy service whose port is the gateway's. Any TCP service on that port exposes it. */
 export const GATEWAY_SERVICE = "openclaw-gateway";

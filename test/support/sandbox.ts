@@ -452,12 +452,15 @@ export class Sandbox {
       .some((l) => l.split(" ")[0] === ns);
   }
 
-  /** Plays a reboot of the server's firewall: every table emptied, then UFW's boot-time start. */
-  reboot(): void {
-    this.onServer(
+  /**
+   * Plays a reboot of the server's firewall: every table emptied, then UFW's boot-time start.
+   * Returns what that start printed, its hooks' messages included.
+   */
+  reboot(): string {
+    return this.onServer(
       ["iptables", "ip6tables"]
         .map((bin) => `for t in filter nat; do ${bin} -t $t -F; ${bin} -t $t -X; done`)
-        .join("\n") + "\n/lib/ufw/ufw-init start >/dev/null",
+        .join("\n") + "\n/lib/ufw/ufw-init start 2>&1",
     );
   }
 
