@@ -21,6 +21,8 @@ setup() {
     export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
     umask 077
     [ "$(id -u)" -eq 0 ] || fail "must run as root: give the SSH user passwordless sudo"
+    # A failure inside $(...) fails the step too: bash would otherwise go on there.
+    shopt -s inherit_errexit
     # sudo leaves root in the SSH user's home, whose files no tool run as root should pick up.
     cd /
 }
@@ -463,16 +465,18 @@ write_unit() {
 
 # --- The service -----------------------------------------------------------------------------------
 
-health_url() { echo "http://127.0.0.1:$PORT/healthz"; }
+# The gateway's /healthz on port $1, by default the one it is given now.
+health_url() { echo "http://127.0.0.1:${1:-$PORT}/healthz"; }
 
 restarts() { systemctl show -p NRestarts --value "$UNIT_NAME"; }
 
 # Waits until /healthz answers (the gateway takes 15 to 30 s to start), or the unit gave up:
-# failed, or restarted by systemd three times since it counted $1 restarts (a crash loop).
+# failed, or restarted by systemd three times since it counted $1 restarts (a crash loop). $2:
+# the port, by default the one it is given now.
 wait_healthy() {
     local deadline=$((SECONDS + HEALTH_TIMEOUT)) base=${1:-$(restarts)}
     while [ "$SECONDS" -lt "$deadline" ]; do
-        helper health "$(health_url)" 2000 >/dev/null 2>&1 && return 0
+        helper health "$(health_url "${2:-}")" 2000 >/dev/null 2>&1 && return 0
         [ "$(systemctl show -p ActiveState --value "$UNIT_NAME")" != failed ] || return 1
         [ "$(($(restarts) - base))" -lt 3 ] || return 1
         sleep 2
@@ -559,8 +563,10 @@ put_config() {
 # changed it), environment file, unit and config, and restarts the gateway when any of them was
 # put back or it is not running. Fails when it does not become healthy.
 put_back() {
-    local previous put=()
+    local previous port put=()
     previous=$(<"$KEPT/release")
+    # The port the previous unit gave the gateway (this step's may be another).
+    port=$(sed -n 's/^ExecStart=.* --port \([0-9][0-9]*\) .*/\1/p' "$KEPT/unit" 2>/dev/null || true)
     if [ "$(current_release)" != "$previous" ]; then
         systemctl stop "$UNIT_NAME" 2>/dev/null || true
         if [ -e "$KEPT/state-changed" ]; then
@@ -580,7 +586,7 @@ put_back() {
     if [ ${#put[@]} -gt 0 ] || ! systemctl is-active --quiet "$UNIT_NAME"; then
         say "putting back OpenClaw $previous: $(list "(it was not running)" "${put[@]}"); restarting $UNIT_NAME"
         restart_service
-        wait_healthy "$(restarts)" || return 1
+        wait_healthy "$(restarts)" "$port" || return 1
     fi
     rm -rf "$KEPT"
 }
@@ -600,7 +606,7 @@ on_exit() {
     if put_back; then
         printf 'openclaw: FAILED: %s; back on OpenClaw %s with its environment file, config and unit from before this step, which is healthy\n' "$why" "$previous" >&2
     else
-        printf 'openclaw: FAILED: %s; OpenClaw %s, put back with its environment file, config and unit from before this step, does not answer either (%s); its last lines:\n' "$why" "$previous" "$(health_url)" >&2
+        printf 'openclaw: FAILED: %s; OpenClaw %s, put back with its environment file, config and unit from before this step, does not answer either; its last lines:\n' "$why" "$previous" >&2
         service_journal >&2
     fi
     exit "$status"
