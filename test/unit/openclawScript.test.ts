@@ -6,6 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { bash51 } from "../support/bash51";
 import { cannotRun } from "../support/cannotRun";
+import { ARMOURED_PUBLIC_KEY } from "../support/openpgpKeys";
 import { analyzeUnit, hasSystemdAnalyze } from "../support/systemdAnalyze";
 import {
   OPENCLAW_INSTALL_ENTRY,
@@ -321,19 +322,8 @@ test("older-schema: a release declaring an older state or agent schema cannot re
   }
 });
 
-/** A throwaway ed25519 public key (gpg --armor --export) and the SHA-256 of gpg --dearmor's output. */
-const ARMOURED_KEY = [
-  "-----BEGIN PGP PUBLIC KEY BLOCK-----",
-  "",
-  "mDMEaw2bJxYJKwYBBAHaRw8BAQdA1OgMrP7X7wzBfWqHTNCqbaW/vxfrrUBD4inA",
-  "TO5a1lu0LW90aGVyLWtleSA8b3RoZXIta2V5QG9wZW5jbGF3LXNlcnZlci5pbnZh",
-  "bGlkPoiQBBMWCAA4FiEE0FAObtR5wKjZUiNZ+xVjn+IUaTQFAmsNmycCGwMFCwkI",
-  "BwIGFQoJCAsCBBYCAwECHgECF4AACgkQ+xVjn+IUaTQiswEA09qWMgOfLVVZg/Gp",
-  "h35POxKWgjOIPyZOidqKsw9kiP4BAOd9ueJfUDfPBqCVeyKPtNidwyglPEZ9oLbj",
-  "QR09akMP",
-  "=xFo6",
-  "-----END PGP PUBLIC KEY BLOCK-----",
-];
+/** A throwaway public key's lines, and the SHA-256 of gpg --dearmor's output for it. */
+const ARMOURED_KEY = ARMOURED_PUBLIC_KEY.split("\n");
 const DEARMORED_SHA256 = "17ce88f1fecb749208bf14374cf3e58ee7114bcda0f5cc73609efc8987a15296";
 
 test("apt: an armoured key is dearmored as gpg does, headers and CRLF or not; versions match upstream", () => {
@@ -420,11 +410,22 @@ function asRoot(t: TestContext, why: string): boolean {
   return false;
 }
 
-/** A scratch directory holding a copy of the machine's /etc, for inScratchRoot. */
-function scratchRoot(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-root-"));
-  execFileSync("cp", ["-a", "/etc", path.join(dir, "etc")]);
-  return dir;
+/** Runs `body` with a new temporary directory, removed after it. */
+function inTempDir(prefix: string, body: (dir: string) => void): void {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  try {
+    body(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs `body` with a temporary directory holding a copy of the machine's /etc, for inScratchRoot. */
+function withScratchRoot(body: (dir: string) => void): void {
+  inTempDir("openclaw-root-", (dir) => {
+    execFileSync("cp", ["-a", "/etc", path.join(dir, "etc")]);
+    body(dir);
+  });
 }
 
 /**
@@ -479,8 +480,7 @@ test("the install script is told the hardening's state directory and how many re
 
 test("ensure_user refuses, before anything is chowned, OpenClaw's directories holding the hardening's state or inside it", (t) => {
   if (!asRoot(t, "a mount namespace with a scratch /etc")) return;
-  const dir = scratchRoot();
-  try {
+  withScratchRoot((dir) => {
     const dirs = hostDirs(dir);
     fs.mkdirSync(dirs.STATE_DIR, { recursive: true, mode: 0o755 });
     const cases: [string, string][] = [
@@ -503,15 +503,12 @@ test("ensure_user refuses, before anything is chowned, OpenClaw's directories ho
     assert.equal(ok.status, 0, ok.stderr);
     assert.ok(userIn(dir, OPENCLAW_HOST.user));
     assert.notEqual(fs.statSync(dirs.STATE_DIR).uid, 0);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test("ensure_user refuses an existing openclaw user with groups besides its own, naming them", (t) => {
   if (!asRoot(t, "a mount namespace with a scratch /etc")) return;
-  const dir = scratchRoot();
-  try {
+  withScratchRoot((dir) => {
     const dirs = hostDirs(dir);
     fs.mkdirSync(dirs.STATE_DIR, { recursive: true, mode: 0o755 });
     const etc = (name: string) => path.join(dir, "etc", name);
@@ -545,14 +542,11 @@ test("ensure_user refuses an existing openclaw user with groups besides its own,
     const ok = inScratchRoot(dir, "ensure_user", env);
     assert.equal(ok.status, 0, ok.stderr);
     assert.equal(fs.statSync(dirs.STATE_DIR).uid, uid);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test("python3 runs isolated: a module planted where the step runs is not imported by fetch or unpack", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-py-"));
-  try {
+  inTempDir("openclaw-py-", (dir) => {
     // The SSH user's home, where the step starts, with modules root would import from there.
     const home = path.join(dir, "home");
     const marker = path.join(dir, "imported");
@@ -590,14 +584,11 @@ test("python3 runs isolated: a module planted where the step runs is not importe
     );
     assert.equal(r.status, 0, r.stderr);
     assert.equal(fs.readFileSync(path.join(dir, "out/hello.txt"), "utf8"), "hello\n");
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test("after a healthy step: the last keepReleases releases and recovery points stay, the current one always; leftovers go", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-prune-"));
-  try {
+  inTempDir("openclaw-prune-", (dir) => {
     const dirs = hostDirs(dir);
     const versions = ["2026.1.0", "2026.2.0", "2026.3.0", "2026.4.0", "2026.5.0"];
     const day = 86_400;
@@ -639,15 +630,12 @@ test("after a healthy step: the last keepReleases releases and recovery points s
     // Nothing more to remove: nothing said.
     const again = withLibrary("set -euo pipefail; remove_leftovers; prune", { ...dirs, KEEP_RELEASES: "3" });
     assert.deepEqual([again.status, again.stdout], [0, ""]);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test("check_room: the copy of the state must fit, with room to spare, or the step stops before the gateway does", (t) => {
   if (!asRoot(t, "a small tmpfs in a mount namespace")) return;
-  const dir = scratchRoot();
-  try {
+  withScratchRoot((dir) => {
     const state = path.join(dir, "state");
     const small = path.join(dir, "small");
     fs.mkdirSync(state);
@@ -664,9 +652,7 @@ test("check_room: the copy of the state must fit, with room to spare, or the ste
     const roomy = `mount -t tmpfs -o size=64m openclaw-unit-test "${small}"`;
     const fits = inScratchRoot(dir, `check_room "${state}" "${small}/recovery/2026.9.5"`, {}, roomy);
     assert.equal(fits.status, 0, fits.stderr);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test("under bash 5.1 (Ubuntu 22.04, Debian 11): every script parses, and secrets with ) ' and $( come back as given", (t) => {
