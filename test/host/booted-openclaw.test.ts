@@ -450,6 +450,7 @@ describe("OpenClaw on a booted Debian host (systemd-nspawn)", { skip }, () => {
     assert.equal(host.onServer(`systemctl is-active ${UNIT} || true`).trim(), "active");
     assert.equal(JSON.parse(healthz()).ok, true);
     const log = host.onServer(`cat ${OPENCLAW_STEP_LOG} 2>/dev/null || true`);
+    t.diagnostic(`${OPENCLAW_STEP_LOG}:\n${log}`);
     assert.match(log, /got SIG(PIPE|HUP) \(the session dropped, or the step was stopped\)/);
     assert.match(
       log,
