@@ -444,8 +444,12 @@ describe("node.aptSource and node.aptKey: nothing but a keyring, nothing that we
     ["an armour whose body is not OpenPGP", armour("mQINBGT"), /is not an OpenPGP public key/],
     ["an armour whose checksum does not match", ARMOURED_PUBLIC_KEY.replace("=xFo6", "=AAAA"), /checksum/],
     ["a truncated key", armour(bodyOf(ARMOURED_PUBLIC_KEY).slice(0, 60)), /is not an OpenPGP public key/],
-    ["a secret key", ARMOURED_PRIVATE_KEY, /is a secret key/],
-    ["a secret key in a public key's armour", armour(bodyOf(ARMOURED_PRIVATE_KEY)), /is a secret key/],
+    ["a secret key", ARMOURED_PRIVATE_KEY, /is a secret \(private\) key/],
+    [
+      "a secret key in a public key's armour",
+      armour(bodyOf(ARMOURED_PRIVATE_KEY)),
+      /is a secret \(private\) key/,
+    ],
   ] as const) {
     test(`${label} is refused as the apt key, never shown`, () => {
       const message = oneProblem(
