@@ -441,7 +441,12 @@ describe("node.aptSource and node.aptKey: nothing but a keyring, nothing that we
   }
 
   for (const [label, key, shown] of [
-    ["an armour whose body is not OpenPGP", armour("mQINBGT"), /is not an OpenPGP public key/],
+    ["an armour whose body is not base64", armour("mQINBGT"), /is not an OpenPGP public key/],
+    [
+      "an armour whose body is not OpenPGP",
+      armour(Buffer.from("plain text, no packets").toString("base64")),
+      /is not an OpenPGP public key: byte 0 does not start a packet/,
+    ],
     ["an armour whose checksum does not match", ARMOURED_PUBLIC_KEY.replace("=xFo6", "=AAAA"), /checksum/],
     ["a truncated key", armour(bodyOf(ARMOURED_PUBLIC_KEY).slice(0, 60)), /is not an OpenPGP public key/],
     ["a secret key", ARMOURED_PRIVATE_KEY, /is a secret \(private\) key/],
