@@ -682,7 +682,8 @@ test("under bash 5.1 (Ubuntu 22.04, Debian 11): every script parses, and secrets
     const run: SpawnSyncReturns<string> = spawnSync(old, ["-s"], {
       input: `${install}${renderOpenClawSecrets(secrets)}env_file_content\n`,
       encoding: "utf8",
-      env: { PATH: "/usr/bin:/bin" },
+      // SHLVL set: a bash whose stdin is a socket and SHLVL unset reads ~/.bashrc, as under sshd.
+      env: { PATH: "/usr/bin:/bin", SHLVL: "1" },
     });
     assert.equal(run.status, 0, run.stderr);
     const back = spawnSync(
