@@ -42,6 +42,8 @@ export const DEFAULT_OPENCLAW_VERSION = "2026.9.6";
 export const DEFAULT_NODE_VERSION = "24.22.3";
 export const DEFAULT_NPM_REGISTRY = "https://registry.npmjs.org/";
 export const DEFAULT_NODE_DIST_URL = "https://nodejs.org/dist/";
+/** Releases (and recovery points) kept on the host: about 650 MB each, plus a copy of the state. */
+export const DEFAULT_KEEP_RELEASES = 3;
 
 /** Where Node comes from: an official tarball, its SHA-256 checked, or an apt repository. */
 export type NodeSource =
@@ -58,7 +60,7 @@ export type NodeSource =
       readonly version: string;
       /** One-line apt source, e.g. `deb [signed-by=…] https://deb.nodesource.com/node_24.x nodistro main`. */
       readonly source: string;
-      /** The repository's ASCII-armoured signing key, written to the `signed-by` path. */
+      /** The repository's ASCII-armoured OpenPGP public key, written to the `signed-by` keyring. */
       readonly key?: string;
     };
 
@@ -80,6 +82,8 @@ export interface OpenClawSpec {
   readonly node: NodeSource;
   /** Destroying the component stops and removes the service (default: cloud yes, existing no). */
   readonly removeOnDestroy: boolean;
+  /** Releases kept on the host, the one in service among them, and as many recovery points. */
+  readonly keepReleases: number;
 }
 
 /** The secret values the host gets on stdin, in the 0600 environment file. */
