@@ -48,7 +48,7 @@ export function renderPlan(stack: string, s: StackSettings): string {
   const hcloud = renderHcloudRules(s.policy).map((r) => [
     r.direction,
     r.protocol,
-    r.port,
+    r.port ?? "-",
     (r.sourceIps ?? r.destinationIps ?? []).join(", "),
   ]);
   const applies = (kind: string) => (s.target.kind === kind ? " (this stack)" : " (not used by this stack)");

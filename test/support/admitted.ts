@@ -44,19 +44,24 @@ export function fromAws(rules: readonly AwsRule[]): Entry[] {
   });
 }
 
-/** Hetzner denies inbound by default and allows all outbound until an out rule exists. */
+/**
+ * Hetzner denies inbound by default and allows all outbound until an out rule exists, of any
+ * protocol. Rules for protocols other than TCP and UDP admit nothing this model covers.
+ */
 export function fromHcloud(rules: readonly HcloudRule[], ipv6: boolean): Entry[] {
   const entries = rules.flatMap((r) => {
-    const [from, to] = r.port.split("-").map(Number) as [number, number | undefined];
+    const protocol = r.protocol;
+    if (protocol !== "tcp" && protocol !== "udp") return [];
+    const [from, to] = r.port!.split("-").map(Number) as [number, number | undefined];
     return (r.sourceIps ?? r.destinationIps ?? []).map((peer) => ({
       direction: r.direction,
-      protocol: r.protocol,
+      protocol,
       from,
       to: to ?? from,
       peer,
     }));
   });
-  if (!entries.some((e) => e.direction === "out")) entries.push(...openOutbound(ipv6));
+  if (!rules.some((r) => r.direction === "out")) entries.push(...openOutbound(ipv6));
   return entries;
 }
 

@@ -99,7 +99,8 @@ const config = fc
                 dest: fc.array(source, { minLength: 1, maxLength: 3 }),
                 world: fc.constantFrom("none", "none", "v4", "v6", "both"),
               }),
-              { minLength: 1, maxLength: 3 },
+              // Empty too: deny with nothing allowed must deny everything on every layer.
+              { minLength: 0, maxLength: 3 },
             ),
             // An entry written twice under another name, as a merged config or a copy-paste
             // makes it: every layer must refuse it the same way.
@@ -131,7 +132,9 @@ const config = fc
             policy: "deny" as const,
             allow: [
               ...egress.entries,
-              ...(egress.repeat === null ? [] : [egress.entries[egress.repeat % egress.entries.length]!]),
+              ...(egress.repeat === null || egress.entries.length === 0
+                ? []
+                : [egress.entries[egress.repeat % egress.entries.length]!]),
             ].map((e, i) => ({
               name: `out-${i}`,
               ...splitPorts(e.ports),

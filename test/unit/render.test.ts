@@ -207,6 +207,20 @@ describe("Hetzner rendering", () => {
       },
     ]);
   });
+  test("deny with nothing allowed is one out rule that admits nothing: Hetzner has no deny rule", () => {
+    const { policy } = parsePolicy({ ...validConfig(), outgoing: { policy: "deny", allow: [] } });
+    assert.deepEqual(
+      renderHcloudRules(policy).filter((r) => r.direction === "out"),
+      [
+        {
+          direction: "out",
+          protocol: "icmp",
+          destinationIps: ["192.0.2.0/24"],
+          description: "deny all outgoing: admits nothing (RFC 5737 documentation range)",
+        },
+      ],
+    );
+  });
   test("more than 100 addresses are split into rules of at most 100", () => {
     const sources = Array.from({ length: 150 }, (_, i) => `10.${Math.floor(i / 250)}.${i % 250}.0/24`);
     const { policy } = parsePolicy({ ...validConfig(), services: [{ name: "a", port: 9000, sources }] });
