@@ -386,7 +386,20 @@ sshd_login_drift() {
         [ "$(printf '%s\n' "$out" | grep -Ecx 'passwordauthentication no|kbdinteractiveauthentication no|permitrootlogin (prohibit-password|without-password)')" -eq 3 ] ||
             wrong=${wrong:-"no setting for password logins, keyboard-interactive or root"}
         [ -z "$wrong" ] || echo "sshd -T -C $spec shows $wrong, not password logins off and root by key only: a Match block or another file in sshd's configuration overrides the hardening for this login; remove it"
+        wrong=$(sshd_settings_drift "$out")
+        [ -z "$wrong" ] || echo "sshd -T -C $spec shows $wrong, not hardening.sshdSettings: a Match block or another file in sshd's configuration overrides them for this login; remove it"
     done
+}
+# The declared extra settings that sshd's answer $1 (sshd -T) does not apply as declared, one
+# "have (declared: want)" per keyword: each keyword's lines must be exactly the declared ones
+# (AllowUsers and the like print one line per pattern, and add up over every file).
+sshd_settings_drift() {
+    local keyword have want
+    for keyword in $(printf '%s\n' "$SSHD_EFFECTIVE" | awk 'NF { print $1 }' | sort -u); do
+        have=$(printf '%s\n' "$1" | grep "^$keyword " | sort | paste -sd, - | sed 's/,/, /g' || true)
+        want=$(printf '%s\n' "$SSHD_EFFECTIVE" | grep "^$keyword " | sort | paste -sd, - | sed 's/,/, /g')
+        [ "$have" = "$want" ] || echo "${have:-no $keyword} (declared: $want)"
+    done | paste -sd';' - | sed 's/;/; /g'
 }
 # Puts back the sshd files saved by snapshot.
 sshd_restore() {

@@ -5,6 +5,7 @@ import { UFW_COMMENT_PREFIX, renderUfwRules } from "../render/ufwRules";
 import { DOCKER_CHAIN, renderDockerRules } from "../render/dockerRules";
 import { SSHD_DROPIN, SSHD_MAIN, renderSshdConfig } from "../render/sshdConfig";
 import { HOST_DEFAULTS, type HostSettings, seconds } from "./options";
+import { sshdEffective } from "./sshdSettings";
 
 /**
  * The command text of every hardening step. It is constant: the script and the policy travel
@@ -60,6 +61,8 @@ function render(entry: string, policy: FirewallPolicy, given: Partial<ScriptSett
     ["SSHD_MAIN", SSHD_MAIN],
     ["SSHD_DROPIN", SSHD_DROPIN],
     ["SSHD_CONFIG", settings.sshd ? renderSshdConfig(settings.sshd.settings) : ""],
+    // What sshd -T prints for the extra settings, which verify checks sshd applies.
+    ["SSHD_EFFECTIVE", settings.sshd ? sshdEffective(settings.sshd.settings).join("\n") : ""],
     ["UFW_BATCH_PY", UFW_BATCH.trimEnd()],
     ["UNMANAGED", settings.unmanagedRules],
   ];

@@ -5,7 +5,14 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { Sandbox, sandboxUnavailable } from "../support/sandbox";
 import { applySteps, runStep, type RemoteStep } from "../support/deploy";
-import { HOME_FIREWALL, applyOk, homeSteps, hostSuiteSkip, sandboxPool } from "../support/hostTest";
+import {
+  HOME_FIREWALL,
+  applyOk,
+  homeSteps,
+  hostSuiteSkip,
+  sandboxPool,
+  sshdOnServer,
+} from "../support/hostTest";
 import type { Target } from "../support/netprobe";
 
 const skip = hostSuiteSkip(sandboxUnavailable());
@@ -128,12 +135,13 @@ describe("sshd", { skip }, () => {
       "# Managed by the openclaw hardening (hardening.sshd): no password logins, root by key only.\n" +
         "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n",
     );
-    assert.match(sandbox.onServer("sshd -T"), /^passwordauthentication no$/m);
+    assert.match(sshdOnServer(sandbox, "-T"), /^passwordauthentication no$/m);
   });
 
   test("an invalid extra setting fails before sshd is touched; the old configuration stays", async () => {
     const sandbox = await newSandbox();
-    const s = await steps(sandbox, { sshd: { settings: { MaxAuthTries: "lots" } } });
+    // A pattern the option's check lets through (sshd's own grammar decides) and sshd -t refuses.
+    const s = await steps(sandbox, { sshd: { settings: { AllowUsers: "root@192.0.2.0/99" } } });
     const [harden] = await applySteps(sandbox, s);
     assert.equal(harden!.code, 1);
     assert.match(

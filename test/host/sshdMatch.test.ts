@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Sandbox, sandboxUnavailable } from "../support/sandbox";
 import { runStep } from "../support/deploy";
-import { applyOk, homeSteps, sandboxPool, hostSuiteSkip } from "../support/hostTest";
+import { applyOk, homeSteps, sandboxPool, hostSuiteSkip, sshdOnServer } from "../support/hostTest";
 import { PolicyError } from "../../components/policy/errors";
 import { SSHD_ALIASES } from "../../components/render/sshdConfig";
 
@@ -19,7 +19,7 @@ const serverConfig = (sandbox: Sandbox) => `/etc/netns/${sandbox.server.ns}/ssh/
 /** Appends `block` to the server's sshd_config and waits until its sshd has read it again. */
 async function appendToSshdConfig(sandbox: Sandbox, original: string, block: string): Promise<void> {
   fs.writeFileSync(serverConfig(sandbox), `${original}${block}`);
-  sandbox.onServer("sshd -t");
+  sshdOnServer(sandbox, "-t");
   const listening = () =>
     fs.readFileSync(sandbox.sshdLog, "utf8").split("Server listening on :: port 22").length;
   const before = listening();
@@ -41,7 +41,7 @@ describe("sshd Match blocks", { skip }, () => {
         `HostKey /etc/ssh/ssh_host_ed25519_key\nKbdInteractiveAuthentication no\nMatch User nobody\n  ${line}\n`,
       );
       return /^kbdinteractiveauthentication (\w+)$/m.exec(
-        sandbox.onServer(`sshd -T -f ${file} -C user=nobody`),
+        sshdOnServer(sandbox, `-T -f ${file} -C user=nobody`),
       )![1];
     };
     for (const alias of Object.keys(SSHD_ALIASES)) assert.equal(effective(`${alias} yes`), "yes", alias);
@@ -86,7 +86,7 @@ describe("sshd Match blocks", { skip }, () => {
     );
     assert.equal(await sandbox.passwordLogin(), true, "the Match block really lets passwords in");
     assert.match(
-      sandbox.onServer("sshd -T"),
+      sshdOnServer(sandbox, "-T"),
       /^passwordauthentication no$/m,
       "plain sshd -T does not see it",
     );
@@ -117,5 +117,25 @@ describe("sshd Match blocks", { skip }, () => {
     verify = await runStep(sandbox, s[1]!);
     assert.equal(verify.code, 0, verify.stderr);
     assert.equal(await sandbox.passwordLogin(), false);
+  });
+
+  test("verify checks that sshd applies the declared sshdSettings to the deployer's login", async () => {
+    const sandbox = await newSandbox();
+    const s = await homeSteps(sandbox, {}, { sshdSettings: { MaxAuthTries: 3, LoginGraceTime: "1m" } });
+    // verify, which asks sshd (-T -C) what it applies, passes as declared.
+    await applyOk(sandbox, s);
+    const original = fs.readFileSync(serverConfig(sandbox), "utf8");
+
+    await appendToSshdConfig(sandbox, original, "Match User root\n  MaxAuthTries 10\n");
+    let verify = await runStep(sandbox, s[1]!);
+    assert.equal(verify.code, 1, verify.stdout);
+    assert.match(
+      verify.stderr,
+      /FAILED: sshd -T -C user=root,[^ ]* shows maxauthtries 10 \(declared: maxauthtries 3\), not hardening\.sshdSettings: a Match block/,
+    );
+
+    await appendToSshdConfig(sandbox, original, "");
+    verify = await runStep(sandbox, s[1]!);
+    assert.equal(verify.code, 0, verify.stderr);
   });
 });

@@ -56,3 +56,14 @@ export async function applyOk(
   for (const r of results) assert.equal(r.code, 0, `step failed:\n${r.stdout}\n${r.stderr}`);
   return { harden: results[0]!.stdout, verify: results[1]!.stdout };
 }
+
+/**
+ * Runs sshd with `args` (-t, -T) on the server, as its console would. sshd wants /run/sshd,
+ * which the machine running the tests may lack: it gets a /run of its own, as the sandbox's
+ * sshd does.
+ */
+export function sshdOnServer(sandbox: Sandbox, args: string): string {
+  return sandbox.onServer(
+    `unshare -m sh -c 'mount -t tmpfs sshd-run /run && mkdir /run/sshd && exec sshd ${args}'`,
+  );
+}
