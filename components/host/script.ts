@@ -3,6 +3,7 @@ import * as path from "node:path";
 import type { FirewallPolicy } from "../policy/types";
 import { UFW_COMMENT_PREFIX, renderUfwRules } from "../render/ufwRules";
 import { DOCKER_CHAIN, renderDockerRules } from "../render/dockerRules";
+import { SSH_REPLIES_CHAIN, renderSshReplies } from "../render/sshReplies";
 import { SSHD_DROPIN, SSHD_MAIN, renderSshdConfig } from "../render/sshdConfig";
 import { HOST_DEFAULTS, type HostSettings, seconds } from "./options";
 import { sshdEffective } from "./sshdSettings";
@@ -42,6 +43,7 @@ export function assign(name: string, value: string | number): string {
 function render(entry: string, policy: FirewallPolicy, given: Partial<ScriptSettings>): string {
   const settings: ScriptSettings = { ...HOST_DEFAULTS, ...given };
   const docker = renderDockerRules(policy);
+  const replies = renderSshReplies(policy);
   const globals: [string, string | number][] = [
     ["STATE", settings.stateDir],
     ["ROLLBACK_AFTER", settings.rollbackAfter],
@@ -57,6 +59,9 @@ function render(entry: string, policy: FirewallPolicy, given: Partial<ScriptSett
     ["DOCKER_CHAIN", DOCKER_CHAIN],
     ["DOCKER_V4", docker.v4.join("\n")],
     ["DOCKER_V6", docker.v6.join("\n")],
+    ["SSH_REPLIES_CHAIN", SSH_REPLIES_CHAIN],
+    ["SSH_REPLIES_V4", replies.v4.join("\n")],
+    ["SSH_REPLIES_V6", replies.v6.join("\n")],
     ["WANT_SSHD", settings.sshd ? "yes" : "no"],
     ["SSHD_MAIN", SSHD_MAIN],
     ["SSHD_DROPIN", SSHD_DROPIN],

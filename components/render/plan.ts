@@ -54,7 +54,7 @@ export function renderPlan(stack: string, s: StackSettings): string {
   const applies = (kind: string) => (s.target.kind === kind ? " (this stack)" : " (not used by this stack)");
   const sections = [
     `Stack ${stack}: ${describeTarget(s)}`,
-    `== Admitted traffic ==\n${renderAdmittedTable(s.policy)}`,
+    `== Admitted traffic ==\n${renderAdmittedTable(s.policy, s.hardening.docker)}`,
     `== AWS security group rules${applies("aws")} ==\n${columns([["DIR", "PROTO", "PORTS", "CIDR", "RESOURCE"], ...aws])}`,
     `== Hetzner firewall rules${applies("hcloud")} ==\n${
       hcloud.length > 0 ? columns([["DIR", "PROTO", "PORT", "ADDRESSES"], ...hcloud]) : "(none)"
