@@ -1,9 +1,10 @@
 // Shared by the host test files: a sandbox per test, removed after the file's tests, and the
 // hardening steps of the home stack pointed at it.
-import { after, test } from "node:test";
+import { after, afterEach, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { Sandbox } from "./sandbox";
+import { Sandbox, probeStats } from "./sandbox";
+import type { Verdict } from "./verdicts";
 import { applySteps, remoteSteps, sandboxOverrides, type RemoteStep } from "./deploy";
 import { inCI } from "./cannotRun";
 
@@ -13,6 +14,17 @@ export const HOME_FIREWALL = {
   services: [{ name: "openclaw-api", ports: [8000], protocol: "tcp", sources: ["192.168.1.0/24"] }],
   logging: "medium",
   ipv6: true,
+};
+
+/** A change to the home stack that admits the LAN to a second port: harmless, so the deployer keeps SSH. */
+export const ONE_MORE_PORT = {
+  "openclaw:firewall": {
+    ...HOME_FIREWALL,
+    services: [
+      ...HOME_FIREWALL.services,
+      { name: "openclaw-extra", ports: [9000], protocol: "tcp", sources: ["192.168.1.0/24"] },
+    ],
+  },
 };
 
 /**
@@ -26,9 +38,25 @@ export function hostSuiteSkip(reason: string | undefined): string | undefined {
   return reason;
 }
 
+/**
+ * After each test, how many probe rounds it ran and how many of them were void (their controls
+ * did not answer, see verdicts.ts), as a diagnostic line the test runner sums up.
+ */
+export function reportProbeRounds(): void {
+  let seen = { ...probeStats };
+  afterEach((t) => {
+    const rounds = probeStats.rounds - seen.rounds;
+    if (rounds > 0 && "diagnostic" in t) {
+      t.diagnostic(`probe rounds: ${rounds}, void: ${probeStats.voided - seen.voided}`);
+    }
+    seen = { ...probeStats };
+  });
+}
+
 /** Returns a function that builds a fresh sandbox; all of them are destroyed after the file. */
 export function sandboxPool(): () => Promise<Sandbox> {
   const made: Sandbox[] = [];
+  reportProbeRounds();
   after(() => made.forEach((s) => s.destroy()));
   return () => {
     const sandbox = new Sandbox();
@@ -58,12 +86,10 @@ export async function applyOk(
 }
 
 /**
- * Runs sshd with `args` (-t, -T) on the server, as its console would. sshd wants /run/sshd,
- * which the machine running the tests may lack: it gets a /run of its own, as the sandbox's
- * sshd does.
+ * What the deployer's own address (the admin peer, over IPv4) sees of the server's SSH port: a
+ * probe verdict, so "shut out" is never read from a login that merely timed out.
  */
-export function sshdOnServer(sandbox: Sandbox, args: string): string {
-  return sandbox.onServer(
-    `unshare -m sh -c 'mount -t tmpfs sshd-run /run && mkdir /run/sshd && exec sshd ${args}'`,
-  );
+export async function deployerSsh(sandbox: Sandbox): Promise<Verdict> {
+  const [verdict] = await sandbox.probe(sandbox.admin, [{ host: sandbox.server.v4, port: 22 }]);
+  return verdict!;
 }
