@@ -177,13 +177,11 @@ describe("ports Docker publishes over IPv6, with ipv6: false", { skip }, () => {
     await apply(sandbox, s);
     await sandbox.publish(8080); // Docker starts after UFW, as at boot
     pinNeighbours(sandbox);
+    // The LAN over IPv4 as declared; over IPv6 (pinned neighbours), nothing. The internet, whose
+    // router cannot find the server's IPv6 without neighbour discovery, is tried over IPv4.
     const expectDropped = async (when: string) => {
       assert.deepEqual(await sandbox.probe(sandbox.trusted, gateway(sandbox)), ["open", "blocked"], when);
-      assert.deepEqual(
-        await sandbox.probe(sandbox.untrusted, gateway(sandbox)),
-        ["blocked", "blocked"],
-        when,
-      );
+      assert.deepEqual(await sandbox.probe(sandbox.untrusted, [gateway(sandbox)[0]!]), ["blocked"], when);
     };
     await expectDropped("after hardening");
 
