@@ -6,6 +6,7 @@
 // the checked-in file differs from what this writes.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as prettier from "prettier";
 import { generateSchema } from "./schema";
 import { NAMESPACE, STACK_KEYS, mapStackConfig } from "../components/stack/settings";
 import { OPENCLAW_SECRETS } from "../components/openclaw/parse";
@@ -201,13 +202,17 @@ export function fillSections(text: string, sections: Record<string, string>): st
   return out;
 }
 
+/** docs/configuration.md as it should be checked in: generated, then formatted as the repository is. */
+export async function generateConfiguration(): Promise<string> {
+  const filled = fillSections(fs.readFileSync(CONFIGURATION_FILE, "utf8"), await generatedSections());
+  const options = await prettier.resolveConfig(CONFIGURATION_FILE);
+  return prettier.format(filled, { ...options, filepath: CONFIGURATION_FILE });
+}
+
 if (require.main === module) {
-  generatedSections().then(
-    (sections) => {
-      fs.writeFileSync(
-        CONFIGURATION_FILE,
-        fillSections(fs.readFileSync(CONFIGURATION_FILE, "utf8"), sections),
-      );
+  generateConfiguration().then(
+    (text) => {
+      fs.writeFileSync(CONFIGURATION_FILE, text);
       process.stdout.write(`wrote ${path.relative(process.cwd(), CONFIGURATION_FILE)}\n`);
     },
     (e: unknown) => {

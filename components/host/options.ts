@@ -1,5 +1,6 @@
 import * as path from "node:path";
 import { Findings } from "../policy/errors";
+import { closestName } from "../policy/suggest";
 import { OPENCLAW_DIRECTORIES } from "../openclaw/types";
 import { SSHD_ALIASES, SSHD_FIXED, SSHD_REFUSED } from "../render/sshdConfig";
 import { checkSshdSetting } from "./sshdSettings";
@@ -144,15 +145,16 @@ export function parseHardeningOptions(raw: unknown, key: string): HostSettings {
     f.throwIfFailed();
   }
   const o = raw as Record<string, unknown>;
+  const known = [...Object.keys(HOST_DEFAULTS), "sshdSettings"];
   for (const name of Object.keys(o)) {
-    if (!(name in HOST_DEFAULTS) && name !== "sshdSettings") {
-      f.fail(
-        `${key}.${name}`,
-        o[name],
-        "is not a hardening option",
-        [...Object.keys(HOST_DEFAULTS), "sshdSettings"].join(", "),
-      );
-    }
+    if (known.includes(name)) continue;
+    const guess = closestName(name, known);
+    f.fail(
+      `${key}.${name}`,
+      o[name],
+      guess ? `is not a known key; did you mean ${guess}?` : "is not a known key",
+      `one of ${known.join(", ")}`,
+    );
   }
   const { sshdSettings, ...given } = o;
   const settings = { ...HOST_DEFAULTS, ...given } as Record<keyof HostSettings, unknown>;
@@ -241,7 +243,12 @@ function parseSshd(
   }
   for (const name of Object.keys(raw)) {
     if (name !== "settings")
-      f.fail(`${key}.${name}`, (raw as Record<string, unknown>)[name], "is not an sshd option", "settings");
+      f.fail(
+        `${key}.${name}`,
+        (raw as Record<string, unknown>)[name],
+        "is not a known key",
+        "one of settings",
+      );
   }
   const given = (raw as { settings?: unknown }).settings ?? {};
   if (typeof given !== "object" || given === null || Array.isArray(given)) {

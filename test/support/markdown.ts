@@ -3,6 +3,7 @@
 // test that runs it. Parsed with markdown-it, so links inside code are not links and reference
 // links are.
 import * as fs from "node:fs";
+import * as path from "node:path";
 import GithubSlugger from "github-slugger";
 import MarkdownIt from "markdown-it";
 import type Token from "markdown-it/lib/token.mjs";
@@ -67,4 +68,11 @@ export function readMarkdown(file: string): MarkdownFile {
     marker = undefined;
   });
   return { anchors, links, blocks };
+}
+
+/** README.md and every page under docs/, relative to `root`. */
+export function docPages(root: string): string[] {
+  const docs = path.join(root, "docs");
+  const pages = fs.existsSync(docs) ? fs.readdirSync(docs).filter((f) => f.endsWith(".md")) : [];
+  return ["README.md", ...pages.sort().map((f) => `docs/${f}`)];
 }

@@ -5,21 +5,9 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { type MarkdownFile, readMarkdown } from "../support/markdown";
+import { type MarkdownFile, docPages, readMarkdown } from "../support/markdown";
 
 const ROOT = path.join(__dirname, "..", "..");
-
-/** README.md and every page under docs/, relative to the repository. */
-export function docPages(): string[] {
-  const docs = path.join(ROOT, "docs");
-  const pages = fs.existsSync(docs)
-    ? fs
-        .readdirSync(docs)
-        .filter((f) => f.endsWith(".md"))
-        .map((f) => `docs/${f}`)
-    : [];
-  return ["README.md", ...pages.sort()];
-}
 
 /** What is wrong with each relative link of `page`, as "page:line: href: why". */
 export function brokenLinks(root: string, page: string, read = (p: string) => readMarkdown(p)): string[] {
@@ -46,7 +34,7 @@ export function brokenLinks(root: string, page: string, read = (p: string) => re
 }
 
 test("every relative link and anchor in README.md and docs/ resolves", () => {
-  const broken = docPages().flatMap((page) => brokenLinks(ROOT, page));
+  const broken = docPages(ROOT).flatMap((page) => brokenLinks(ROOT, page));
   assert.deepEqual(broken, []);
 });
 
