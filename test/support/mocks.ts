@@ -43,6 +43,14 @@ export const invokes: { token: string; inputs: Record<string, unknown> }[] = [];
 const parents = new Map<string, string>();
 const options = new Map<string, RecordedOptions>();
 
+/** Two real host keys (public halves only), for the mocked host. */
+export const HOST_KEYS = {
+  first: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJTiaHQXSl4i65h7hhJeN8ItUC+N03b07vch7uWlQRjA",
+  firstFingerprint: "SHA256:3n8ttzqHrVECTLB8+1SbnQ9YKlqzmFN/dz9gsW0FkNQ",
+  other: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF17lbBpFjW+hLbDWMr0GrgiXGFNNDCVo8mWUJUamk12",
+  otherFingerprint: "SHA256:5Qy9UNu6TG7xNRfAoKYtgmeXLNMj0sqwktMK9H/IN+8",
+} as const;
+
 /** What the mocked lookups answer; a test changes them to play a later deployment. */
 export const lookups = {
   ami: "ami-0123456789abcdef0",
@@ -50,7 +58,20 @@ export const lookups = {
   openclawVersion: "2026.9.6",
   /** What a generated gateway token resolves to. */
   generatedToken: "GeneratedTokenGeneratedTokenGeneratedToken000000",
+  /** The host key the first contact recorded: what the stack's state holds. */
+  recordedHostKey: HOST_KEYS.first as string,
+  /** The host key the host presents now, to the deployer's check before the SSH steps. */
+  presentedHostKey: HOST_KEYS.first as string,
 };
+
+/**
+ * The deployer, for the host harness (deploy.ts): when set, local commands (resources and
+ * `command:local:run` invokes) run for real there instead of answering from `lookups`.
+ */
+export const deployer: {
+  resource?: (name: string, inputs: Record<string, unknown>) => Promise<Record<string, unknown>>;
+  invoke?: (inputs: Record<string, unknown>) => Promise<Record<string, unknown>>;
+} = {};
 
 /**
  * Ids as the providers return them: Hetzner uses numbers (as strings), AWS prefixed ids. A
@@ -66,7 +87,7 @@ function hcloudId(type: string, name: string, inputs: unknown): string {
 
 pulumi.runtime.setMocks(
   {
-    newResource(args) {
+    async newResource(args) {
       const key = `${args.type}::${args.name}`;
       const parent = parents.get(key);
       const recorded = options.get(key);
@@ -93,8 +114,17 @@ pulumi.runtime.setMocks(
         case "hcloud:index/server:Server":
           Object.assign(state, { ipv4Address: "198.51.100.20", ipv6Address: "2001:db8:20::1" });
           break;
-        case "command:remote:Command":
         case "command:local:Command":
+          if (deployer.resource) {
+            Object.assign(state, await deployer.resource(args.name, args.inputs));
+            break;
+          }
+          // The first contact prints the host key it took.
+          state["stdout"] = args.name.endsWith("-host-key")
+            ? lookups.recordedHostKey
+            : `stdout of ${args.name}`;
+          break;
+        case "command:remote:Command":
           state["stdout"] = `stdout of ${args.name}`;
           // The install step ends with the version the host runs.
           if (args.name.endsWith("-openclaw"))
@@ -106,9 +136,14 @@ pulumi.runtime.setMocks(
       }
       return { id, state };
     },
-    call(args) {
+    async call(args) {
       invokes.push({ token: args.token, inputs: args.inputs });
       if (args.token === "aws:ec2/getAmi:getAmi") return { id: lookups.ami, ...args.inputs };
+      if (args.token === "command:local:run") {
+        if (deployer.invoke) return deployer.invoke(args.inputs);
+        // The deployer's check reads the key the host presents now.
+        return { ...args.inputs, stdout: lookups.presentedHostKey, stderr: "" };
+      }
       return args.inputs;
     },
   },
@@ -162,6 +197,37 @@ export function reset(): void {
   lookups.ami = "ami-0123456789abcdef0";
   lookups.openclawVersion = "2026.9.6";
   lookups.generatedToken = "GeneratedTokenGeneratedTokenGeneratedToken000000";
+  lookups.recordedHostKey = HOST_KEYS.first;
+  lookups.presentedHostKey = HOST_KEYS.first;
+}
+
+/** Errors already reported as a program's failure: the same error rejects every awaiter. */
+const reported = new WeakSet<object>();
+let failProgram: ((e: unknown) => void) | undefined;
+// An error thrown while the program runs (in an apply feeding a resource's inputs, say) reaches
+// Pulumi's runtime as an unhandled rejection, once per resource that awaited it; the engine
+// reports it once, as the program's failure (@pulumi/pulumi cmd/run/run.js). So does this.
+process.on("unhandledRejection", (e: unknown) => {
+  const key = typeof e === "object" && e !== null ? e : undefined;
+  if (key && reported.has(key)) return;
+  if (key) reported.add(key);
+  if (!failProgram) throw e;
+  failProgram(e);
+});
+
+/**
+ * Runs a program under the mocks as the engine would: resolves with its result once `done`
+ * resolves, or rejects with the first error the program failed with.
+ */
+export async function runProgram<T>(program: () => T, done: (result: T) => Promise<unknown>): Promise<T> {
+  const failed = new Promise<never>((_, reject) => (failProgram = reject));
+  try {
+    const result = program();
+    await Promise.race([done(result), failed]);
+    return result;
+  } finally {
+    failProgram = undefined;
+  }
 }
 
 export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
