@@ -33,7 +33,7 @@ export type HostKeyParse =
 
 /** What a private key pasted by mistake looks like: PEM or OpenSSH armour, PuTTY's file, or an OpenSSH key's base64 body. */
 const PRIVATE_KEY = /PRIVATE KEY|PuTTY-User-Key-File|b3BlbnNzaC1rZXktdjE/;
-const KEY_LINE = /^(\S+) ([A-Za-z0-9+/]+={0,2})(?: [^\n\r]*)?$/;
+const KEY_LINE = /^([A-Za-z0-9@._-]+) ([A-Za-z0-9+/]+={0,2})(?: [^\n\r]*)?$/;
 const CURVES: Record<string, string> = {
   "ecdsa-sha2-nistp256": "nistp256",
   "ecdsa-sha2-nistp384": "nistp384",
@@ -88,7 +88,7 @@ function hostKey(type: HostKey["type"], base64: string): HostKey {
 /** The key's wire format (RFC 4253 6.6, RFC 5656 3.1, RFC 8709 4): its type, then its key data. */
 function decodesAs(type: string, blob: Buffer): boolean {
   const strings: Buffer[] = [];
-  for (let at = 0; at < blob.length; ) {
+  for (let at = 0; at < blob.length;) {
     if (at + 4 > blob.length) return false;
     const length = blob.readUInt32BE(at);
     if (at + 4 + length > blob.length) return false;

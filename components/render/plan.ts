@@ -1,3 +1,4 @@
+import { parseHostKey } from "../host/hostKey";
 import { formatWarning } from "../policy/errors";
 import type { StackSettings } from "../stack/settings";
 import { renderAwsRules } from "./awsRules";
@@ -29,6 +30,26 @@ function describeOpenClaw(s: StackSettings): string {
       ? `gateway: port ${o.port}, bound to the LAN with token auth, reachable from ${o.exposedTo.join(", ")}`
       : `gateway: port ${o.port}, bound to loopback: reached through the SSH tunnel (sshTunnelCommand)`,
     `mDNS: ${o.mdns ? "on (the policy admits 5353/udp)" : "off"}; on destroy: ${o.removeOnDestroy ? "stopped and removed" : "left running"}`,
+  ].join("\n");
+}
+
+/** How the SSH steps know the host is the host: the stack's trust model for its SSH host key. */
+function describeHostKey(s: StackSettings): string {
+  const pinned = s.sshHostKey === undefined ? undefined : parseHostKey(s.sshHostKey);
+  if (pinned?.ok)
+    return [
+      `pinned in openclaw:sshHostKey: ${pinned.key.type} ${pinned.key.fingerprint}.`,
+      "Every SSH step accepts this key alone, and each pulumi up reads the host's key first: another",
+      "key fails the run, naming both, before any step has sent anything.",
+    ].join("\n");
+  return [
+    "trust on first use: openclaw:sshHostKey is not set.",
+    "the first pulumi up takes the key the host presents (openclaw-host-key, kept in the stack's state;",
+    "taken again only for a replaced VM, or a new address or port of an existing host), and every SSH",
+    "step accepts that key alone; each later pulumi up reads the host's key first, and another key",
+    "fails the run before any step has sent anything.",
+    "The limit: a machine posing as the host at that first contact is trusted, and gets the secrets.",
+    "To rule it out, set openclaw:sshHostKey to the host's key, checked on its console or the cloud's.",
   ].join("\n");
 }
 
@@ -64,6 +85,7 @@ export function renderPlan(stack: string, s: StackSettings): string {
       "rules, as `ufw show added` prints them:",
       ...renderUfwRules(s.policy),
     ].join("\n")}`,
+    `== SSH host key ==\n${describeHostKey(s)}`,
     `== OpenClaw ==\n${describeOpenClaw(s)}`,
     `== Warnings ==\n${s.warnings.length === 0 ? "(none)" : s.warnings.map((w) => `- ${formatWarning(w)}`).join("\n")}`,
   ];

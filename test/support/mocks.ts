@@ -204,22 +204,39 @@ export function reset(): void {
 /** Errors already reported as a program's failure: the same error rejects every awaiter. */
 const reported = new WeakSet<object>();
 let failProgram: ((e: unknown) => void) | undefined;
-// An error thrown while the program runs (in an apply feeding a resource's inputs, say) reaches
-// Pulumi's runtime as an unhandled rejection, once per resource that awaited it; the engine
-// reports it once, as the program's failure (@pulumi/pulumi cmd/run/run.js). So does this.
-process.on("unhandledRejection", (e: unknown) => {
-  const key = typeof e === "object" && e !== null ? e : undefined;
-  if (key && reported.has(key)) return;
-  if (key) reported.add(key);
-  if (!failProgram) throw e;
-  failProgram(e);
-});
+let filtering = false;
+
+/**
+ * An error thrown while the program runs (in an apply feeding a resource's inputs, say) reaches
+ * Pulumi's runtime as an unhandled rejection, once per resource that awaited it; the engine
+ * reports it once, as the program's failure (@pulumi/pulumi cmd/run/run.js). So does this: the
+ * listeners already there (the test runner's) get every other rejection, as before.
+ */
+function filterProgramRejections(): void {
+  if (filtering) return;
+  filtering = true;
+  const others = process.listeners("unhandledRejection");
+  process.removeAllListeners("unhandledRejection");
+  process.on("unhandledRejection", (reason: unknown, promise: Promise<unknown>) => {
+    const error = typeof reason === "object" && reason !== null ? reason : undefined;
+    if (error && reported.has(error)) return;
+    if (failProgram) {
+      if (error) reported.add(error);
+      // Logged as an error, as run.js does: the runtime then reports no leaked promises at exit.
+      void pulumi.log.error(reason instanceof Error ? reason.message : String(reason));
+      return failProgram(reason);
+    }
+    if (others.length === 0) throw reason;
+    for (const listener of others) listener(reason, promise);
+  });
+}
 
 /**
  * Runs a program under the mocks as the engine would: resolves with its result once `done`
  * resolves, or rejects with the first error the program failed with.
  */
 export async function runProgram<T>(program: () => T, done: (result: T) => Promise<unknown>): Promise<T> {
+  filterProgramRejections();
   const failed = new Promise<never>((_, reject) => (failProgram = reject));
   try {
     const result = program();
