@@ -138,12 +138,10 @@ async function main(): Promise<void> {
           way === "ours" ? apply(sandbox, changed) : seed(sandbox, key, seedScript(200, true)),
         );
         await new Promise((r) => setTimeout(r, 500));
-        const [o, b] = await Promise.all([open.stop(), blocked.stop()]);
+        const [o, b] = (await Promise.all([open.stop(), blocked.stop()])).map((w) => w.counts[0]!);
         if (way === "seed") change.seed.push(seconds);
-        wrong[way].push(o[0]!.timeout + o[0]!.refused + b[0]!.open);
-        attempts[way].push(
-          o[0]!.open + o[0]!.timeout + o[0]!.refused + b[0]!.open + b[0]!.timeout + b[0]!.refused,
-        );
+        wrong[way].push(o!.blocked + o!.refused + b!.open);
+        attempts[way].push(o!.open + o!.blocked + o!.refused + b!.open + b!.blocked + b!.refused);
       }
     }
     log(`one change in 200: ours ${fmt(median(change.ours))}, reset ${fmt(median(change.seed))}`);

@@ -53,8 +53,8 @@ describe("npm run blocks on a booted Debian host (systemd-nspawn)", { skip }, ()
       host.untrusted,
       Array.from({ length: 6 }, () => ({ host: host.server.v4, port: 9000 })),
     );
-    assert.deepEqual(probes, Array(6).fill("timeout"));
-    const deadline = Date.now() + 5000;
+    assert.deepEqual(probes, Array(6).fill("blocked"));
+    const deadline = Date.now() + 30_000;
     let counted = 0;
     // Every packet the logging rules passed is a line before it goes to the journal.
     for (;;) {

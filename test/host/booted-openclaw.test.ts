@@ -219,7 +219,7 @@ describe("OpenClaw on a booted Debian host (systemd-nspawn)", { skip }, () => {
     // Bound to loopback: nothing outside the host reaches it, though the firewall admits the LAN.
     const targets = probeTargets(host, [PORT]);
     assert.deepEqual(await host.probe(host.trusted, targets), ["refused", "refused"]);
-    assert.deepEqual(await host.probe(host.untrusted, targets), ["timeout", "timeout"]);
+    assert.deepEqual(await host.probe(host.untrusted, targets), ["blocked", "blocked"]);
     const verify = await run(renderOpenClawVerifyScript(spec(OLD, "loopback")));
     assert.equal(verify.code, 0, `${verify.stdout}\n${verify.stderr}`);
     assert.match(verify.stdout, /listening on port 18789: 127\.0\.0\.1:18789/);
@@ -234,7 +234,7 @@ describe("OpenClaw on a booted Debian host (systemd-nspawn)", { skip }, () => {
     // OpenClaw's lan bind is 0.0.0.0: IPv4 only. Over IPv6 the firewall admits the LAN and
     // nothing listens (refused); the internet is dropped in both families.
     assert.deepEqual(await host.probe(host.trusted, targets), ["open", "refused"]);
-    assert.deepEqual(await host.probe(host.untrusted, targets), ["timeout", "timeout"]);
+    assert.deepEqual(await host.probe(host.untrusted, targets), ["blocked", "blocked"]);
     const verify = await run(renderOpenClawVerifyScript(spec(OLD, "lan")));
     assert.equal(verify.code, 0, `${verify.stdout}\n${verify.stderr}`);
     assert.match(verify.stdout, /listening on port 18789: 0\.0\.0\.0:18789/);

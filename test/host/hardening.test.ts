@@ -51,8 +51,8 @@ describe("host hardening on a sandbox host", { skip }, () => {
     const ports = [22, 8000, 8001, 3306];
     const expected = {
       // 22 everywhere; 8000 only from the LAN over IPv4 (the declared source is an IPv4 CIDR).
-      trusted: ["open", "open", "open", "timeout", "timeout", "timeout", "timeout", "timeout"],
-      untrusted: ["open", "open", "timeout", "timeout", "timeout", "timeout", "timeout", "timeout"],
+      trusted: ["open", "open", "open", "blocked", "blocked", "blocked", "blocked", "blocked"],
+      untrusted: ["open", "open", "blocked", "blocked", "blocked", "blocked", "blocked", "blocked"],
     };
     assert.deepEqual(await sandbox.probe(sandbox.trusted, targets(sandbox, ports)), expected.trusted);
     assert.deepEqual(await sandbox.probe(sandbox.untrusted, targets(sandbox, ports)), expected.untrusted);
@@ -100,8 +100,8 @@ describe("host hardening on a sandbox host", { skip }, () => {
     assert.ok(after.includes("ufw allow 3306"), "the operator's rule is kept");
     assert.ok(after.includes("ufw deny from 203.0.113.66"), "the fail2ban ban is kept");
     assert.deepEqual(await sandbox.probe(sandbox.untrusted, targets(sandbox, [8000, 3306, 22])), [
-      "timeout",
-      "timeout",
+      "blocked",
+      "blocked",
       "open",
       "open",
       "open",
@@ -113,7 +113,7 @@ describe("host hardening on a sandbox host", { skip }, () => {
     const chains = userChains(sandbox);
     sandbox.onServer("ip6tables -D ufw6-user-input -p tcp --dport 22 -j ACCEPT");
     assert.deepEqual(await sandbox.probe(sandbox.untrusted, [{ host: sandbox.server.v6, port: 22 }]), [
-      "timeout",
+      "blocked",
     ]);
     const kernelVerify = await runStep(sandbox, s[1]!);
     assert.equal(kernelVerify.code, 1);
@@ -166,28 +166,30 @@ describe("host hardening on a sandbox host", { skip }, () => {
     await new Promise((r) => setTimeout(r, 1000));
     const { harden } = await apply(sandbox, toB);
     await new Promise((r) => setTimeout(r, 1000));
-    const [openCounts, blockedCounts, blockedLanCounts] = await Promise.all([
+    const [openWatch, blockedWatch, blockedLanWatch] = await Promise.all([
       open.stop(),
       blocked.stop(),
       blockedLan.stop(),
     ]);
+    const seen = JSON.stringify({ openWatch, blockedWatch, blockedLanWatch });
 
     assert.match(harden, /converged: 2 added, 2 removed/);
+    // Rounds whose controls did not answer are void and not counted (verdicts.ts).
     const wrong =
-      openCounts[0]!.timeout +
-      openCounts[0]!.refused +
-      blockedCounts.concat(blockedLanCounts).reduce((n, c) => n + c.open, 0);
-    assert.ok(openCounts[0]!.open > 20, `the prober ran: ${JSON.stringify(openCounts)}`);
-    assert.ok(blockedCounts[0]!.timeout > 3, `the prober ran: ${JSON.stringify(blockedCounts)}`);
-    assert.equal(wrong, 0, JSON.stringify({ openCounts, blockedCounts, blockedLanCounts }));
+      openWatch.counts[0]!.blocked +
+      openWatch.counts[0]!.refused +
+      [...blockedWatch.counts, ...blockedLanWatch.counts].reduce((n, c) => n + c.open, 0);
+    assert.ok(openWatch.counts[0]!.open > 20, `the prober ran: ${seen}`);
+    assert.ok(blockedWatch.counts[0]!.blocked > 3, `the prober ran: ${seen}`);
+    assert.equal(wrong, 0, seen);
     // And the change itself took effect.
     assert.deepEqual(await sandbox.probe(sandbox.trusted, targets(sandbox, [8000, 9000, 9001])), [
       "open",
       "open",
-      "timeout",
-      "timeout",
+      "blocked",
+      "blocked",
       "open",
-      "timeout",
+      "blocked",
     ]);
   });
 
@@ -215,7 +217,7 @@ describe("host hardening on a sandbox host", { skip }, () => {
       verify.stderr,
       /FAILED: the host rolled back change \S+ at \S+ \(no new SSH connection confirmed it within 30s of it being in force\); the rules from before it are in force\. The policy does not admit 198\.51\.100\.10, the address this SSH connection comes from, to port 22: if you deploy from there, add it to firewall\.ssh\.adminCidrs/,
     );
-    assert.ok(waited >= 28_000 && waited < 60_000, `verify got in after the rollback, in ${waited} ms`);
+    assert.ok(waited >= 28_000 && waited < 120_000, `verify got in after the rollback, in ${waited} ms`);
     assert.ok(verify.dials > 1, "the first dials were refused by the new policy");
 
     // SSH works again, and the kernel holds exactly the rules from before.

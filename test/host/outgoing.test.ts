@@ -51,9 +51,9 @@ describe("outgoing allow-list", { skip }, () => {
     assert.deepEqual(await sandbox.probe(sandbox.server, targets), [
       "open",
       "open",
-      "timeout",
-      "timeout",
-      "timeout",
+      "blocked",
+      "blocked",
+      "blocked",
     ]);
     // A third login, after the policy is in force.
     const again = await sandbox.ssh(

@@ -8,7 +8,14 @@ import * as path from "node:path";
 import { Sandbox, sandboxUnavailable } from "../support/sandbox";
 import { runStep } from "../support/deploy";
 import { PulumiState } from "../support/pulumiState";
-import { HOME_FIREWALL, applyOk, homeSteps, hostSuiteSkip, sandboxPool } from "../support/hostTest";
+import {
+  HOME_FIREWALL,
+  applyOk,
+  deployerSsh,
+  homeSteps,
+  hostSuiteSkip,
+  sandboxPool,
+} from "../support/hostTest";
 
 const skip = hostSuiteSkip(sandboxUnavailable());
 const newSandbox = sandboxPool();
@@ -58,12 +65,12 @@ function reboot(sandbox: Sandbox): void {
 }
 
 /** Whether the deployer can open a new SSH connection: dials retried for `seconds`. */
-async function deployerGetsIn(sandbox: Sandbox, key: string, seconds = 10): Promise<boolean> {
+async function deployerGetsIn(sandbox: Sandbox, key: string, seconds = 30): Promise<boolean> {
   const r = await sandbox.ssh(
     { host: sandbox.server.v4, port: 22, user: "root", privateKey: key },
     "true",
     "",
-    { timeoutMs: seconds * 1000, perDialSeconds: 2 },
+    { timeoutMs: seconds * 1000, perDialSeconds: 5 },
   );
   return r.code === 0;
 }
@@ -78,7 +85,7 @@ describe("the rollback on a sandbox host", { skip }, () => {
     const first = await pulumi.up(sandbox, steps, { interruptAfter: "openclaw-harden" });
     assert.deepEqual(first.ran, ["openclaw-harden"]);
     assert.match(sandbox.onServer("ufw status"), /Status: active/);
-    await rolledBack(sandbox, (WINDOW + 15) * 1000);
+    await rolledBack(sandbox, (WINDOW + 60) * 1000);
     assert.match(sandbox.onServer("ufw status"), /Status: inactive/, "a fresh host goes back to UFW off");
     assert.match(state(sandbox, "rolled-back")!, /reason=no new SSH connection confirmed it within 30s/);
 
@@ -140,16 +147,16 @@ describe("the rollback on a sandbox host", { skip }, () => {
     assert.equal(harden.code, 0, harden.stderr);
     t.diagnostic(`harden on a fresh host took ${inForce - started} ms`);
     assert.match(harden.stdout, /change \S+ is in force; unless a new SSH connection confirms it within 30s/);
-    assert.equal(await deployerGetsIn(sandbox, key, 3), false, "the policy shuts the deployer out");
+    assert.equal(await deployerSsh(sandbox), "blocked", "the policy shuts the deployer out");
 
     // The clock started when the change was in force, at the end of harden, not when it was armed.
-    const fired = await timerFired(sandbox, (WINDOW + 15) * 1000);
+    const fired = await timerFired(sandbox, (WINDOW + 60) * 1000);
     t.diagnostic(`the timer fired ${fired - inForce} ms after harden ended`);
     assert.ok(
       fired - inForce >= WINDOW * 1000 - 500,
       `the timer fired ${fired - inForce} ms after harden ended`,
     );
-    await rolledBack(sandbox, 15_000);
+    await rolledBack(sandbox, 60_000);
     assert.equal(await deployerGetsIn(sandbox, key), true);
 
     // pulumi up, as Pulumi runs it: harden is saved; verify gets in after the rollback and fails.
@@ -165,7 +172,7 @@ describe("the rollback on a sandbox host", { skip }, () => {
     const second = await pulumi.up(sandbox, steps);
     assert.deepEqual([second.ran, second.failed], [["openclaw-verify"], "openclaw-verify"]);
     assert.match(second.results.get("openclaw-verify")!.stderr, blame);
-    assert.ok(Date.now() - again < 10_000, "failed without waiting for a window");
+    assert.ok(Date.now() - again < WINDOW * 1000, "failed without waiting for a window");
     assert.equal(state(sandbox, "pending"), undefined);
     assert.match(sandbox.onServer("ufw status"), /Status: inactive/);
     assert.equal(await deployerGetsIn(sandbox, key), true);
@@ -183,7 +190,7 @@ describe("the rollback on a sandbox host", { skip }, () => {
 
     const first = await pulumi.up(sandbox, locked, { interruptAfter: "openclaw-harden" });
     assert.deepEqual(first.ran, ["openclaw-harden"]);
-    assert.equal(await deployerGetsIn(sandbox, key, 3), false, "the policy shuts the deployer out");
+    assert.equal(await deployerSsh(sandbox), "blocked", "the policy shuts the deployer out");
     // The kernel's rules survive in place of a reboot here; a reboot loads UFW's files.
     reboot(sandbox);
     assert.equal(
@@ -218,7 +225,7 @@ describe("the rollback on a sandbox host", { skip }, () => {
     const pulumi = new PulumiState();
     const steps = await homeSteps(sandbox, LOCKED, { rollbackAfter: 3000, timeout: "1h" });
     await pulumi.up(sandbox, steps, { interruptAfter: "openclaw-harden" });
-    assert.equal(await deployerGetsIn(sandbox, key, 3), false, "the policy shuts the deployer out");
+    assert.equal(await deployerSsh(sandbox), "blocked", "the policy shuts the deployer out");
     reboot(sandbox);
     assert.equal(await deployerGetsIn(sandbox, key), true, "locked out after the reboot");
     assert.match(sandbox.onServer("ufw status"), /Status: inactive/);

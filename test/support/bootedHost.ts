@@ -73,7 +73,7 @@ export class BootedHost extends Sandbox {
   override async create(): Promise<this> {
     Sandbox.live.add(this);
     const image = path.join(bootedImage(), this.variant);
-    this.createNetwork();
+    await this.createNetwork();
     // Where captureLog's ulogd writes, before moveLogToJournal moves its lines into the journal.
     fs.mkdirSync(this.varLog);
     const started = Date.now();
@@ -244,6 +244,11 @@ export class BootedHost extends Sandbox {
       input,
       stdio: ["pipe", "pipe", "pipe"],
     });
+  }
+
+  /** Runs sshd in a test mode inside the booted host, which has its own /run/sshd. */
+  override sshd(args: string): string {
+    return this.onServer(`sshd ${args}`);
   }
 
   /**

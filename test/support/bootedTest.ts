@@ -7,10 +7,12 @@ import * as os from "node:os";
 import { BootedHost, bootedImage, type Variant } from "./bootedHost";
 import type { Target } from "./netprobe";
 import { mirrorRoot } from "./openclawMirror";
+import { reportProbeRounds } from "./hostTest";
 
 /** Returns a function that boots a fresh host; all of them are destroyed after the file. */
 export function bootedPool(): (variant?: Variant) => Promise<BootedHost> {
   const made: BootedHost[] = [];
+  reportProbeRounds();
   after(() => made.forEach((h) => h.destroy()));
   return (variant) => {
     const host = new BootedHost(variant);
@@ -30,8 +32,8 @@ export function probeTargets(host: BootedHost, ports: number[]): Target[] {
 /** The seed's final configuration as probes see it: SSH from anywhere, 8000 from the LAN over IPv4. */
 export const SEED_PROBES = {
   ports: [22, 8000, 8001, 3306],
-  trusted: ["open", "open", "open", "timeout", "timeout", "timeout", "timeout", "timeout"],
-  untrusted: ["open", "open", "timeout", "timeout", "timeout", "timeout", "timeout", "timeout"],
+  trusted: ["open", "open", "open", "blocked", "blocked", "blocked", "blocked", "blocked"],
+  untrusted: ["open", "open", "blocked", "blocked", "blocked", "blocked", "blocked", "blocked"],
 };
 
 /**

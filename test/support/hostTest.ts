@@ -1,9 +1,10 @@
 // Shared by the host test files: a sandbox per test, removed after the file's tests, and the
 // hardening steps of the home stack pointed at it.
-import { after, test } from "node:test";
+import { after, afterEach, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { Sandbox } from "./sandbox";
+import { Sandbox, probeStats } from "./sandbox";
+import type { Verdict } from "./verdicts";
 import { applySteps, remoteSteps, sandboxOverrides, type RemoteStep } from "./deploy";
 import { inCI } from "./cannotRun";
 
@@ -26,9 +27,25 @@ export function hostSuiteSkip(reason: string | undefined): string | undefined {
   return reason;
 }
 
+/**
+ * After each test, how many probe rounds it ran and how many of them were void (their controls
+ * did not answer, see verdicts.ts), as a diagnostic line the test runner sums up.
+ */
+export function reportProbeRounds(): void {
+  let seen = { ...probeStats };
+  afterEach((t) => {
+    const rounds = probeStats.rounds - seen.rounds;
+    if (rounds > 0 && "diagnostic" in t) {
+      t.diagnostic(`probe rounds: ${rounds}, void: ${probeStats.voided - seen.voided}`);
+    }
+    seen = { ...probeStats };
+  });
+}
+
 /** Returns a function that builds a fresh sandbox; all of them are destroyed after the file. */
 export function sandboxPool(): () => Promise<Sandbox> {
   const made: Sandbox[] = [];
+  reportProbeRounds();
   after(() => made.forEach((s) => s.destroy()));
   return () => {
     const sandbox = new Sandbox();
@@ -55,4 +72,13 @@ export async function applyOk(
   const results = await applySteps(sandbox, steps);
   for (const r of results) assert.equal(r.code, 0, `step failed:\n${r.stdout}\n${r.stderr}`);
   return { harden: results[0]!.stdout, verify: results[1]!.stdout };
+}
+
+/**
+ * What the deployer's own address (the admin peer, over IPv4) sees of the server's SSH port: a
+ * probe verdict, so "shut out" is never read from a login that merely timed out.
+ */
+export async function deployerSsh(sandbox: Sandbox): Promise<Verdict> {
+  const [verdict] = await sandbox.probe(sandbox.admin, [{ host: sandbox.server.v4, port: 22 }]);
+  return verdict!;
 }

@@ -1,10 +1,14 @@
 // Runs inside a sandbox namespace (ip netns exec NS node --import tsx netprobe.ts ...):
-//   listen PORT...              accept and close TCP connections on each port, and echo UDP
-//                               datagrams back, IPv4 and IPv6
-//   probe TIMEOUT_MS JSON       one attempt per target [{host, port, protocol?}], prints results
-//   watch TIMEOUT_MS JSON       attempts each target in a loop until stdin closes, prints counts
+//   listen PORT...        accept and close TCP connections on each port, and echo UDP datagrams
+//                         back, IPv4 and IPv6
+//   probe WAIT_MS JSON    one round: one attempt per target and per control, all at once
+//                         (JSON: {targets, controls}); prints {targets, controls} outcomes
+//   watch WAIT_MS JSON    rounds of the same until stdin closes; prints the outcomes of the
+//                         rounds whose controls all answered, and how many were void
+// What a round's outcomes mean, and when a "timeout" may count as blocked, is verdicts.ts's job.
 import * as dgram from "node:dgram";
 import * as net from "node:net";
+import { performance } from "node:perf_hooks";
 
 export type Outcome = "open" | "refused" | "timeout";
 export interface Target {
@@ -13,90 +17,149 @@ export interface Target {
   /** Default tcp. A udp target is open when the listener's echo comes back. */
   protocol?: "tcp" | "udp";
 }
-
-function attempt(target: Target, timeoutMs: number): Promise<Outcome> {
-  return target.protocol === "udp" ? attemptUdp(target, timeoutMs) : attemptTcp(target, timeoutMs);
+/** What a round sends: the targets under test, and controls that must answer for it to count. */
+export interface RoundRequest {
+  targets: Target[];
+  controls: Target[];
+}
+export interface RoundResult {
+  targets: Outcome[];
+  controls: Outcome[];
+}
+/** A watch's tally: outcomes per target over the rounds that counted, and the void rounds. */
+export interface WatchResult {
+  counts: Record<Outcome, number>[];
+  voided: number;
 }
 
-function attemptUdp({ host, port }: Target, timeoutMs: number): Promise<Outcome> {
+/**
+ * Calls `expire` once `waitMs` have passed since `sentAt` and the event loop has polled for I/O
+ * after that: a prober the machine kept off the CPU must not read its own lateness as silence.
+ * (A timer that fires late runs before the poll that would have delivered the answer; an
+ * immediate set from it runs after that poll.) Returns a cancel function.
+ */
+function expireAfter(sentAt: number, waitMs: number, expire: () => void): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  let immediate: NodeJS.Immediate | undefined;
+  const check = () => {
+    const left = sentAt + waitMs - performance.now();
+    if (left > 0) timer = setTimeout(check, Math.ceil(left));
+    else immediate = setImmediate(expire);
+  };
+  timer = setTimeout(check, waitMs);
+  return () => {
+    clearTimeout(timer);
+    clearImmediate(immediate);
+  };
+}
+
+function attempt(target: Target, waitMs: number): Promise<Outcome> {
+  return target.protocol === "udp" ? attemptUdp(target, waitMs) : attemptTcp(target, waitMs);
+}
+
+function attemptUdp({ host, port }: Target, waitMs: number): Promise<Outcome> {
   return new Promise((resolve) => {
     const socket = dgram.createSocket(net.isIPv6(host) ? "udp6" : "udp4");
+    let cancel = () => {};
     let settled = false;
     const done = (outcome: Outcome) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      cancel();
       socket.close();
       resolve(outcome);
     };
-    const timer = setTimeout(() => done("timeout"), timeoutMs);
     socket.on("message", () => done("open"));
     // Port unreachable comes back as ECONNREFUSED on a connected socket; a send the host's own
     // firewall drops fails with EPERM.
     socket.on("error", () => done("refused"));
-    socket.connect(port, host, () => socket.send("probe", (err) => err && done("refused")));
+    socket.connect(port, host, () =>
+      socket.send("probe", (err) => {
+        if (err) done("refused");
+        else if (!settled) cancel = expireAfter(performance.now(), waitMs, () => done("timeout"));
+      }),
+    );
   });
 }
 
-function attemptTcp({ host, port }: Target, timeoutMs: number): Promise<Outcome> {
+function attemptTcp({ host, port }: Target, waitMs: number): Promise<Outcome> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
+    let cancel = () => {};
+    let settled = false;
     const done = (outcome: Outcome) => {
+      if (settled) return;
+      settled = true;
+      cancel();
       socket.destroy();
       resolve(outcome);
     };
-    socket.setTimeout(timeoutMs, () => done("timeout"));
     socket.on("connect", () => done("open"));
     // A REJECT (port unreachable) or a closed port; a DROP shows up as the timeout.
     socket.on("error", () => done("refused"));
+    // net.connect issues the SYN on the next tick: the wait starts on the tick after it.
+    process.nextTick(() => {
+      if (!settled) cancel = expireAfter(performance.now(), waitMs, () => done("timeout"));
+    });
   });
+}
+
+/** Every target and control at once, each with the same wait. */
+async function round({ targets, controls }: RoundRequest, waitMs: number): Promise<RoundResult> {
+  const [t, c] = await Promise.all([
+    Promise.all(targets.map((x) => attempt(x, waitMs))),
+    Promise.all(controls.map((x) => attempt(x, waitMs))),
+  ]);
+  return { targets: t, controls: c };
+}
+
+async function listen(ports: number[]): Promise<void> {
+  for (const port of ports) {
+    await new Promise<void>((resolve, reject) => {
+      const server = net.createServer((socket) => socket.end());
+      server.on("error", reject);
+      server.listen({ port, host: "::", ipv6Only: false }, resolve);
+    });
+    await new Promise<void>((resolve, reject) => {
+      const socket = dgram.createSocket({ type: "udp6", ipv6Only: false });
+      socket.on("message", (msg, from) => socket.send(msg, from.port, from.address));
+      socket.on("error", reject);
+      socket.bind({ port, address: "::" }, resolve);
+    });
+  }
+  process.stdout.write("ready\n");
+}
+
+async function watch(request: RoundRequest, waitMs: number): Promise<WatchResult> {
+  if (request.targets.some((t) => t.protocol === "udp")) {
+    throw new Error("watch is for TCP targets: a UDP answer needs the far listener to run in time");
+  }
+  let running = true;
+  process.stdin.on("close", () => (running = false));
+  process.stdin.resume();
+  const result: WatchResult = {
+    counts: request.targets.map(() => ({ open: 0, refused: 0, timeout: 0 })),
+    voided: 0,
+  };
+  while (running) {
+    const r = await round(request, waitMs);
+    if (r.controls.some((o) => o !== "open")) result.voided++;
+    else r.targets.forEach((o, i) => result.counts[i]![o]++);
+  }
+  return result;
 }
 
 async function main(): Promise<void> {
   const [mode, ...rest] = process.argv.slice(2);
-  if (mode === "listen") {
-    await Promise.all(
-      rest.map(
-        (port) =>
-          new Promise<void>((resolve, reject) => {
-            const server = net.createServer((socket) => socket.end());
-            server.on("error", reject);
-            server.listen({ port: Number(port), host: "::", ipv6Only: false }, resolve);
-          }),
-      ),
-    );
-    await Promise.all(
-      rest.map(
-        (port) =>
-          new Promise<void>((resolve, reject) => {
-            const socket = dgram.createSocket({ type: "udp6", ipv6Only: false });
-            socket.on("message", (msg, from) => socket.send(msg, from.port, from.address));
-            socket.on("error", reject);
-            socket.bind({ port: Number(port), address: "::" }, resolve);
-          }),
-      ),
-    );
-    process.stdout.write("ready\n");
-    return;
-  }
-  const timeoutMs = Number(rest[0]);
-  const targets = JSON.parse(rest[1]!) as Target[];
+  if (mode === "listen") return listen(rest.map(Number));
+  const waitMs = Number(rest[0]);
+  const request = JSON.parse(rest[1]!) as RoundRequest;
   if (mode === "probe") {
-    const outcomes = await Promise.all(targets.map((t) => attempt(t, timeoutMs)));
-    process.stdout.write(JSON.stringify(outcomes) + "\n");
+    process.stdout.write(JSON.stringify(await round(request, waitMs)) + "\n");
     return;
   }
   if (mode === "watch") {
-    let running = true;
-    process.stdin.on("close", () => (running = false));
-    process.stdin.resume();
-    const counts = targets.map(() => ({ open: 0, refused: 0, timeout: 0 }));
-    await Promise.all(
-      targets.map(async (target, i) => {
-        while (running) counts[i]![await attempt(target, timeoutMs)]++;
-      }),
-    );
-    process.stdout.write(JSON.stringify(counts) + "\n");
+    process.stdout.write(JSON.stringify(await watch(request, waitMs)) + "\n");
     return;
   }
   throw new Error(`unknown mode ${mode}`);

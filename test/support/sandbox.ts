@@ -16,7 +16,15 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { Outcome, Target } from "./netprobe";
+import type { Outcome, RoundRequest, RoundResult, Target, WatchResult } from "./netprobe";
+import {
+  DEFAULT_VERDICT_OPTIONS,
+  type Decision,
+  type Round,
+  type VerdictOptions,
+  type Verdict,
+  decide,
+} from "./verdicts";
 
 export interface Peer {
   readonly ns: string;
@@ -36,6 +44,11 @@ const NFLOG_GROUP = 7;
 const JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote";
 /** Ports the server listens on, so an open port answers and a blocked one times out. */
 const LISTEN_PORTS = [8000, 8001, 8080, 9000, 9001, 3306];
+/** The router's control listener (echo's port): what every peer's probe round must reach. */
+const CONTROL_PORT = 7;
+
+/** Probe rounds this process ran, and how many of them were void (see verdicts.ts). */
+export const probeStats = { rounds: 0, voided: 0 };
 
 /** Why the sandbox cannot run here, or undefined when it can. */
 export function sandboxUnavailable(): string | undefined {
@@ -108,7 +121,7 @@ export class Sandbox {
   /** Builds the namespaces, starts sshd and the listeners. Call destroy() in a finally/after. */
   async create(): Promise<this> {
     Sandbox.live.add(this);
-    this.createNetwork();
+    await this.createNetwork();
     // The server's own UFW state, copied from the machine's pristine package files.
     const etc = `/etc/netns/${this.server.ns}`;
     fs.mkdirSync(path.join(etc, "default"), { recursive: true });
@@ -162,10 +175,11 @@ export class Sandbox {
   }
 
   /**
-   * The network alone: every namespace but the container's, the router and the links, and the
-   * deployer's key pair. The server's namespace is left empty for a host to run in.
+   * The network alone: every namespace but the container's, the router and the links, the
+   * router's control listener, and the deployer's key pair. The server's namespace is left empty
+   * for a host to run in.
    */
-  protected createNetwork(): void {
+  protected async createNetwork(): Promise<void> {
     for (const ns of this.namespaces.filter((n) => n !== this.container.ns)) this.addNamespace(ns);
     this.inNs(this.router, "ip link add lan type bridge && ip link set lan up");
     this.inNs(this.router, "sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1");
@@ -175,6 +189,7 @@ export class Sandbox {
       "ip addr add 192.168.1.1/24 dev lan && ip -6 addr add 2001:db8:1::1/64 dev lan nodad",
     );
     run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `sandbox-${this.id}`, "-f", this.clientKey]);
+    await this.startListener(this.router, [CONTROL_PORT]);
   }
 
   /**
@@ -301,26 +316,36 @@ export class Sandbox {
     ].join("\n");
   }
 
-  /** Tries to log in as root with the password, from the admin peer. True if it got in. */
-  async passwordLogin(): Promise<boolean> {
+  /**
+   * Tries to log in as root with the password, from the admin peer: "accepted", or "denied" when
+   * sshd itself said no. A login that never reached sshd's answer is neither: it is tried again
+   * with a longer wait, and throws with ssh's error if it never does.
+   */
+  async passwordLogin(): Promise<"accepted" | "denied"> {
     const askpass = path.join(this.dir, "askpass");
     fs.writeFileSync(askpass, `#!/bin/sh\necho '${this.rootPassword}'\n`, { mode: 0o700 });
-    const result = await this.exec(this.admin.ns, [
-      "env",
-      `SSH_ASKPASS=${askpass}`,
-      "SSH_ASKPASS_REQUIRE=force",
-      "ssh",
-      ...["-F", "/dev/null", "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password"],
-      ...["-o", "NumberOfPasswordPrompts=1", "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=5"],
-      ...[
-        "-o",
-        `UserKnownHostsFile=${path.join(this.dir, "known_hosts")}`,
-        "-T",
-        `root@${this.server.v4}`,
-        "true",
-      ],
-    ]);
-    return result.code === 0;
+    let stderr = "";
+    for (const seconds of [5, 15, 30]) {
+      const result = await this.exec(this.admin.ns, [
+        "env",
+        `SSH_ASKPASS=${askpass}`,
+        "SSH_ASKPASS_REQUIRE=force",
+        "ssh",
+        ...["-F", "/dev/null", "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password"],
+        ...["-o", "NumberOfPasswordPrompts=1", "-o", "StrictHostKeyChecking=yes"],
+        ...[
+          "-o",
+          `ConnectTimeout=${seconds}`,
+          "-o",
+          `UserKnownHostsFile=${path.join(this.dir, "known_hosts")}`,
+        ],
+        ...["-T", `root@${this.server.v4}`, "true"],
+      ]);
+      if (result.code === 0) return "accepted";
+      if (/Permission denied/.test(result.stderr)) return "denied";
+      stderr = result.stderr;
+    }
+    throw new Error(`sandbox ${this.id}: the password login never got sshd's answer: ${stderr}`);
   }
 
   /**
@@ -435,11 +460,18 @@ export class Sandbox {
     return child;
   }
 
-  /** Accepts TCP connections on `ports` (IPv4 and IPv6) inside a peer, until destroy(). */
-  async listen(peer: Peer, ports: number[]): Promise<void> {
+  /**
+   * Accepts TCP connections and echoes UDP datagrams on `ports` (IPv4 and IPv6) inside a peer,
+   * until destroy().
+   */
+  listen(peer: Peer, ports: number[]): Promise<void> {
+    return this.startListener(peer.ns, ports);
+  }
+
+  private async startListener(ns: string, ports: number[]): Promise<void> {
     const child = this.start(
       ["node", "--import", "tsx", NETPROBE, "listen", ...ports.map(String)],
-      peer.ns,
+      ns,
       "pipe",
     );
     await new Promise<void>((resolve, reject) => {
@@ -464,6 +496,17 @@ export class Sandbox {
   /** Runs a shell command on the server, as its operator would at the console. */
   onServer(command: string): string {
     return this.inNs(this.server.ns, command);
+  }
+
+  /**
+   * Runs sshd in one of its test modes (`-t`, `-T`) as the server's sshd daemon sees the host:
+   * with its own /run and the privilege separation directory sshd checks for, which the
+   * machine's /run need not have (a package installed without starting its daemon has none).
+   */
+  sshd(args: string): string {
+    return this.onServer(
+      `mount -t tmpfs -o mode=755 sandbox-run /run && mkdir -m 755 /run/sshd && sshd ${args}`,
+    );
   }
 
   /**
@@ -572,25 +615,73 @@ export class Sandbox {
     });
   }
 
-  /** One TCP connection attempt per target, from a peer; a DROP shows up as "timeout". */
-  async probe(from: Peer, targets: Target[], timeoutMs = 700): Promise<Outcome[]> {
-    const result = await this.exec(from.ns, [
-      "node",
-      "--import",
-      "tsx",
-      NETPROBE,
-      "probe",
-      String(timeoutMs),
-      JSON.stringify(targets),
-    ]);
-    if (result.code !== 0) throw new Error(`probe failed: ${result.stderr}`);
-    return JSON.parse(result.stdout) as Outcome[];
+  /**
+   * What `from` sees of each target: open, refused, or blocked, decided in probe rounds whose
+   * controls show that silence is not the machine's slowness (verdicts.ts).
+   */
+  async probe(from: Peer, targets: Target[], options?: Partial<VerdictOptions>): Promise<Verdict[]> {
+    return (await this.probeDecision(from, targets, options)).verdicts;
   }
 
-  /** Starts probing targets in a loop from a peer; stop() returns the counts per target. */
-  watch(from: Peer, targets: Target[], timeoutMs = 300): { stop: () => Promise<Record<Outcome, number>[]> } {
+  /** As probe(), with the attempts made per target and the rounds it took. */
+  async probeDecision(from: Peer, targets: Target[], options?: Partial<VerdictOptions>): Promise<Decision> {
+    const decision = await decide(targets, this.prober(from), { ...DEFAULT_VERDICT_OPTIONS, ...options });
+    probeStats.rounds += decision.rounds;
+    probeStats.voided += decision.voided;
+    return decision;
+  }
+
+  /** One probe round at a time from `from`, with its controls: what probe() decides from. */
+  prober(from: Peer): Round {
+    const controls = this.controls(from);
+    return async (targets, waitMs) => {
+      const request: RoundRequest = { targets, controls };
+      const result = await this.exec(from.ns, [
+        ...["node", "--import", "tsx", NETPROBE],
+        ...["probe", String(waitMs), JSON.stringify(request)],
+      ]);
+      if (result.code !== 0) throw new Error(`probe failed: ${result.stderr}`);
+      return JSON.parse(result.stdout) as RoundResult;
+    };
+  }
+
+  /**
+   * A round's controls from `from`: TCP and UDP, IPv4 and IPv6, to a listener no firewall under
+   * test stands before. From a peer, the router's own address on the peer's link; from the
+   * server or the container, whose only link the firewall under test guards, their own
+   * listener over loopback (which UFW always admits).
+   */
+  controls(from: Peer): Target[] {
+    const [hosts, port] = this.controlListener(from);
+    return hosts.flatMap((host) => [
+      { host, port, protocol: "tcp" as const },
+      { host, port, protocol: "udp" as const },
+    ]);
+  }
+
+  private controlListener(from: Peer): [string[], number] {
+    const loopback = ["127.0.0.1", "::1"];
+    if (from.ns === this.server.ns) return [loopback, LISTEN_PORTS[0]!];
+    if (from.ns === this.container.ns) return [loopback, 80];
+    const link = this.links().find(([peer]) => peer.ns === from.ns);
+    if (!link) throw new Error(`sandbox ${this.id}: no probe controls for namespace ${from.ns}`);
+    // The peer's gateways are the router's own addresses on its link.
+    return [[link[1], link[2]], CONTROL_PORT];
+  }
+
+  /**
+   * Starts probing TCP targets in rounds from a peer, each with the peer's controls; stop()
+   * returns the verdicts counted per target over the rounds whose controls all answered, and
+   * how many rounds were void.
+   */
+  watch(
+    from: Peer,
+    targets: Target[],
+    waitMs = 300,
+  ): { stop: () => Promise<{ counts: Record<Verdict, number>[]; voided: number }> } {
+    const request: RoundRequest = { targets, controls: this.controls(from) };
     const child = this.start(
-      ["node", "--import", "tsx", NETPROBE, "watch", String(timeoutMs), JSON.stringify(targets)],
+      ["node", "--import", "tsx", NETPROBE, "watch", String(waitMs), JSON.stringify(request)],
       from.ns,
       "pipe",
     );
@@ -601,7 +692,16 @@ export class Sandbox {
       stop: async () => {
         child.stdin!.end();
         await finished;
-        return JSON.parse(out) as Record<Outcome, number>[];
+        const { counts, voided } = JSON.parse(out) as WatchResult;
+        const verdictCounts = counts.map((c: Record<Outcome, number>) => ({
+          open: c.open,
+          refused: c.refused,
+          blocked: c.timeout,
+        }));
+        probeStats.rounds +=
+          voided + (counts[0] ? counts[0].open + counts[0].refused + counts[0].timeout : 0);
+        probeStats.voided += voided;
+        return { counts: verdictCounts, voided };
       },
     };
   }
