@@ -546,14 +546,8 @@ export class Sandbox {
         ...["-o", "GlobalKnownHostsFile=/dev/null", "-o", "CheckHostIP=no"],
       ];
     } else {
-      hostKeyOptions = [
-        ...[
-          "-o",
-          "StrictHostKeyChecking=yes",
-          "-o",
-          `UserKnownHostsFile=${path.join(this.dir, "known_hosts")}`,
-        ],
-      ];
+      const knownHosts = path.join(this.dir, "known_hosts");
+      hostKeyOptions = ["-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHosts}`];
     }
     const deadline = Date.now() + opts.timeoutMs;
     let dials = 0;
