@@ -390,7 +390,8 @@ export function parseServerArgs(raw: unknown, keys: ArgKeys, options: ParseOptio
         "is not set: the first contact trusts the key the host presents (trust on first use), and every " +
           "later SSH step accepts that key alone. A machine posing as the host at that first contact " +
           "would be trusted, and sent the secrets. To rule that out, set it to the host's key, checked " +
-          "on the host's own console or the cloud's (the sshHostKey output holds the key first seen).",
+          "on the host's own console or the cloud's (the sshHostKey output holds the key first seen; a first " +
+          "run with OpenClaw off sends no secret).",
       );
     }
   }

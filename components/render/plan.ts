@@ -49,7 +49,8 @@ function describeHostKey(s: StackSettings): string {
     "step accepts that key alone; each later pulumi up reads the host's key first, and another key",
     "fails the run before any step has sent anything.",
     "The limit: a machine posing as the host at that first contact is trusted, and gets the secrets.",
-    "To rule it out, set openclaw:sshHostKey to the host's key, checked on its console or the cloud's.",
+    "To rule it out, set openclaw:sshHostKey to the host's key, checked on its console or the cloud's",
+    "(a first run with openclaw:openclaw enabled: false sends no secret).",
   ].join("\n");
 }
 

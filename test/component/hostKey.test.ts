@@ -14,6 +14,7 @@ import {
   registrations,
   reset,
   runProgram,
+  setPreview,
   unwrapSecret,
   type Registration,
 } from "../support/mocks";
@@ -140,6 +141,19 @@ describe("no hostKey: trust on first use, pinned for every step", () => {
     await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(remoteSteps(), [], "an SSH step registered");
   });
+});
+
+test("a preview reads nothing from the host: no check, and the steps pin the key in the state", async () => {
+  lookups.recordedHostKey = HOST_KEYS.first;
+  lookups.presentedHostKey = HOST_KEYS.other;
+  setPreview(true);
+  try {
+    await build(hcloud());
+  } finally {
+    setPreview(false);
+  }
+  assert.deepEqual(checks(), []);
+  for (const r of remoteSteps()) assert.equal(pinOf(r), HOST_KEYS.first, `${r.name} pins the key`);
 });
 
 describe("hostKey given: pinned from the args", () => {

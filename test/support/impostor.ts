@@ -101,18 +101,19 @@ export class Impostor {
 
   /** Its log's lines that say a client logged in or a session started. */
   sessions(): string[] {
-    return fs
-      .readFileSync(this.log, "utf8")
-      .split("\n")
-      .filter((l) => /Accepted publickey|Starting session/.test(l));
+    return this.logLines(/Accepted publickey|Starting session/);
   }
 
   /** Its log's "Connection from" lines: one per TCP connection it took. */
   connections(): string[] {
+    return this.logLines(/Connection from/);
+  }
+
+  private logLines(pattern: RegExp): string[] {
     return fs
       .readFileSync(this.log, "utf8")
       .split("\n")
-      .filter((l) => l.includes("Connection from"));
+      .filter((l) => pattern.test(l));
   }
 
   /** Every file it has, read whole: its log, the received stdin, its keys and settings. */

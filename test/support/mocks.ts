@@ -85,72 +85,73 @@ function hcloudId(type: string, name: string, inputs: unknown): string {
   return String(1000 + (digest.readUInt32BE(0) % 9_000_000));
 }
 
-pulumi.runtime.setMocks(
-  {
-    async newResource(args) {
-      const key = `${args.type}::${args.name}`;
-      const parent = parents.get(key);
-      const recorded = options.get(key);
-      registrations.push({
-        type: args.type,
-        name: args.name,
-        inputs: args.inputs,
-        ...(parent ? { parent } : {}),
-        ...(recorded ? { options: recorded } : {}),
-      });
-      const state: Record<string, unknown> = { ...args.inputs };
-      const id = args.type.startsWith("hcloud:")
-        ? hcloudId(args.type, args.name, args.inputs)
-        : `${args.name}-id`;
-      switch (args.type) {
-        case "aws:ec2/instance:Instance":
-          Object.assign(state, { publicIp: "203.0.113.10", ipv6Addresses: ["2001:db8:10::10"] });
+const mocks: pulumi.runtime.Mocks = {
+  async newResource(args) {
+    const key = `${args.type}::${args.name}`;
+    const parent = parents.get(key);
+    const recorded = options.get(key);
+    registrations.push({
+      type: args.type,
+      name: args.name,
+      inputs: args.inputs,
+      ...(parent ? { parent } : {}),
+      ...(recorded ? { options: recorded } : {}),
+    });
+    const state: Record<string, unknown> = { ...args.inputs };
+    const id = args.type.startsWith("hcloud:")
+      ? hcloudId(args.type, args.name, args.inputs)
+      : `${args.name}-id`;
+    switch (args.type) {
+      case "aws:ec2/instance:Instance":
+        Object.assign(state, { publicIp: "203.0.113.10", ipv6Addresses: ["2001:db8:10::10"] });
+        break;
+      case "aws:ec2/keyPair:KeyPair":
+        // Unnamed, AWS names a pair when it is created: a new key means a new pair, a new name.
+        state["keyName"] ??=
+          `${args.name}-${createHash("sha256").update(String(args.inputs["publicKey"])).digest("hex").slice(0, 8)}`;
+        break;
+      case "hcloud:index/server:Server":
+        Object.assign(state, { ipv4Address: "198.51.100.20", ipv6Address: "2001:db8:20::1" });
+        break;
+      case "command:local:Command":
+        if (deployer.resource) {
+          Object.assign(state, await deployer.resource(args.name, args.inputs));
           break;
-        case "aws:ec2/keyPair:KeyPair":
-          // Unnamed, AWS names a pair when it is created: a new key means a new pair, a new name.
-          state["keyName"] ??=
-            `${args.name}-${createHash("sha256").update(String(args.inputs["publicKey"])).digest("hex").slice(0, 8)}`;
-          break;
-        case "hcloud:index/server:Server":
-          Object.assign(state, { ipv4Address: "198.51.100.20", ipv6Address: "2001:db8:20::1" });
-          break;
-        case "command:local:Command":
-          if (deployer.resource) {
-            Object.assign(state, await deployer.resource(args.name, args.inputs));
-            break;
-          }
-          // The first contact prints the host key it took.
-          state["stdout"] = args.name.endsWith("-host-key")
-            ? lookups.recordedHostKey
-            : `stdout of ${args.name}`;
-          break;
-        case "command:remote:Command":
-          state["stdout"] = `stdout of ${args.name}`;
-          // The install step ends with the version the host runs.
-          if (args.name.endsWith("-openclaw"))
-            state["stdout"] += `\nopenclaw-version: ${lookups.openclawVersion}`;
-          break;
-        case "random:index/randomPassword:RandomPassword":
-          state["result"] = lookups.generatedToken;
-          break;
-      }
-      return { id, state };
-    },
-    async call(args) {
-      invokes.push({ token: args.token, inputs: args.inputs });
-      if (args.token === "aws:ec2/getAmi:getAmi") return { id: lookups.ami, ...args.inputs };
-      if (args.token === "command:local:run") {
-        if (deployer.invoke) return deployer.invoke(args.inputs);
-        // The deployer's check reads the key the host presents now.
-        return { ...args.inputs, stdout: lookups.presentedHostKey, stderr: "" };
-      }
-      return args.inputs;
-    },
+        }
+        // The first contact prints the host key it took.
+        state["stdout"] = args.name.endsWith("-host-key")
+          ? lookups.recordedHostKey
+          : `stdout of ${args.name}`;
+        break;
+      case "command:remote:Command":
+        state["stdout"] = `stdout of ${args.name}`;
+        // The install step ends with the version the host runs.
+        if (args.name.endsWith("-openclaw"))
+          state["stdout"] += `\nopenclaw-version: ${lookups.openclawVersion}`;
+        break;
+      case "random:index/randomPassword:RandomPassword":
+        state["result"] = lookups.generatedToken;
+        break;
+    }
+    return { id, state };
   },
-  "openclaw",
-  "test",
-  false,
-);
+  async call(args) {
+    invokes.push({ token: args.token, inputs: args.inputs });
+    if (args.token === "aws:ec2/getAmi:getAmi") return { id: lookups.ami, ...args.inputs };
+    if (args.token === "command:local:run") {
+      if (deployer.invoke) return deployer.invoke(args.inputs);
+      // The deployer's check reads the key the host presents now.
+      return { ...args.inputs, stdout: lookups.presentedHostKey, stderr: "" };
+    }
+    return args.inputs;
+  },
+};
+pulumi.runtime.setMocks(mocks, "openclaw", "test", false);
+
+/** Plays a preview (`pulumi preview`, or `pulumi up`'s own) from now on, or a deployment again. */
+export function setPreview(preview: boolean): void {
+  pulumi.runtime.setMocks(mocks, "openclaw", "test", preview);
+}
 
 type Named = pulumi.Resource & { __name?: string; __pulumiType?: string };
 
