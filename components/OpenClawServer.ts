@@ -288,6 +288,7 @@ export class OpenClawServer extends pulumi.ComponentResource {
           spec: openclaw,
           secrets: spec.openclawSecrets ?? {},
           timeout: settings.timeout,
+          hardeningStateDir: settings.stateDir,
           hostIdentity,
           confirm,
           ...onHost,

@@ -16,27 +16,50 @@ setup() {
     set -euo pipefail
     export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
     umask 077
+    # The SSH user's home is no place for root to work in: python3 -c imports from there.
+    cd /
     [ "$(id -u)" -eq 0 ] || fail "must run as root: give the SSH user passwordless sudo"
 }
 
-# The rollback script kept in $STATE runs as root, at boot and from a timer: a directory another
-# user owns, or can write to, or one on the way to it, would let that user run code as root.
-# Group- or world-writable directories above it are admitted only with the sticky bit (/tmp's):
-# there nobody can replace a root-owned entry.
-check_state_dir() {
-    local dir=$STATE uid mode
+# Why the state directory $1 is not root's alone; nothing when it is. The rollback script kept
+# there runs as root, at boot and from a timer, and restores the snapshot kept beside it: a
+# directory another user owns, or can write to, or one on the way to it, or anything in it that
+# user owns or can write to, would let them run code as root. Group- or world-writable
+# directories above it are admitted only with the sticky bit (/tmp's): there nobody can replace a
+# root-owned entry. A symbolic link on the way is refused: whoever can write where it points could
+# swap what lies behind it, and the path as written is what every step and the boot guard use.
+state_dir_problem() {
+    local state=$1 real dir uid mode entry
+    real=$(realpath -m -- "$state")
+    if [ "$real" != "$state" ]; then
+        echo "$state leads through a symbolic link to $real: hardening.stateDir must be a path without symbolic links (did you mean $real?)"
+        return 0
+    fi
+    dir=$state
     while :; do
         if [ -e "$dir" ]; then
-            read -r uid mode <<<"$(stat -L -c '%u %a' "$dir")"
-            [ "$uid" -eq 0 ] ||
-                fail "$dir belongs to uid $uid: hardening.stateDir ($STATE) and every directory above it must belong to root"
-            if (((8#$mode & 8#022) != 0)) && { [ "$dir" = "$STATE" ] || (((8#$mode & 8#1000) == 0)); }; then
-                fail "$dir is writable by group or others (mode $mode): hardening.stateDir ($STATE) and every directory above it must be writable by root alone"
+            read -r uid mode <<<"$(stat -c '%u %a' "$dir")"
+            if [ "$uid" -ne 0 ]; then
+                echo "$dir belongs to uid $uid: hardening.stateDir ($state) and every directory above it must belong to root"
+                return 0
+            fi
+            if (((8#$mode & 8#022) != 0)) && { [ "$dir" = "$state" ] || (((8#$mode & 8#1000) == 0)); }; then
+                echo "$dir is writable by group or others (mode $mode): hardening.stateDir ($state) and every directory above it must be writable by root alone"
+                return 0
             fi
         fi
         [ "$dir" != / ] || break
         dir=$(dirname "$dir")
     done
+    [ -d "$state" ] || return 0
+    entry=$(find "$state" -mindepth 1 \( ! -uid 0 -o -perm /022 -o ! \( -type f -o -type d \) \) -printf '%p (uid %U, mode %m)\n' -quit)
+    [ -z "$entry" ] ||
+        echo "$entry is not root's alone: everything in hardening.stateDir ($state) must be a file or directory that belongs to root and only root can write to"
+}
+check_state_dir() {
+    local problem
+    problem=$(state_dir_problem "$STATE")
+    [ -z "$problem" ] || fail "$problem"
 }
 
 # One step at a time on a host: converge, verify and a firing rollback all take this lock.
@@ -98,10 +121,11 @@ plan_rules() {
 # Runs the ufw commands in BATCH in one ufw process (ufw_batch.py).
 run_batch() {
     [ ${#BATCH[@]} -gt 0 ] || return 0
-    printf '%s\n' "${BATCH[@]}" | "$(ufw_python)" -c "$UFW_BATCH_PY" "$(command -v ufw)"
+    printf '%s\n' "${BATCH[@]}" | "$(ufw_python)" -I -c "$UFW_BATCH_PY" "$(command -v ufw)"
 }
 
-# The interpreter ufw itself runs with, which is the one that can import its modules.
+# The interpreter ufw itself runs with, which is the one that can import its modules. Run with
+# -I (isolated): nothing from the current directory, the environment or the user's site-packages.
 ufw_python() { sed -n '1s/^#! *\([^ ]*\).*/\1/p' "$(command -v ufw)"; }
 
 # --- Rules the policy does not declare -------------------------------------------------------
@@ -451,13 +475,13 @@ start_timer() {
     local after=$1 id=$2 unit=$3
     if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then
         systemd-run --quiet --unit "$unit" --on-active="${after}s" \
-            --timer-property=AccuracySec=1s /bin/bash "$STATE/rollback.sh" timer "$id"
+            --timer-property=AccuracySec=1s "$(runner_file)" "$STATE" timer "$id"
         echo "systemd $unit -"
     else
         # Its own session, so the SSH session ending does not take it along; fd 9 closed so it
         # does not hold the lock while it sleeps.
-        setsid /bin/bash -c 'sleep "$1" && exec /bin/bash "$2" timer "$3"' _ "$after" \
-            "$STATE/rollback.sh" "$id" </dev/null >/dev/null 2>&1 9>&- &
+        setsid /bin/bash -c 'sleep "$1" && exec "$2" "$3" timer "$4"' _ "$after" \
+            "$(runner_file)" "$STATE" "$id" </dev/null >/dev/null 2>&1 9>&- &
         echo "detached $! $(start_time $!)"
     fi
 }
@@ -479,17 +503,45 @@ stop_timer() {
 }
 write_pending() { printf 'id=%s\nhow=%s\nhandle=%s\nstarted=%s\ninforce=%s\n' "$@" >"$STATE/pending"; }
 
+# --- Running the rollback as root --------------------------------------------------------------
+
+# The boot guard's unit, UFW's start hooks and the timers run the rollback through this file,
+# kept beside the hooks, never from the state directory itself.
+runner_file() { echo /etc/ufw/openclaw-rollback; }
+# The runner: $1 is the state directory, the rest are rollback.sh's arguments. Checked as root at
+# the moment it would run it, a rollback.sh in a directory that is not root's alone (another user
+# could have written it, or the snapshot it restores) is not run: the runner says why, in the
+# journal and on stderr, and fails. At boot UFW then loads the rules in its files, the change's.
+runner_main() {
+    local state=$1 problem
+    shift
+    setup
+    problem=$(state_dir_problem "$state")
+    if [ -n "$problem" ]; then
+        logger -t openclaw -p user.err "refusing to run $state/rollback.sh as root: $problem" 2>/dev/null || true
+        fail "refusing to run $state/rollback.sh as root: $problem"
+    fi
+    exec /bin/bash "$state/rollback.sh" "$@"
+}
+# The runner's file: the functions it calls and one call. Nothing in it depends on a change.
+runner_script() {
+    echo '#!/bin/bash'
+    echo "# Written by the openclaw hardening: runs the rollback kept in a state directory (\$1), only while that directory is root's alone."
+    declare -f fail setup state_dir_problem runner_main
+    echo 'runner_main "$@"'
+}
+
 # The boot guard. A reboot kills the timer, and UFW would then load the unconfirmed rules at
 # boot with nothing left to roll them back. UFW's own start runs /etc/ufw/before.init before it
 # reads the rule files (every host with UFW, with or without systemd); where systemd runs, a unit
 # ordered before ufw.service restores the files before UFW even reads its settings.
-# $1: the hook; its line runs rollback.sh only while a change is pending.
+# $1: the hook; its line runs the rollback only while a change is pending.
 guard_hook() {
     case $1 in
-        before.init) echo "[ \"\$1\" != start ] || [ ! -f '$STATE/pending' ] || /bin/bash '$STATE/rollback.sh' ufw-start # openclaw boot guard" ;;
+        before.init) echo "[ \"\$1\" != start ] || [ ! -f '$STATE/pending' ] || $(runner_file) '$STATE' ufw-start # openclaw boot guard" ;;
         # A host where UFW was off before the change: UFW has read its settings before
         # before.init restores them, so it is stopped again once it has started.
-        after.init) echo "[ \"\$1\" != start ] || [ ! -f '$STATE/stop-ufw' ] || { rm -f '$STATE/stop-ufw'; /lib/ufw/ufw-init force-stop; } # openclaw boot guard" ;;
+        after.init) echo "[ \"\$1\" != start ] || [ ! -f '$STATE/stop-ufw' ] || $(runner_file) '$STATE' ufw-started # openclaw boot guard" ;;
     esac
 }
 guard_unit() {
@@ -498,12 +550,18 @@ guard_unit() {
         "Documentation=file://$STATE/rollback.sh" \
         'DefaultDependencies=no' 'After=local-fs.target' 'Before=ufw.service network-pre.target' \
         "ConditionPathExists=$STATE/pending" \
-        '' '[Service]' 'Type=oneshot' "ExecStart=/bin/bash $STATE/rollback.sh boot" \
+        '' '[Service]' 'Type=oneshot' "ExecStart=$(runner_file) $STATE boot" \
         '' '[Install]' 'WantedBy=ufw.service'
 }
 guard_unit_file() { echo /etc/systemd/system/openclaw-boot-guard.service; }
 install_boot_guard() {
     local hook file tmp
+    if [ "$(cat "$(runner_file)" 2>/dev/null)" != "$(runner_script)" ]; then
+        tmp=$(mktemp "$(runner_file).XXXXXX")
+        runner_script >"$tmp"
+        chmod 755 "$tmp"
+        mv -f "$tmp" "$(runner_file)"
+    fi
     for hook in before.init after.init; do
         file=/etc/ufw/$hook
         if ! grep -qxF "$(guard_hook "$hook")" "$file" 2>/dev/null; then
@@ -562,6 +620,29 @@ start_window() {
 
 disarm() { stop_timer "$(pending_field how)" "$(pending_field handle)" "$(pending_field started)"; }
 
+# A step restores the old rules at once when it cannot finish the change: $1 says why. Its SSH
+# session may be gone (the reason, often), and a write to it would raise SIGPIPE in the middle of
+# the restore: from here on the session's signals are ignored, the rollback writes to its log,
+# and only then are its lines copied to stderr, for a session still there to read.
+restore_now() {
+    local log=$STATE/rollback.log from
+    trap '' HUP INT PIPE TERM
+    trap - EXIT
+    from=$(($(stat -c %s "$log" 2>/dev/null || echo 0) + 1))
+    rollback "$1" >>"$log" 2>&1
+    tail -c "+$from" "$log" >&2 2>/dev/null || true
+}
+# From arming on, an error (the EXIT trap) or the end of the session (SIGPIPE at the next write,
+# SIGHUP) or a kill (SIGTERM, SIGINT) restores at once, not when the timer fires.
+restore_on_interruption() {
+    local signal
+    trap 'status=$?; [ "$status" -eq 0 ] || restore_now "the converge step failed (exit $status)"' EXIT
+    for signal in HUP INT PIPE TERM; do
+        # shellcheck disable=SC2064 # the signal's name, now
+        trap "restore_now 'the converge step got SIG$signal (its SSH session ended, or it was stopped)'; exit 1" "$signal"
+    done
+}
+
 # Restores the snapshot taken before the pending change. $1 says why; $2 says who runs it:
 # "timer" (it must not stop itself), "boot" (the systemd unit, before UFW starts) or "ufw-start"
 # (UFW's start hook): at boot only the files are put back, for UFW and sshd to load as they start.
@@ -571,7 +652,6 @@ rollback() {
     [ -f "$STATE/pending" ] || return 0
     id=$(pending_field id)
     was=$(cat "$snap/active")
-    [ -n "$mode" ] || disarm
     say "rolling back change $id: $1"
     case $mode in
         boot | ufw-start) ;;
@@ -602,13 +682,16 @@ rollback() {
         sshd_restore
         case $mode in boot | ufw-start) ;; *) sshd_reload ;; esac
     fi
+    # Only now that the old rules are back: a rollback cut short leaves the timer to finish it.
+    [ -n "$mode" ] || disarm
     printf 'id=%s\ntime=%s\nreason=%s\n' "$id" "$(date -u +%FT%TZ)" "$1" >"$STATE/rolled-back"
     rm -f "$STATE/pending"
     logger -t openclaw "rolled back change $id: $1" 2>/dev/null || true
     say "rolled back change $id: the rules from before it are in force"
 }
 
-# rollback.sh: $1 is timer (with the change $2 it was started for), boot or ufw-start.
+# rollback.sh, run by the runner: $1 is timer (with the change $2 it was started for), boot,
+# ufw-start or ufw-started (UFW's after.init).
 rollback_main() {
     local mode=${1:-} reason
     setup
@@ -620,7 +703,14 @@ rollback_main() {
             # UFW also starts when a step enables it; the change's timer then still runs.
             ! timer_alive "$(pending_field how)" "$(pending_field handle)" "$(pending_field started)" || return 0
             ;;
-        *) fail "rollback.sh takes timer, boot or ufw-start" ;;
+        ufw-started)
+            # UFW was off before the change the boot rolled back: off again, now it has started.
+            [ -f "$STATE/stop-ufw" ] || return 0
+            rm -f "$STATE/stop-ufw"
+            /lib/ufw/ufw-init force-stop
+            return 0
+            ;;
+        *) fail "rollback.sh takes timer, boot, ufw-start or ufw-started" ;;
     esac
     lock
     # A timer left from a change already confirmed or replaced has nothing to do.
@@ -651,7 +741,7 @@ session_after_change() {
 }
 # Whether the declared incoming rules admit address $1 to TCP port $2.
 policy_admits() {
-    printf '%s\n' "$DESIRED" | "$(ufw_python)" -c '
+    printf '%s\n' "$DESIRED" | "$(ufw_python)" -I -c '
 import ipaddress, re, sys
 addr, port = ipaddress.ip_address(sys.argv[1]), int(sys.argv[2])
 rule = re.compile(r"ufw (?:allow|limit) (?:from (\S+) to any port (\d+)(?::(\d+))? proto (\w+)|(\d+)(?::(\d+))?/(\w+)) ")
@@ -733,10 +823,9 @@ converge() {
         fi
     fi
 
+    restore_on_interruption
     snapshot
     arm_rollback "$(date -u +%Y%m%dT%H%M%SZ)-$$"
-    # A step that fails half-way restores the old rules at once, rather than when the timer fires.
-    trap 'status=$?; [ "$status" -eq 0 ] || rollback "the converge step failed (exit $status)" >&2' EXIT
     if ! sshd_in_sync; then
         say "sshd: password logins off, root by key only (checked with sshd -t)"
         sshd_install
@@ -836,7 +925,7 @@ verify_main() {
     if [ ${#problems[@]} -gt 0 ]; then
         printf 'openclaw: FAILED: %s\n' "${problems[@]}" >&2
         if [ -f "$STATE/pending" ]; then
-            rollback "verify found differences from the policy, listed by that step" >&2
+            restore_now "verify found differences from the policy, listed by that step"
         fi
         exit 1
     fi

@@ -6,7 +6,9 @@
 # shell variables, never exported, and last the call (install_main, verify_main or
 # remove_main). Everything here is a function and nothing assigns a global, so a script cut
 # short in transit runs nothing. No secret is ever a process argument or printed: they reach
-# the environment file through printf, a builtin.
+# the environment file through printf, a builtin. Once the install step changes anything the
+# running gateway depends on, every way it can end but success puts the previous release back
+# (put_back, from its EXIT trap).
 
 say() { printf 'openclaw: %s\n' "$*"; }
 fail() {
@@ -19,6 +21,10 @@ setup() {
     export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
     umask 077
     [ "$(id -u)" -eq 0 ] || fail "must run as root: give the SSH user passwordless sudo"
+    # A failure inside $(...) fails the step too: bash would otherwise go on there.
+    shopt -s inherit_errexit
+    # sudo leaves root in the SSH user's home, whose files no tool run as root should pick up.
+    cd /
 }
 
 # One OpenClaw step at a time on a host.
@@ -55,7 +61,8 @@ fetch() {
     elif command -v wget >/dev/null 2>&1; then
         wget -q -O "$2" "$1"
     elif command -v python3 >/dev/null 2>&1; then
-        python3 -c 'import shutil, sys, urllib.request
+        # Isolated (-I): nothing from the working directory, PYTHON* or the user's site is imported.
+        python3 -I -c 'import shutil, sys, urllib.request
 with urllib.request.urlopen(sys.argv[1], timeout=60) as r, open(sys.argv[2], "wb") as f:
     shutil.copyfileobj(r, f)' "$1" "$2"
     else
@@ -69,7 +76,7 @@ unpack() {
     if command -v xz >/dev/null 2>&1; then
         tar -xJf "$1" -C "$2" --strip-components=1 --no-same-owner
     elif command -v python3 >/dev/null 2>&1; then
-        python3 -c 'import lzma, shutil, sys
+        python3 -I -c 'import lzma, shutil, sys
 shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1" |
             tar -x -C "$2" --strip-components=1 --no-same-owner
     else
@@ -251,10 +258,13 @@ install_release() {
 
 current_release() { basename "$(readlink "$CURRENT" 2>/dev/null || true)"; }
 
-# Points `current` at release $1 in one rename.
+# Points `current` at release $1 in one rename. The release's time is when it last went into
+# service: the newest are the ones prune keeps.
 switch_release() {
+    rm -rf "$CURRENT.new"
     ln -sfn "$(release_dir "$1")" "$CURRENT.new"
     mv -Tf "$CURRENT.new" "$CURRENT"
+    touch "$(release_dir "$1")"
 }
 
 # --- Recovery points -------------------------------------------------------------------------------
@@ -275,7 +285,61 @@ save_recovery_point() {
     cp -a --reflink=auto "$STATE_DIR" "$dest.partial"
     rm -rf "$dest"
     mv -T "$dest.partial" "$dest"
+    # cp kept the state's own time; the recovery point's is when its version left service.
+    touch "$dest"
     say "saved the state of OpenClaw $1 as its recovery point, $dest"
+}
+
+# Fails, while the gateway still runs, unless the filesystem that is to hold $2 has room for a
+# copy of $1 and some to spare: a copy cut short by a full disk would leave the gateway stopped.
+check_room() {
+    local dir need state avail
+    dir=$(dirname "$2")
+    while [ ! -d "$dir" ]; do dir=$(dirname "$dir"); done
+    state=$(du -sk "$1" | cut -f1)
+    # 16 MiB to spare: the config, the environment file and the journal write too.
+    need=$((state + 16384))
+    avail=$(df -Pk "$dir" | awk 'NR == 2 { print $4 }')
+    [ "$avail" -ge "$need" ] ||
+        fail "not enough space for the recovery point: copying $1 to $2 needs $((need / 1024)) MiB (the state, $((state / 1024)) MiB, and 16 MiB to spare), and $dir has $((avail / 1024)) MiB free; nothing was changed. Free some space there, or keep fewer releases and recovery points (openclaw.keepReleases)"
+}
+
+# --- Leftovers and old releases --------------------------------------------------------------------
+
+# What a step cut short (killed, or the host rebooted) left behind; each is a scratch copy.
+remove_leftovers() {
+    local d
+    for d in "$NODE_ROOT" "$RELEASES" "$RECOVERY"; do
+        if [ -d "$d" ]; then find "$d" -mindepth 1 -maxdepth 1 -name '*.partial' -exec rm -rf {} +; fi
+    done
+    rm -rf "$STATE_DIR.restoring" "$CURRENT.new" "$ENV_FILE.new" "$UNIT_PATH.new"
+}
+
+# The directories in $1 (versions), newest first, but $2.
+by_age() {
+    find "$1" -mindepth 1 -maxdepth 1 -type d ! -name '.*' ! -name '*.partial' ! -name "${2:-.}" -printf '%T@ %f\n' |
+        sort -rn | cut -d' ' -f2
+}
+
+# Keeps KEEP_RELEASES releases, the one in service among them (it may be the oldest, after a
+# downgrade), and as many recovery points, the newest of each; removes the others.
+prune() {
+    local current old
+    current=$(current_release)
+    if [ -d "$RELEASES" ]; then
+        old=$(by_age "$RELEASES" "$current" | tail -n +"$KEEP_RELEASES")
+        if [ -n "$old" ]; then
+            (cd "$RELEASES" && xargs rm -rf <<<"$old")
+            say "removed the releases $(sort -V <<<"$old" | paste -sd' ') (keeping the last $KEEP_RELEASES)"
+        fi
+    fi
+    if [ -d "$RECOVERY" ]; then
+        old=$(by_age "$RECOVERY" | tail -n +"$((KEEP_RELEASES + 1))")
+        if [ -n "$old" ]; then
+            (cd "$RECOVERY" && xargs rm -rf <<<"$old")
+            say "removed the recovery points $(sort -V <<<"$old" | paste -sd' ') (keeping the last $KEEP_RELEASES)"
+        fi
+    fi
 }
 
 # Replaces the state with the recovery point of version $1; the service is stopped.
@@ -293,13 +357,49 @@ older_schema() { helper older-schema "$(release_dir "$1")" "$(release_dir "$2")"
 
 # --- The service's files ---------------------------------------------------------------------------
 
+# The hardening keeps its lock, its snapshot and the rollback.sh root runs (at boot, from UFW's
+# hook, from its timers) in its state directory. Inside a directory the install step gives to
+# the gateway's user, that user could rewrite them; inside one it copies, replaces or prunes,
+# they could be removed. Refused either way round, by the paths as written and as they resolve.
+check_hardening_apart() {
+    local ours theirs d why relation
+    for d in "$STATE_DIR" "$RECOVERY" "$(dirname "$RELEASES")"; do
+        case $d in
+            "$STATE_DIR") why="which the install step gives to the gateway's user, $OC_USER: it could rewrite the rollback root runs" ;;
+            "$RECOVERY") why="where the install step copies, replaces and removes recovery points" ;;
+            *) why="where the install step replaces and removes OpenClaw's releases" ;;
+        esac
+        for theirs in "$HARDENING_STATE_DIR" "$(realpath -m "$HARDENING_STATE_DIR")"; do
+            for ours in "$d" "$(realpath -m "$d")"; do
+                if [ "$theirs" = "$ours" ]; then
+                    relation=is
+                elif [ "${theirs#"$ours"/}" != "$theirs" ]; then
+                    relation="is inside"
+                elif [ "${ours#"$theirs"/}" != "$ours" ]; then
+                    relation=holds
+                else
+                    continue
+                fi
+                fail "hardening.stateDir $HARDENING_STATE_DIR $relation $d, $why; nothing was changed. Choose a hardening.stateDir apart from OpenClaw's directories (the default, /var/lib/openclaw, is)"
+            done
+        done
+    done
+}
+
+# The gateway's user, and its state directory, which only it may write. Checked first: nothing is
+# chowned to a user, or in a directory, that would give the gateway more than its own.
 ensure_user() {
-    local uid shell
+    local uid shell others
+    check_hardening_apart
     if id -u "$OC_USER" >/dev/null 2>&1; then
         uid=$(id -u "$OC_USER")
         shell=$(getent passwd "$OC_USER" | cut -d: -f7)
         [ "$uid" -lt 1000 ] && [ "$uid" -ne 0 ] && case $shell in */nologin | */false) true ;; *) false ;; esac ||
             fail "the existing user $OC_USER (uid $uid, shell $shell) is not a system account without a login: the gateway would run as it"
+        # systemd gives the service every group of its user: docker's is as good as root's.
+        others=$(id -Gn "$OC_USER" | tr ' ' '\n' | awk -v me="$OC_USER" '$0 != me' | paste -sd' ')
+        [ -z "$others" ] ||
+            fail "the existing user $OC_USER is in the groups $others besides its own: the gateway would run with their rights (docker's are root's); take it out of them (sudo gpasswd -d $OC_USER GROUP), or remove the user, and run the step again"
     fi
     id -u "$OC_USER" >/dev/null 2>&1 ||
         useradd --system --user-group --home-dir "$STATE_DIR" --no-create-home --shell /usr/sbin/nologin \
@@ -365,16 +465,18 @@ write_unit() {
 
 # --- The service -----------------------------------------------------------------------------------
 
-health_url() { echo "http://127.0.0.1:$PORT/healthz"; }
+# The gateway's /healthz on port $1, by default the one it is given now.
+health_url() { echo "http://127.0.0.1:${1:-$PORT}/healthz"; }
 
 restarts() { systemctl show -p NRestarts --value "$UNIT_NAME"; }
 
 # Waits until /healthz answers (the gateway takes 15 to 30 s to start), or the unit gave up:
-# failed, or restarted by systemd three times since it counted $1 restarts (a crash loop).
+# failed, or restarted by systemd three times since it counted $1 restarts (a crash loop). $2:
+# the port, by default the one it is given now.
 wait_healthy() {
     local deadline=$((SECONDS + HEALTH_TIMEOUT)) base=${1:-$(restarts)}
     while [ "$SECONDS" -lt "$deadline" ]; do
-        helper health "$(health_url)" 2000 >/dev/null 2>&1 && return 0
+        helper health "$(health_url "${2:-}")" 2000 >/dev/null 2>&1 && return 0
         [ "$(systemctl show -p ActiveState --value "$UNIT_NAME")" != failed ] || return 1
         [ "$(($(restarts) - base))" -lt 3 ] || return 1
         sleep 2
@@ -401,11 +503,146 @@ service_journal() {
     done < <(journalctl -u "$UNIT_NAME" -n 15 --no-pager -q -o cat 2>/dev/null || true)
 }
 
+# --- Going back ------------------------------------------------------------------------------------
+#
+# Before the install step changes anything the running gateway depends on, it keeps in $KEPT
+# (root, 0700) what going back needs: the release in service, and copies of the environment file,
+# config and unit. From then on any end but success (a command or the health check failing, a full
+# disk, the session dropping) runs put_back from the EXIT trap. A record on disk, not variables:
+# bash 5.2 unwinds a function's locals before the EXIT trap runs.
+
+# Copies root's file $1 to $KEPT/$2, or records that there was none.
+keep_file() {
+    if [ -f "$1" ]; then cp -p "$1" "$KEPT/$2"; else touch "$KEPT/$2.absent"; fi
+}
+
+keep_previous() {
+    rm -rf "$KEPT"
+    mkdir -p "$RECOVERY"
+    chmod 700 "$RECOVERY"
+    mkdir -m 700 "$KEPT"
+    printf '%s\n' "$1" >"$KEPT/release"
+    keep_file "$ENV_FILE" gateway.env
+    keep_file "$UNIT_PATH" unit
+    # Read as the service's user: root must not follow the links that user can plant.
+    if runuser -u "$OC_USER" -- test -f "$CONFIG_FILE"; then
+        runuser -u "$OC_USER" -- cat "$CONFIG_FILE" >"$KEPT/openclaw.json"
+    else
+        touch "$KEPT/openclaw.json.absent"
+    fi
+}
+
+# Records in $KEPT, when the step keeps one, that $1 happened (state-changed: the state may no
+# longer be what the previous release left; why: what failed).
+mark() { if [ -d "$KEPT" ]; then printf '%s\n' "${2:-}" >"$KEPT/$1"; fi; }
+
+# Puts root's file $1 back from $KEPT/$2; succeeds only when that changed something.
+put_file() {
+    if [ -e "$KEPT/$2.absent" ]; then
+        [ -e "$1" ] || return 1
+        rm -f "$1"
+    else
+        ! cmp -s "$KEPT/$2" "$1" || return 1
+        cp -p "$KEPT/$2" "$1.new"
+        mv -f "$1.new" "$1"
+    fi
+}
+
+# The same for the config, as the service's user, in its own directory.
+put_config() {
+    if [ -e "$KEPT/openclaw.json.absent" ]; then
+        runuser -u "$OC_USER" -- test -e "$CONFIG_FILE" || return 1
+        runuser -u "$OC_USER" -- rm -f "$CONFIG_FILE"
+    else
+        ! runuser -u "$OC_USER" -- cat "$CONFIG_FILE" 2>/dev/null | cmp -s - "$KEPT/openclaw.json" || return 1
+        helper_as_user put "$CONFIG_FILE" <"$KEPT/openclaw.json"
+    fi
+}
+
+# Puts back the previous release (with its state from before the step, if the new one may have
+# changed it), environment file, unit and config, and restarts the gateway when any of them was
+# put back or it is not running. Fails when it does not become healthy.
+put_back() {
+    local previous port put=()
+    previous=$(<"$KEPT/release")
+    # The port the previous unit gave the gateway (this step's may be another).
+    port=$(sed -n 's/^ExecStart=.* --port \([0-9][0-9]*\) .*/\1/p' "$KEPT/unit" 2>/dev/null || true)
+    if [ "$(current_release)" != "$previous" ]; then
+        systemctl stop "$UNIT_NAME" 2>/dev/null || true
+        if [ -e "$KEPT/state-changed" ]; then
+            restore_recovery_point "$previous"
+            put+=("its state")
+        fi
+        switch_release "$previous"
+        put+=("release")
+    fi
+    if put_file "$ENV_FILE" gateway.env; then put+=("environment file"); fi
+    if put_file "$UNIT_PATH" unit; then
+        put+=("unit")
+        systemctl daemon-reload
+    fi
+    if put_config; then put+=("config"); fi
+    remove_leftovers
+    if [ ${#put[@]} -gt 0 ] || ! systemctl is-active --quiet "$UNIT_NAME"; then
+        say "putting back OpenClaw $previous: $(list "(it was not running)" "${put[@]}"); restarting $UNIT_NAME"
+        restart_service
+        wait_healthy "$(restarts)" "$port" || return 1
+    fi
+    rm -rf "$KEPT"
+}
+
+# The EXIT trap while a change is under way: any end but success puts the previous release back
+# and says so; $KEPT/why says what failed, when the step knew.
+on_exit() {
+    local status=$? why previous
+    trap - EXIT
+    # Going back must not be cut short by a dead session: its writes fail instead.
+    trap '' HUP PIPE
+    set +e
+    if [ "$status" -eq 0 ] || [ ! -d "$KEPT" ]; then exit "$status"; fi
+    why="the install step failed (exit $status)"
+    if [ -f "$KEPT/why" ]; then why=$(<"$KEPT/why"); fi
+    previous=$(<"$KEPT/release")
+    if put_back; then
+        printf 'openclaw: FAILED: %s; back on OpenClaw %s with its environment file, config and unit from before this step, which is healthy\n' "$why" "$previous" >&2
+    else
+        printf 'openclaw: FAILED: %s; OpenClaw %s, put back with its environment file, config and unit from before this step, does not answer either; its last lines:\n' "$why" "$previous" >&2
+        service_journal >&2
+    fi
+    exit "$status"
+}
+
+# The session gone (SIGHUP, SIGPIPE) or the step stopped (SIGTERM, SIGINT): the rest is written to
+# $STEP_LOG, since a write to a dead session raises SIGPIPE again; then the EXIT trap runs.
+on_signal() {
+    trap '' HUP PIPE
+    exec >>"$STEP_LOG" 2>&1
+    say "$(date -u +%FT%TZ): got SIG$1 (the session dropped, or the step was stopped)"
+    mark why "the install step got SIG$1 (its session dropped, or it was stopped)"
+    exit $((128 + $(kill -l "$1")))
+}
+
+arm_signals() {
+    local sig
+    for sig in HUP PIPE TERM INT; do trap "on_signal $sig" "$sig"; done
+}
+
+# Its arguments after the first joined with ", "; the first when there are none.
+list() {
+    local IFS=,
+    if [ $# -gt 1 ]; then shift; fi
+    sed 's/,/, /g' <<<"$*"
+}
+
 # --- The steps -------------------------------------------------------------------------------------
+
+# Whether release $1 is there, whole: one to go back to.
+intact() { [ -n "$1" ] && [ "$(release_version "$1")" = "$1" ]; }
 
 install_main() {
     local changed=() previous result base restore=no
     setup
+    arm_signals
     [ -n "${SECRET_GATEWAY_TOKEN:-}" ] || fail "no gateway token was given to the install step"
     lock
     ensure_user
@@ -413,12 +650,16 @@ install_main() {
     check_root_owned "$(dirname "$NODE_ROOT")" "$(dirname "$RELEASES")"
     (umask 022 && mkdir -p "$(dirname "$NODE_ROOT")" "$(dirname "$RELEASES")" "$NODE_ROOT" "$RELEASES")
     chmod 755 "$(dirname "$NODE_ROOT")" "$(dirname "$RELEASES")" "$NODE_ROOT" "$RELEASES"
+    if [ -d "$KEPT" ]; then
+        say "a step before this one was cut short (killed, or the host rebooted) before it could go back; discarding what it kept"
+        rm -rf "$KEPT"
+    fi
+    remove_leftovers
     install_node
     install_release
 
     previous=$(current_release)
-    if [ -n "$previous" ] && [ "$previous" != "$VERSION" ] && [ "$(release_version "$previous")" = "$previous" ] &&
-        older_schema "$VERSION" "$previous"; then
+    if [ "$previous" != "$VERSION" ] && intact "$previous" && older_schema "$VERSION" "$previous"; then
         [ -d "$(recovery_point "$VERSION")" ] ||
             fail "OpenClaw $VERSION cannot read the state OpenClaw $previous migrated (older database schema), and there is no recovery point of $VERSION to go back to; nothing was changed. See https://docs.openclaw.ai/install/updating/rollback-and-recovery"
         restore=yes
@@ -426,6 +667,14 @@ install_main() {
     # What could fail once the service is stopped is checked while it still runs.
     [ ! -e "$CONFIG_FILE" ] || helper_as_user config-check "$CONFIG_FILE" ||
         fail "$CONFIG_FILE cannot be updated (above); nothing was changed"
+    if intact "$previous"; then
+        if [ "$previous" != "$VERSION" ]; then
+            check_room "$STATE_DIR" "$(recovery_point "$previous")"
+            [ "$restore" = no ] || check_room "$(recovery_point "$VERSION")" "$STATE_DIR.restoring"
+        fi
+        keep_previous "$previous"
+        trap on_exit EXIT
+    fi
     if [ "$previous" != "$VERSION" ]; then
         changed+=("version ${previous:-none} -> $VERSION")
         if [ -n "$previous" ]; then
@@ -433,6 +682,7 @@ install_main() {
             save_recovery_point "$previous"
         fi
         if [ "$restore" = yes ]; then
+            mark state-changed
             restore_recovery_point "$VERSION"
             say "downgrade: OpenClaw $VERSION cannot read the state $previous migrated; restored the state saved when $VERSION left service (what changed since is kept in $(recovery_point "$previous"))"
         fi
@@ -451,8 +701,9 @@ install_main() {
     if [ ${#changed[@]} -eq 0 ] && systemctl is-active --quiet "$UNIT_NAME"; then
         say "no changes: OpenClaw $VERSION is running"
     else
-        [ ${#changed[@]} -gt 0 ] || changed+=("service not running")
-        say "changed: $(IFS=,; echo "${changed[*]}" | sed 's/,/, /g'); restarting $UNIT_NAME"
+        say "changed: $(list "service not running" "${changed[@]}"); restarting $UNIT_NAME"
+        # A new release migrates the state as it starts.
+        [ "$previous" = "$VERSION" ] || mark state-changed
         restart_service
         # Read after the restart: reset-failed (in restart_service) clears the count.
         base=$(restarts)
@@ -460,18 +711,22 @@ install_main() {
     if ! wait_healthy "${base:-}"; then
         say "OpenClaw $VERSION did not become healthy ($(health_url), up to ${HEALTH_TIMEOUT}s); its last lines:"
         service_journal
-        if [ -n "$previous" ] && [ "$previous" != "$VERSION" ] && [ "$(release_version "$previous")" = "$previous" ]; then
-            say "rolling back to OpenClaw $previous, with its state from before this step"
-            systemctl stop "$UNIT_NAME" 2>/dev/null || true
-            restore_recovery_point "$previous"
-            switch_release "$previous"
-            restart_service
-            base=$(restarts)
-            wait_healthy "$base" || fail "OpenClaw $VERSION failed its health check, and $previous, switched back to, does not answer either"
-            fail "OpenClaw $VERSION failed its health check; back on $previous, which is healthy"
+        if [ -d "$KEPT" ] && [ ${#changed[@]} -gt 0 ]; then
+            if [ "$previous" != "$VERSION" ]; then
+                mark why "OpenClaw $VERSION failed its health check"
+            else
+                mark why "OpenClaw $VERSION with the new $(list - "${changed[@]}") failed its health check"
+            fi
+            exit 1
         fi
+        # Nothing was changed that putting back could undo.
+        trap - EXIT
+        rm -rf "$KEPT"
         fail "OpenClaw $VERSION failed its health check"
     fi
+    trap - EXIT
+    rm -rf "$KEPT"
+    prune
     say "healthy: $(health_url)"
     echo "openclaw-version: $(release_version "$(current_release)")"
 }

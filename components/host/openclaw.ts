@@ -26,6 +26,8 @@ export interface OpenClawStepsArgs {
   secrets: OpenClawSecretInputs;
   /** The hardening's step timeout, a Pulumi duration. */
   timeout: string;
+  /** The hardening's state directory (its stateDir): the install step keeps it apart from OpenClaw's. */
+  hardeningStateDir: string;
   /** A change means a new host: every step runs again from scratch. */
   hostIdentity: pulumi.Input<string>[];
   /** The hardening's last step: OpenClaw goes on a host whose firewall is confirmed. */
@@ -99,7 +101,7 @@ export function installOpenClaw(
           .all([token, secrets.anthropicApiKey, secrets.openaiApiKey])
           .apply(([gatewayToken, anthropicApiKey, openaiApiKey]) =>
             composeOpenClawInstall(
-              renderOpenClawInstallScript(spec),
+              renderOpenClawInstallScript(spec, args.hardeningStateDir),
               renderOpenClawSecrets({
                 gatewayToken,
                 ...(anthropicApiKey === undefined ? {} : { anthropicApiKey }),

@@ -21,12 +21,23 @@ export const OPENCLAW_HEALTH_TIMEOUT_SECONDS = 120;
  * recovery point a downgrade or a rollback restores, since OpenClaw migrates its databases
  * forward and an older release refuses them.
  */
-export const OPENCLAW_RECOVERY_DIR = `${OPENCLAW_HOST.stateDir}-recovery`;
+export const OPENCLAW_RECOVERY_DIR = OPENCLAW_HOST.recoveryDir;
+/**
+ * While the install step changes anything the running gateway depends on, what it needs to go
+ * back: the previous release's name, its environment file, config and unit (root, 0700; removed
+ * once the step succeeds or has gone back).
+ */
+export const OPENCLAW_KEPT_DIR = `${OPENCLAW_RECOVERY_DIR}/.before-step`;
+/** Where the install step writes once its session is gone (root, 0600): what it did after. */
+export const OPENCLAW_STEP_LOG = "/var/log/openclaw-gateway-install.log";
 /** The entry call that ends the install script, after the secrets. */
 export const OPENCLAW_INSTALL_ENTRY = "install_main";
 
-/** Everything a step needs to know, as shell variables, then the library. No secrets, no call. */
-function render(step: string, spec: OpenClawSpec): string {
+/**
+ * Everything a step needs to know, as shell variables, then the library. No secrets, no call.
+ * `host` is what only the install step needs: where the hardening keeps its state.
+ */
+function render(step: string, spec: OpenClawSpec, host?: { hardeningStateDir: string }): string {
   const node = spec.node;
   const globals: [string, string | number][] = [
     ["VERSION", spec.version],
@@ -51,6 +62,10 @@ function render(step: string, spec: OpenClawSpec): string {
     ["ENV_FILE", OPENCLAW_HOST.envFile],
     ["STATE_DIR", OPENCLAW_HOST.stateDir],
     ["RECOVERY", OPENCLAW_RECOVERY_DIR],
+    ["KEPT", OPENCLAW_KEPT_DIR],
+    ["STEP_LOG", OPENCLAW_STEP_LOG],
+    ["KEEP_RELEASES", spec.keepReleases],
+    ...(host ? [["HARDENING_STATE_DIR", host.hardeningStateDir] as [string, string]] : []),
     ["CONFIG_FILE", OPENCLAW_CONFIG_FILE],
     ["SERVICE_ENV", openclawServiceEnvironment(spec).join("\n")],
     ["HEALTH_TIMEOUT", OPENCLAW_HEALTH_TIMEOUT_SECONDS],
@@ -68,14 +83,17 @@ function render(step: string, spec: OpenClawSpec): string {
 
 /**
  * The install step without its secrets and without its call: it runs nothing by itself. Send
- * `composeOpenClawInstall(renderOpenClawInstallScript(spec), renderOpenClawSecrets(values))`
+ * `composeOpenClawInstall(renderOpenClawInstallScript(spec, stateDir), renderOpenClawSecrets(values))`
  * on stdin. Installs Node and the pinned OpenClaw, writes the environment file, config and
- * unit, restarts only when one of them or the version changed, waits for /healthz and goes
- * back to the previous release when the new one fails it. Its last stdout line is
+ * unit, restarts only when one of them or the version changed, and waits for /healthz. Once it
+ * has changed anything the gateway runs with, any failure (its health check, a full disk, its
+ * session dropping) puts back the previous release with its environment file, config and unit.
+ * It refuses to give the gateway's user a directory holding `hardeningStateDir` (the
+ * hardening's `stateDir`, where root's rollback lives). Its last stdout line is
  * `openclaw-version: <version>` (parseOpenClawVersion).
  */
-export function renderOpenClawInstallScript(spec: OpenClawSpec): string {
-  return render("install", spec);
+export function renderOpenClawInstallScript(spec: OpenClawSpec, hardeningStateDir: string): string {
+  return render("install", spec, { hardeningStateDir });
 }
 
 /**

@@ -4,6 +4,7 @@
 //                           or unchanged, and writes (atomically) only when something changed
 //   config-check FILE       exits 2, saying why, when FILE cannot be read as the config: checked
 //                           before the service is stopped, so that nothing is left half-done
+//   put FILE                writes stdin to FILE (0600) in one rename: a config put back
 //   audit                   reads `openclaw security audit --json` on stdin, prints warnings
 //                           and critical findings; exits 1 on any critical finding
 //   health URL TIMEOUT_MS   one GET; prints the body and exits 0 on a 2xx answer
@@ -64,6 +65,14 @@ function config(file, port, bind, check = false) {
   fs.writeFileSync(tmp, JSON.stringify(cfg, null, 2) + "\n", { mode: 0o600, flag: "wx" });
   fs.renameSync(tmp, file);
   process.stdout.write("changed\n");
+}
+
+function put(file) {
+  // Run as the service's user, in its own directory: "wx" never opens what is already there.
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}`);
+  fs.rmSync(tmp, { force: true });
+  fs.writeFileSync(tmp, fs.readFileSync(0), { mode: 0o600, flag: "wx" });
+  fs.renameSync(tmp, file);
 }
 
 function audit(input) {
@@ -129,6 +138,7 @@ function olderSchema(newDir, oldDir) {
 
 if (mode === "config") config(args[0], args[1], args[2]);
 else if (mode === "config-check") config(args[0], "0", "loopback", true);
+else if (mode === "put") put(args[0]);
 else if (mode === "audit") audit(fs.readFileSync(0, "utf8"));
 else if (mode === "health") void health(args[0], args[1]);
 else if (mode === "version") version(args[0]);

@@ -1,5 +1,6 @@
 import * as path from "node:path";
 import { Findings } from "../policy/errors";
+import { OPENCLAW_DIRECTORIES } from "../openclaw/types";
 import { SSHD_ALIASES, SSHD_FIXED, SSHD_REFUSED } from "../render/sshdConfig";
 
 /** How the hardening steps run. Every field is optional; see `HOST_DEFAULTS`. */
@@ -101,6 +102,27 @@ function checkStateDir(stateDir: unknown): string | undefined {
   if (stateDir === "/") return "is the root directory";
   const shared = SHARED_DIRS.find((d) => stateDir === d || stateDir.startsWith(`${d}/`));
   if (shared) return `is in ${shared}, which every user of the host can write to`;
+  // OpenClaw's install step gives some of its directories to the gateway's user, who could then
+  // replace the rollback script root runs at boot; and it replaces their contents wholesale.
+  for (const d of OPENCLAW_DIRECTORIES) {
+    const within = (inner: string, outer: string) => inner.startsWith(`${outer}/`);
+    const relation =
+      stateDir === d
+        ? "is"
+        : within(stateDir, d)
+          ? "is inside"
+          : within(d, stateDir)
+            ? "contains"
+            : undefined;
+    if (relation) return `${relation} ${d}, one of OpenClaw's directories`;
+  }
+  return undefined;
+}
+
+/** Why `value` is not a whole number of seconds from `min` to `max`, or undefined when it is. */
+function secondsProblem(value: unknown, min: number, max: number): string | undefined {
+  if (typeof value !== "number" || !Number.isInteger(value)) return "is not a whole number of seconds";
+  if (value < min || value > max) return `is out of range (${min} to ${max} seconds)`;
   return undefined;
 }
 
@@ -138,23 +160,17 @@ export function parseHardeningOptions(raw: unknown, key: string): HostSettings {
   if (typeof timeout !== "string" || !DURATION.test(timeout) || seconds(timeout) === 0) {
     f.fail(`${key}.timeout`, timeout, "is not a duration", 'a Pulumi duration such as "10m" or "1h30m"');
   }
-  if (
-    !Number.isInteger(perDialTimeout) ||
-    (perDialTimeout as number) < 1 ||
-    (perDialTimeout as number) > 300
-  ) {
-    f.fail(`${key}.perDialTimeout`, perDialTimeout, "is not a whole number of seconds", "1 to 300");
+  const dialProblem = secondsProblem(perDialTimeout, 1, 300);
+  if (dialProblem) {
+    f.fail(`${key}.perDialTimeout`, perDialTimeout, dialProblem, "a whole number of seconds from 1 to 300");
   }
-  if (
-    !Number.isInteger(rollbackAfter) ||
-    (rollbackAfter as number) < MIN_ROLLBACK_AFTER ||
-    (rollbackAfter as number) > 3600
-  ) {
+  const windowProblem = secondsProblem(rollbackAfter, MIN_ROLLBACK_AFTER, 3600);
+  if (windowProblem) {
     f.fail(
       `${key}.rollbackAfter`,
       rollbackAfter,
-      "is not a whole number of seconds",
-      `${MIN_ROLLBACK_AFTER} to 3600`,
+      windowProblem,
+      `a whole number of seconds from ${MIN_ROLLBACK_AFTER} to 3600`,
     );
   } else if (
     typeof timeout === "string" &&
@@ -175,7 +191,7 @@ export function parseHardeningOptions(raw: unknown, key: string): HostSettings {
       `${key}.stateDir`,
       stateDir,
       stateDirProblem,
-      "a normalised absolute path of letters, digits, '.', '_', '-' and '/' that only root can write to, such as /var/lib/openclaw",
+      `a normalised absolute path of letters, digits, '.', '_', '-' and '/' that only root can write to, outside OpenClaw's directories (${OPENCLAW_DIRECTORIES.join(", ")}), such as /var/lib/openclaw`,
     );
   }
   if (typeof docker !== "boolean") f.fail(`${key}.docker`, docker, "is not a boolean", "true or false");

@@ -4,8 +4,10 @@ import { type Findings } from "../policy/errors";
 import { bool } from "../policy/parse";
 import { closestName } from "../policy/suggest";
 import type { FirewallPolicy, Service } from "../policy/types";
+import { checkAptKey, checkAptSource } from "./apt";
 import {
   DEFAULT_GATEWAY_PORT,
+  DEFAULT_KEEP_RELEASES,
   DEFAULT_NODE_DIST_URL,
   DEFAULT_NODE_VERSION,
   DEFAULT_NPM_REGISTRY,
@@ -47,6 +49,12 @@ export interface OpenClawArgs {
    * true on `aws` and `hcloud`, false on an `existing` host.
    */
   removeOnDestroy?: boolean;
+  /**
+   * How many OpenClaw releases the host keeps (the one in service among them), and as many
+   * recovery points of the state: older ones are removed after each healthy install. Default 3,
+   * from 1 to 100; each release is about 650 MB, each recovery point a copy of the state.
+   */
+  keepReleases?: number;
 }
 
 /** The Node OpenClaw runs on: an official tarball (SHA-256 checked) or an apt repository. */
@@ -57,9 +65,16 @@ export interface OpenClawNodeArgs {
   distUrl?: string;
   /** SHA-256 of the linux tarball; unset, the distribution's SHASUMS256.txt is used. */
   sha256?: string;
-  /** One apt source line (`deb [signed-by=...] URL SUITE COMPONENT`): Node from apt instead of a tarball. */
+  /**
+   * One apt source line (`deb [signed-by=...] URL SUITE COMPONENT`): Node from apt instead of a
+   * tarball. `signed-by` must name one keyring in /etc/apt/keyrings/ or /usr/share/keyrings/;
+   * `trusted=`, `allow-insecure=`, `allow-weak=` and `allow-downgrade-to-insecure=` are refused.
+   */
   aptSource?: string;
-  /** The apt repository's ASCII-armoured signing key. Only with `aptSource`. */
+  /**
+   * The apt repository's ASCII-armoured OpenPGP public key, written to the source's `signed-by`
+   * keyring. Only with `aptSource`.
+   */
   aptKey?: string;
 }
 
@@ -81,6 +96,7 @@ const KNOWN = [
   "node",
   ...OPENCLAW_SECRETS,
   "removeOnDestroy",
+  "keepReleases",
 ] as const;
 const NODE_KNOWN = ["version", "distUrl", "sha256", "aptSource", "aptKey"] as const;
 
@@ -154,6 +170,7 @@ export function parseOpenClaw(
 
   const enabled = bool(f, at("enabled"), o["enabled"], ctx.cloud);
   const removeOnDestroy = bool(f, at("removeOnDestroy"), o["removeOnDestroy"], ctx.cloud);
+  const keepReleases = count(f, at("keepReleases"), o["keepReleases"]);
   const version = exactVersion(f, at("version"), o["version"], DEFAULT_OPENCLAW_VERSION, "2026.9.6");
   const declaredPort = o["port"] === undefined ? undefined : port(f, at("port"), o["port"]);
   const npmRegistry = url(f, at("npmRegistry"), o["npmRegistry"], DEFAULT_NPM_REGISTRY);
@@ -225,6 +242,7 @@ export function parseOpenClaw(
       npmRegistry,
       node,
       removeOnDestroy,
+      keepReleases,
     },
     secrets,
   };
@@ -326,30 +344,14 @@ function parseNode(f: Findings, key: string, raw: unknown, ctx: OpenClawContext)
         );
       }
     }
-    const source = raw["aptSource"];
-    if (typeof source !== "string" || !/^deb [\x20-\x7e]+$/.test(source)) {
-      f.fail(
-        `${key}.aptSource`,
-        source,
-        "is not one apt source line",
-        "one line starting `deb `, e.g. deb [signed-by=/etc/apt/keyrings/nodesource.asc] https://deb.nodesource.com/node_24.x nodistro main",
-      );
-    }
-    const aptKey = raw["aptKey"];
-    if (aptKey !== undefined && !isArmouredKey(aptKey)) {
-      f.fail(
-        `${key}.aptKey`,
-        typeof aptKey === "string" ? `(${aptKey.length} characters)` : `(a ${typeof aptKey})`,
-        "is not an ASCII-armoured PGP public key",
-        "the whole block from -----BEGIN PGP PUBLIC KEY BLOCK----- to -----END PGP PUBLIC KEY BLOCK-----",
-      );
-    }
+    const source = checkAptSource(f, `${key}.aptSource`, raw["aptSource"], raw["aptKey"] !== undefined);
+    const aptKey = raw["aptKey"] === undefined ? undefined : checkAptKey(f, `${key}.aptKey`, raw["aptKey"]);
     if (f.problems.length > before) return undefined;
     return {
       kind: "apt",
       version,
-      source: source as string,
-      ...(aptKey === undefined ? {} : { key: `${(aptKey as string).trim()}\n` }),
+      source: source!,
+      ...(aptKey === undefined ? {} : { key: aptKey }),
     };
   }
   if (raw["aptKey"] !== undefined) {
@@ -461,6 +463,21 @@ function exactVersion(f: Findings, key: string, raw: unknown, fallback: string, 
   return raw;
 }
 
+/** How many releases to keep: a whole number from 1 to 100, default DEFAULT_KEEP_RELEASES. */
+function count(f: Findings, key: string, raw: unknown): number {
+  if (raw === undefined) return DEFAULT_KEEP_RELEASES;
+  if (typeof raw !== "number" || !Number.isInteger(raw) || raw < 1 || raw > 100) {
+    f.fail(
+      key,
+      raw,
+      "is not a whole number from 1 to 100",
+      `how many releases (and recovery points) the host keeps, the one in service among them, e.g. ${DEFAULT_KEEP_RELEASES}`,
+    );
+    return DEFAULT_KEEP_RELEASES;
+  }
+  return raw;
+}
+
 function port(f: Findings, key: string, raw: unknown): number | undefined {
   if (typeof raw !== "number" || !Number.isInteger(raw) || raw < 1 || raw > 65535) {
     f.fail(key, raw, "is not a port", `a port from 1 to 65535, e.g. ${DEFAULT_GATEWAY_PORT}`);
@@ -499,13 +516,6 @@ function url(f: Findings, key: string, raw: unknown, fallback: string): string {
     return fallback;
   }
   return parsed.href.endsWith("/") ? parsed.href : `${parsed.href}/`;
-}
-
-function isArmouredKey(v: unknown): boolean {
-  return (
-    typeof v === "string" &&
-    /^-----BEGIN PGP PUBLIC KEY BLOCK-----\r?\n[\s\S]+\r?\n-----END PGP PUBLIC KEY BLOCK-----$/.test(v.trim())
-  );
 }
 
 function covers(r: { from: number; to: number }, port: number): boolean {

@@ -2,6 +2,7 @@
  * OpenClaw on the server, validated: what the install and verify steps are rendered from.
  * Pure data, no secrets (those travel as Pulumi secrets, on stdin only), no Pulumi runtime.
  */
+import * as path from "node:path";
 
 /** The system user the gateway runs as, and the names of its unit and files on the host. */
 export const OPENCLAW_HOST = {
@@ -16,7 +17,21 @@ export const OPENCLAW_HOST = {
   envFile: "/etc/openclaw/gateway.env",
   /** 0700 openclaw: OPENCLAW_STATE_DIR (openclaw.json, sessions, workspace). */
   stateDir: "/var/lib/openclaw-gateway",
+  /** 0700 root: per version, the state as that version left it (copies of the gateway's files). */
+  recoveryDir: "/var/lib/openclaw-gateway-recovery",
 } as const;
+
+/**
+ * The directories the install step makes and fills, some of them for the gateway's user: Node,
+ * the releases and `current` under the first, the environment file in the second, the state and
+ * its recovery points. Nothing else may keep its state in, at or above one of them.
+ */
+export const OPENCLAW_DIRECTORIES: readonly string[] = [
+  path.posix.dirname(OPENCLAW_HOST.nodeRoot),
+  path.posix.dirname(OPENCLAW_HOST.envFile),
+  OPENCLAW_HOST.stateDir,
+  OPENCLAW_HOST.recoveryDir,
+];
 
 /** The policy service whose port is the gateway's. Any TCP service on that port exposes it. */
 export const GATEWAY_SERVICE = "openclaw-gateway";
@@ -27,6 +42,8 @@ export const DEFAULT_OPENCLAW_VERSION = "2026.9.6";
 export const DEFAULT_NODE_VERSION = "24.22.3";
 export const DEFAULT_NPM_REGISTRY = "https://registry.npmjs.org/";
 export const DEFAULT_NODE_DIST_URL = "https://nodejs.org/dist/";
+/** Releases (and recovery points) kept on the host: about 650 MB each, plus a copy of the state. */
+export const DEFAULT_KEEP_RELEASES = 3;
 
 /** Where Node comes from: an official tarball, its SHA-256 checked, or an apt repository. */
 export type NodeSource =
@@ -43,7 +60,7 @@ export type NodeSource =
       readonly version: string;
       /** One-line apt source, e.g. `deb [signed-by=…] https://deb.nodesource.com/node_24.x nodistro main`. */
       readonly source: string;
-      /** The repository's ASCII-armoured signing key, written to the `signed-by` path. */
+      /** The repository's ASCII-armoured OpenPGP public key, written to the `signed-by` keyring. */
       readonly key?: string;
     };
 
@@ -65,6 +82,8 @@ export interface OpenClawSpec {
   readonly node: NodeSource;
   /** Destroying the component stops and removes the service (default: cloud yes, existing no). */
   readonly removeOnDestroy: boolean;
+  /** Releases kept on the host, the one in service among them, and as many recovery points. */
+  readonly keepReleases: number;
 }
 
 /** The secret values the host gets on stdin, in the 0600 environment file. */

@@ -26,6 +26,7 @@ import {
   renderOpenClawSecrets,
   renderOpenClawVerifyScript,
 } from "../../components/host/openclawScript";
+import { HOST_DEFAULTS } from "../../components/host/options";
 import type { OpenClawSpec } from "../../components/openclaw/types";
 import { runStack } from "../../components/stack/program";
 
@@ -128,7 +129,7 @@ describe("a cloud target: OpenClaw after the hardening", () => {
     assert.equal(
       stdin.value,
       composeOpenClawInstall(
-        renderOpenClawInstallScript(s),
+        renderOpenClawInstallScript(s, HOST_DEFAULTS.stateDir),
         renderOpenClawSecrets({ gatewayToken: lookups.generatedToken }),
       ),
     );
@@ -179,6 +180,14 @@ describe("a cloud target: OpenClaw after the hardening", () => {
       create: "45m",
       update: "45m",
     });
+  });
+
+  test("the install step is told the hardening's state directory, to refuse one inside OpenClaw's", async () => {
+    const args: OpenClawServerArgs = { ...hcloud(), hardening: { stateDir: "/srv/oc-hardening" } };
+    await build(args);
+    const stdin = unwrapSecret(find(COMMAND, "edge-openclaw").inputs["stdin"]).value as string;
+    assert.ok(stdin.startsWith(renderOpenClawInstallScript(spec(args), "/srv/oc-hardening")));
+    assert.ok(stdin.split("\n").includes("HARDENING_STATE_DIR='/srv/oc-hardening'"));
   });
 
   test("enabled: false registers no OpenClaw step; the outputs are undefined", async () => {
@@ -275,7 +284,7 @@ describe("the secrets reach only the install step's secret stdin", () => {
     assert.equal(
       unwrapSecret(install.inputs["stdin"]).value,
       composeOpenClawInstall(
-        renderOpenClawInstallScript(spec(args)),
+        renderOpenClawInstallScript(spec(args), HOST_DEFAULTS.stateDir),
         renderOpenClawSecrets({ gatewayToken: TOKEN, anthropicApiKey: ANTHROPIC, openaiApiKey: OPENAI }),
       ),
     );

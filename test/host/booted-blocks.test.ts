@@ -92,7 +92,7 @@ describe("npm run blocks on a booted Debian host (systemd-nspawn)", { skip }, ()
           },
           "journalctl _TRANSPORT=kernel -q --no-pager | grep -c 'UFW BLOCK' || true",
           "",
-          { timeoutMs: 5000, perDialSeconds: 2 },
+          { timeoutMs: 30_000, perDialSeconds: 5 },
         )
       ).stdout.trim(),
       "0",

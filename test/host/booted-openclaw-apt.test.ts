@@ -25,6 +25,7 @@ import {
   renderOpenClawRemoveScript,
   renderOpenClawSecrets,
 } from "../../components/host/openclawScript";
+import { HOST_DEFAULTS } from "../../components/host/options";
 import { OPENCLAW_HOST, type OpenClawSpec } from "../../components/openclaw/types";
 
 const skip = hostSuiteSkip(bootedUnavailable());
@@ -52,6 +53,7 @@ describe("OpenClaw with Node from an apt source, on a booted Debian host (system
     npmRegistry: mirror.npmRegistry,
     node: { kind: "apt", version: MIRROR_NODE_VERSION, source: mirror.nodeAptSource, key },
     removeOnDestroy: true,
+    keepReleases: 3,
   });
 
   /** One SSH session as the image's sudo user, the script on stdin, as remote.Command runs a step. */
@@ -60,7 +62,10 @@ describe("OpenClaw with Node from an apt source, on a booted Debian host (system
     return host.ssh(
       { host: host.server.v4, port: 22, user: host.user, privateKey },
       REMOTE_SHELL,
-      composeOpenClawInstall(renderOpenClawInstallScript(s), renderOpenClawSecrets(secrets)),
+      composeOpenClawInstall(
+        renderOpenClawInstallScript(s, HOST_DEFAULTS.stateDir),
+        renderOpenClawSecrets(secrets),
+      ),
       { timeoutMs: 60_000, perDialSeconds: 15 },
     );
   }

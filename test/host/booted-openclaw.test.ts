@@ -14,7 +14,10 @@ import { bootedPool, probeTargets } from "../support/bootedTest";
 import { MIRROR_NODE_VERSION, serveMirror, type ServedMirror } from "../support/openclawMirror";
 import type { RunResult } from "../support/sandbox";
 import { REMOTE_SHELL } from "../../components/host/script";
+import { HOST_DEFAULTS } from "../../components/host/options";
 import {
+  OPENCLAW_RECOVERY_DIR,
+  OPENCLAW_STEP_LOG,
   composeOpenClawInstall,
   parseOpenClawVersion,
   renderOpenClawInstallScript,
@@ -53,7 +56,14 @@ describe("OpenClaw on a booted Debian host (systemd-nspawn)", { skip }, () => {
     npmRegistry: mirror.npmRegistry,
     node: { kind: "tarball", version: MIRROR_NODE_VERSION, distUrl: mirror.nodeDistUrl },
     removeOnDestroy: true,
+    keepReleases: 3,
   });
+  /** The install step's stdin, as the component composes it. */
+  const installScript = (s: OpenClawSpec) =>
+    composeOpenClawInstall(
+      renderOpenClawInstallScript(s, HOST_DEFAULTS.stateDir),
+      renderOpenClawSecrets(secrets),
+    );
 
   /** One SSH session as the image's sudo user, the script on stdin, as remote.Command runs a step. */
   function run(script: string): Promise<RunResult> {
@@ -63,8 +73,7 @@ describe("OpenClaw on a booted Debian host (systemd-nspawn)", { skip }, () => {
       perDialSeconds: 15,
     });
   }
-  const install = (s: OpenClawSpec) =>
-    run(composeOpenClawInstall(renderOpenClawInstallScript(s), renderOpenClawSecrets(secrets)));
+  const install = (s: OpenClawSpec) => run(installScript(s));
   async function installOk(s: OpenClawSpec): Promise<string> {
     const r = await install(s);
     assert.equal(r.code, 0, `install failed:\n${r.stdout}\n${r.stderr}`);
@@ -73,10 +82,60 @@ describe("OpenClaw on a booted Debian host (systemd-nspawn)", { skip }, () => {
   }
   const started = () => host.onServer(`systemctl show -p ActiveEnterTimestamp --value ${UNIT}`).trim();
   const currentRelease = () => path.basename(host.onServer(`readlink ${OPENCLAW_HOST.current}`).trim());
+  /** The Node the steps installed, for one-liners on the host. */
+  const hostNode = `${OPENCLAW_HOST.nodeRoot}/${MIRROR_NODE_VERSION}/bin/node`;
   const healthz = () =>
     host.onServer(
-      `${OPENCLAW_HOST.nodeRoot}/${MIRROR_NODE_VERSION}/bin/node -e 'fetch("http://127.0.0.1:${PORT}/healthz").then(r => r.text()).then(t => console.log(t))'`,
+      `${hostNode} -e 'fetch("http://127.0.0.1:${PORT}/healthz").then(r => r.text()).then(t => console.log(t))'`,
     );
+  /** A filesystem of the test's own, named from its id, unmounted only if it is still that one. */
+  const scratchMount = (dir: string) => `oc${host.id}-${path.basename(dir)}`;
+  const unmount = (dir: string) =>
+    host.onServer(`if [ "$(findmnt -n -o SOURCE ${dir})" = ${scratchMount(dir)} ]; then umount ${dir}; fi`);
+  /** Waits until no install step holds the host's OpenClaw lock. */
+  async function stepEnded(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (host.onServer("flock -n /run/openclaw-gateway.lock true && echo free || true").trim() !== "free") {
+      if (Date.now() > deadline) throw new Error(`the install step still runs after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  /**
+   * Starts the install step over SSH as `run` does, and kills the SSH client once the step has
+   * printed `at`: the session drops (as when the deployer's network goes) and the step goes on
+   * alone. Resolves with what it printed until then.
+   */
+  function installThenDrop(s: OpenClawSpec, at: RegExp): Promise<string> {
+    const child = spawn(
+      "ip",
+      [
+        ...["netns", "exec", host.admin.ns, "ssh", "-F", "/dev/null", "-i", host.clientKey],
+        ...["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes"],
+        ...["-o", `UserKnownHostsFile=${path.join(host.dir, "known_hosts")}`, "-o", "LogLevel=ERROR"],
+        ...["-T", `${host.user}@${host.server.v4}`, REMOTE_SHELL],
+      ],
+      { stdio: ["pipe", "pipe", "pipe"] },
+    );
+    child.stdin.on("error", () => undefined);
+    child.stdin.end(installScript(s));
+    return new Promise((resolve, reject) => {
+      let out = "";
+      let err = "";
+      const timer = setTimeout(() => child.kill("SIGKILL"), 600_000);
+      child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+        if (!at.test(out)) return;
+        clearTimeout(timer);
+        child.kill("SIGKILL");
+        resolve(out);
+      });
+      child.on("exit", () => {
+        clearTimeout(timer);
+        reject(new Error(`the step ended before printing ${at}:\n${out}\n${err}`));
+      });
+    });
+  }
   /** POST /tools/invoke from the trusted peer with `bearer`: it needs the gateway's token. */
   async function invoke(bearer: string): Promise<string> {
     // The header from a file: the token is in no command line on the machine.
@@ -283,6 +342,122 @@ describe("OpenClaw on a booted Debian host (systemd-nspawn)", { skip }, () => {
     assert.notEqual(started(), before);
   });
 
+  test("no room for the recovery point: refused before the gateway stops, which goes on serving", async (t) => {
+    if (!needsInstall(t)) return;
+    // The state outgrows a small filesystem of the test's own, mounted where recovery points go.
+    const filler = `${OPENCLAW_HOST.stateDir}/oc${host.id}-filler`;
+    host.onServer(
+      `head -c 32M /dev/zero >${filler} && chown openclaw: ${filler} && ` +
+        `mount -t tmpfs -o size=24m,mode=700 ${scratchMount(OPENCLAW_RECOVERY_DIR)} ${OPENCLAW_RECOVERY_DIR}`,
+    );
+    try {
+      const before = started();
+      const r = await install(spec(NEW, "lan"));
+      assert.notEqual(r.code, 0, r.stdout);
+      assert.match(
+        r.stderr,
+        /not enough space for the recovery point: copying \/var\/lib\/openclaw-gateway to \/var\/lib\/openclaw-gateway-recovery\/2026\.9\.5 needs \d+ MiB \(the state, \d+ MiB, and 16 MiB to spare\), and \/var\/lib\/openclaw-gateway-recovery has 2[34] MiB free; nothing was changed/,
+      );
+      assert.equal(started(), before, "the gateway was stopped or restarted");
+      assert.equal(currentRelease(), OLD);
+      assert.equal(JSON.parse(healthz()).ok, true);
+    } finally {
+      unmount(OPENCLAW_RECOVERY_DIR);
+      host.onServer(`rm -f ${filler}`);
+    }
+  });
+
+  test("a failure once the gateway is stopped (no room for the new environment file): the previous release and files, healthy", async (t) => {
+    if (!needsInstall(t)) return;
+    const envDir = path.dirname(OPENCLAW_HOST.envFile);
+    const saved = `/run/oc${host.id}-env`;
+    // The environment file's directory on a filesystem of the test's own, full.
+    host.onServer(
+      `cp -a ${envDir} ${saved} && mount -t tmpfs -o size=64k,mode=700 ${scratchMount(envDir)} ${envDir} && ` +
+        `cp -a ${saved}/. ${envDir}/ && { head -c 1M /dev/zero >${envDir}/filler 2>/dev/null || true; }`,
+    );
+    const previous = secrets;
+    try {
+      const before = started();
+      secrets = { ...secrets, gatewayToken: token("unwritten") };
+      const r = await install(spec(NEW, "lan"));
+      assert.notEqual(r.code, 0, r.stdout);
+      assert.match(
+        r.stdout,
+        /saved the state of OpenClaw 2026\.9\.5 as its recovery point/,
+        "not after the stop",
+      );
+      assert.match(r.stderr, /No space left on device/);
+      assert.match(
+        r.stderr,
+        /FAILED: the install step failed \(exit \d+\); back on OpenClaw 2026\.9\.5 with its environment file, config and unit from before this step, which is healthy/,
+      );
+      assert.notEqual(started(), before);
+      assert.equal(currentRelease(), OLD);
+      assert.equal(JSON.parse(healthz()).ok, true);
+      assert.equal(
+        host.onServer(`ls -A ${envDir}`).split("\n").filter(Boolean).sort().join(" "),
+        "filler gateway.env",
+      );
+    } finally {
+      secrets = previous;
+      unmount(envDir);
+      host.onServer(`rm -rf ${saved}`);
+    }
+    assert.equal(await invoke(secrets.gatewayToken), "200", "the previous token no longer works");
+  });
+
+  test("a config change that fails its health check (its port taken): the previous config and unit, healthy", async (t) => {
+    if (!needsInstall(t)) return;
+    const taken = PORT + 1;
+    const listener = `oc${host.id}-listener`;
+    // Another program holds the new port: it accepts connections and never answers.
+    host.onServer(
+      `systemd-run --quiet --unit=${listener} ${hostNode} -e 'require("net").createServer(() => {}).listen(${taken}, "0.0.0.0")' && ` +
+        `for i in $(seq 50); do ss -ltnH "sport = :${taken}" | grep -q . && break; sleep 0.2; done`,
+    );
+    try {
+      const before = started();
+      const r = await install({ ...spec(OLD, "lan"), port: taken });
+      assert.notEqual(r.code, 0, r.stdout);
+      assert.match(r.stdout, /changed: config, unit; restarting/);
+      assert.match(
+        r.stderr,
+        /OpenClaw 2026\.9\.5 with the new config, unit failed its health check; back on OpenClaw 2026\.9\.5 with its environment file, config and unit from before this step, which is healthy/,
+      );
+      const config = JSON.parse(host.onServer(`cat ${OPENCLAW_HOST.stateDir}/openclaw.json`));
+      assert.equal(config.gateway.port, PORT);
+      assert.match(
+        host.onServer(`systemctl show -p ExecStart --value ${UNIT}`),
+        new RegExp(`--port ${PORT} --bind lan`),
+      );
+      assert.notEqual(started(), before);
+      assert.equal(JSON.parse(healthz()).ok, true);
+    } finally {
+      host.onServer(`systemctl stop ${listener} 2>/dev/null || true`);
+    }
+  });
+
+  test("the session drops during an upgrade: the step, alone, puts the previous release back once it has stopped the gateway", async (t) => {
+    if (!needsInstall(t)) return;
+    // 2026.9.6 installed anew: the step spends a while in npm, the session gone, before the stop.
+    host.onServer(`rm -rf ${OPENCLAW_HOST.releases}/${NEW} ${OPENCLAW_STEP_LOG}`);
+    const before = started();
+    await installThenDrop(spec(NEW, "lan"), /installing OpenClaw 2026\.9\.6/);
+    await stepEnded(600_000);
+    assert.notEqual(started(), before, "the step never stopped the gateway");
+    assert.equal(currentRelease(), OLD);
+    assert.equal(host.onServer(`systemctl is-active ${UNIT} || true`).trim(), "active");
+    assert.equal(JSON.parse(healthz()).ok, true);
+    const log = host.onServer(`cat ${OPENCLAW_STEP_LOG} 2>/dev/null || true`);
+    t.diagnostic(`${OPENCLAW_STEP_LOG}:\n${log}`);
+    assert.match(log, /got SIG(PIPE|HUP) \(the session dropped, or the step was stopped\)/);
+    assert.match(
+      log,
+      /FAILED: the install step got SIG(PIPE|HUP) \(its session dropped, or it was stopped\); back on OpenClaw 2026\.9\.5 with its environment file, config and unit from before this step, which is healthy/,
+    );
+  });
+
   test("a release that fails its health check: back on the previous version, healthy", async (t) => {
     if (!needsInstall(t)) return;
     // The kept 2026.9.6 release, broken on the host: its entry exits at once.
@@ -293,7 +468,7 @@ describe("OpenClaw on a booted Debian host (systemd-nspawn)", { skip }, () => {
     assert.notEqual(r.code, 0);
     assert.match(
       r.stderr,
-      /OpenClaw 2026\.9\.6 failed its health check; back on 2026\.9\.5, which is healthy/,
+      /OpenClaw 2026\.9\.6 failed its health check; back on OpenClaw 2026\.9\.5 with its environment file, config and unit from before this step, which is healthy/,
     );
     assert.equal(currentRelease(), OLD);
     assert.equal(host.onServer(`systemctl is-active ${UNIT}`).trim(), "active");

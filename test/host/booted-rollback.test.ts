@@ -58,7 +58,7 @@ describe("rollback on a booted Debian host (systemd-nspawn)", { skip }, () => {
     assert.doesNotMatch(host.onServer("systemctl list-timers --all --no-legend"), /openclaw-rollback-/);
 
     // SSH works again, and the kernel holds exactly the rules from before.
-    const again = await host.ssh(locked[0]!.connection, "true", "", { timeoutMs: 5000, perDialSeconds: 2 });
+    const again = await host.ssh(locked[0]!.connection, "true", "", { timeoutMs: 30_000, perDialSeconds: 5 });
     assert.equal(again.code, 0, again.stderr);
     assert.equal(host.userChains(), before);
   });

@@ -222,8 +222,8 @@ describe("host hardening on a sandbox host", { skip }, () => {
 
     // SSH works again, and the kernel holds exactly the rules from before.
     const again = await sandbox.ssh(locked[0]!.connection, "true", "", {
-      timeoutMs: 5000,
-      perDialSeconds: 2,
+      timeoutMs: 30_000,
+      perDialSeconds: 5,
     });
     assert.equal(again.code, 0, again.stderr);
     assert.equal(userChains(sandbox), before);

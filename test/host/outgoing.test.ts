@@ -65,7 +65,7 @@ describe("outgoing allow-list", { skip }, () => {
       },
       "true",
       "",
-      { timeoutMs: 5000, perDialSeconds: 3 },
+      { timeoutMs: 30_000, perDialSeconds: 5 },
     );
     assert.equal(again.code, 0, again.stderr);
     // Inbound is unchanged: the LAN still reaches the API.

@@ -40,9 +40,7 @@ describe("sshd Match blocks", { skip }, () => {
         file,
         `HostKey /etc/ssh/ssh_host_ed25519_key\nKbdInteractiveAuthentication no\nMatch User nobody\n  ${line}\n`,
       );
-      return /^kbdinteractiveauthentication (\w+)$/m.exec(
-        sandbox.sshd(`-T -f ${file} -C user=nobody`),
-      )![1];
+      return /^kbdinteractiveauthentication (\w+)$/m.exec(sandbox.sshd(`-T -f ${file} -C user=nobody`))![1];
     };
     for (const alias of Object.keys(SSHD_ALIASES)) assert.equal(effective(`${alias} yes`), "yes", alias);
     assert.equal(effective("X11Forwarding yes"), "no", "control: another keyword leaves it alone");
@@ -85,11 +83,7 @@ describe("sshd Match blocks", { skip }, () => {
       "Match User root\n  PasswordAuthentication yes\n  PermitRootLogin yes\n",
     );
     assert.equal(await sandbox.passwordLogin(), "accepted", "the Match block really lets passwords in");
-    assert.match(
-      sandbox.sshd("-T"),
-      /^passwordauthentication no$/m,
-      "plain sshd -T does not see it",
-    );
+    assert.match(sandbox.sshd("-T"), /^passwordauthentication no$/m, "plain sshd -T does not see it");
     let verify = await runStep(sandbox, s[1]!);
     assert.equal(verify.code, 1, verify.stdout);
     assert.match(

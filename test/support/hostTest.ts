@@ -16,6 +16,17 @@ export const HOME_FIREWALL = {
   ipv6: true,
 };
 
+/** A change to the home stack that admits the LAN to a second port: harmless, so the deployer keeps SSH. */
+export const ONE_MORE_PORT = {
+  "openclaw:firewall": {
+    ...HOME_FIREWALL,
+    services: [
+      ...HOME_FIREWALL.services,
+      { name: "openclaw-extra", ports: [9000], protocol: "tcp", sources: ["192.168.1.0/24"] },
+    ],
+  },
+};
+
 /**
  * The `skip` option of a host suite that cannot run here (`reason` says why; undefined: it
  * can). In CI (CI=true) a suite that cannot run fails the run instead of skipping quietly.

@@ -95,6 +95,8 @@ export class Sandbox {
   readonly sshdLog = path.join(this.dir, "sshd.log");
   /** The server's /var/log, as its SSH sessions see it. */
   readonly varLog = path.join(this.dir, "varlog");
+  /** Root's home on the server, as its SSH sessions see it: empty, as on a fresh host. */
+  readonly rootHome = path.join(this.dir, "root-home");
   /** The hardening's sshd drop-in, as the machine sees the server's file. */
   get sshdDropIn(): string {
     return `/etc/netns/${this.server.ns}/ssh/sshd_config.d/00-openclaw.conf`;
@@ -142,6 +144,7 @@ export class Sandbox {
     // Its own machine id: journalctl reads /var/log/journal/<machine-id>.
     fs.writeFileSync(path.join(etc, "machine-id"), `${randomBytes(16).toString("hex")}\n`);
     fs.mkdirSync(this.varLog);
+    fs.mkdirSync(this.rootHome, { mode: 0o700 });
     fs.copyFileSync(`${this.clientKey}.pub`, path.join(this.dir, "authorized_keys"));
     const hostPublic = fs
       .readFileSync(path.join(ssh, "ssh_host_ed25519_key.pub"), "utf8")
@@ -156,12 +159,16 @@ export class Sandbox {
     this.start(
       [
         // Its own /run too, where sshd needs /run/sshd: the machine's is shared with every other
-        // sandbox, and one removing it would break the others' sshd.
+        // sandbox, and one removing it would break the others' sshd. And root's own home, as on
+        // a fresh host: the machine's /root/.bashrc (which bash reads for a command sshd runs)
+        // would put the machine's tools first on PATH and run them at every login.
         ...[
           "sh",
           "-c",
-          'mount --bind "$0" /var/log && mount -t tmpfs -o mode=755 sandbox-run /run && mkdir -m 755 /run/sshd && exec "$@"',
+          'mount --bind "$0" /var/log && mount --bind "$1" /root && mount -t tmpfs -o mode=755 sandbox-run /run && ' +
+            'mkdir -m 755 /run/sshd && shift && exec "$@"',
           this.varLog,
+          this.rootHome,
         ],
         ...["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/sshd_config"],
       ],
@@ -445,12 +452,15 @@ export class Sandbox {
       .some((l) => l.split(" ")[0] === ns);
   }
 
-  /** Plays a reboot of the server's firewall: every table emptied, then UFW's boot-time start. */
-  reboot(): void {
-    this.onServer(
+  /**
+   * Plays a reboot of the server's firewall: every table emptied, then UFW's boot-time start.
+   * Returns what that start printed, its hooks' messages included.
+   */
+  reboot(): string {
+    return this.onServer(
       ["iptables", "ip6tables"]
         .map((bin) => `for t in filter nat; do ${bin} -t $t -F; ${bin} -t $t -X; done`)
-        .join("\n") + "\n/lib/ufw/ufw-init start >/dev/null",
+        .join("\n") + "\n/lib/ufw/ufw-init start 2>&1",
     );
   }
 

@@ -4,6 +4,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { PolicyError } from "../../components/policy/errors";
 import { parseHardeningOptions } from "../../components/host/options";
+import { OPENCLAW_HOST } from "../../components/openclaw/types";
 
 const KEY = "openclaw:hardening";
 
@@ -134,7 +135,7 @@ describe("hardening.stateDir", () => {
       );
       assert.match(
         r.message,
-        /Accepted: a normalised absolute path .* that only root can write to, such as \/var\/lib\/openclaw\./,
+        /Accepted: a normalised absolute path .* that only root can write to, outside OpenClaw's directories \(.*\), such as \/var\/lib\/openclaw\./,
       );
     });
   }
@@ -147,5 +148,88 @@ describe("hardening.stateDir", () => {
   ]) {
     test(`${dir} is accepted`, () =>
       assert.equal(parseHardeningOptions({ stateDir: dir }, KEY).stateDir, dir));
+  }
+});
+
+describe("hardening.stateDir outside OpenClaw's directories (the gateway's user owns some of them)", () => {
+  const ACCEPTED =
+    /Accepted: a normalised absolute path .* that only root can write to, outside OpenClaw's directories \(\/opt\/openclaw, \/etc\/openclaw, \/var\/lib\/openclaw-gateway, \/var\/lib\/openclaw-gateway-recovery\), such as \/var\/lib\/openclaw\./;
+  for (const [dir, problem] of [
+    ["/var/lib/openclaw-gateway", "is /var/lib/openclaw-gateway, one of OpenClaw's directories"],
+    [
+      "/var/lib/openclaw-gateway/hardening",
+      "is inside /var/lib/openclaw-gateway, one of OpenClaw's directories",
+    ],
+    ["/opt/openclaw", "is /opt/openclaw, one of OpenClaw's directories"],
+    ["/opt/openclaw/state", "is inside /opt/openclaw, one of OpenClaw's directories"],
+    ["/opt/openclaw/releases/hardening", "is inside /opt/openclaw, one of OpenClaw's directories"],
+    ["/etc/openclaw/state", "is inside /etc/openclaw, one of OpenClaw's directories"],
+    [
+      "/var/lib/openclaw-gateway-recovery/x",
+      "is inside /var/lib/openclaw-gateway-recovery, one of OpenClaw's directories",
+    ],
+    ["/var/lib", "contains /var/lib/openclaw-gateway, one of OpenClaw's directories"],
+    ["/opt", "contains /opt/openclaw, one of OpenClaw's directories"],
+  ] as const) {
+    test(`${dir} is refused: ${problem}`, () => {
+      const r = refusal({ stateDir: dir });
+      assert.equal(r.key, "openclaw:hardening.stateDir");
+      assert.ok(
+        r.message.includes(`openclaw:hardening.stateDir: ${JSON.stringify(dir)} ${problem}`),
+        r.message,
+      );
+      assert.match(r.message, ACCEPTED);
+    });
+  }
+  test("every path OpenClaw's install step uses is covered: it, and anything under it, is refused", () => {
+    const paths = Object.values(OPENCLAW_HOST).filter((v) => v.startsWith("/"));
+    assert.ok(paths.length >= 5, paths.join(", "));
+    for (const p of paths) {
+      for (const dir of [p, `${p}/hardening`]) {
+        assert.match(refusal({ stateDir: dir }).message, /one of OpenClaw's directories/, dir);
+      }
+    }
+  });
+  for (const dir of [
+    "/var/lib/openclaw",
+    "/var/lib/openclaw-gatewayx",
+    "/opt/openclaw-hardening",
+    "/etc/openclaw-state",
+  ]) {
+    test(`${dir}, beside them, is accepted`, () =>
+      assert.equal(parseHardeningOptions({ stateDir: dir }, KEY).stateDir, dir));
+  }
+});
+
+describe("hardening's numbers: out of range names the range, a fraction or a string asks for a whole number", () => {
+  for (const [name, value, problem, accepted] of [
+    [
+      "rollbackAfter",
+      20,
+      "is out of range (30 to 3600 seconds)",
+      "a whole number of seconds from 30 to 3600",
+    ],
+    [
+      "rollbackAfter",
+      4000,
+      "is out of range (30 to 3600 seconds)",
+      "a whole number of seconds from 30 to 3600",
+    ],
+    ["rollbackAfter", 45.5, "is not a whole number of seconds", "a whole number of seconds from 30 to 3600"],
+    ["rollbackAfter", "60", "is not a whole number of seconds", "a whole number of seconds from 30 to 3600"],
+    ["perDialTimeout", 0, "is out of range (1 to 300 seconds)", "a whole number of seconds from 1 to 300"],
+    ["perDialTimeout", 301, "is out of range (1 to 300 seconds)", "a whole number of seconds from 1 to 300"],
+    ["perDialTimeout", 2.5, "is not a whole number of seconds", "a whole number of seconds from 1 to 300"],
+  ] as const) {
+    test(`${name}: ${JSON.stringify(value)} ${problem}`, () => {
+      const r = refusal({ [name]: value, timeout: "2h" });
+      assert.equal(r.key, `openclaw:hardening.${name}`);
+      assert.ok(
+        r.message.includes(
+          `openclaw:hardening.${name}: ${JSON.stringify(value)} ${problem}. Accepted: ${accepted}.`,
+        ),
+        r.message,
+      );
+    });
   }
 });

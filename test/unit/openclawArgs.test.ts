@@ -16,6 +16,7 @@ import {
 import type { FirewallConfig, ServiceConfig } from "../../components/policy/types";
 import { renderPlan } from "../../components/render/plan";
 import { problems } from "../support/problems";
+import { ARMOURED_PRIVATE_KEY, ARMOURED_PUBLIC_KEY } from "../support/openpgpKeys";
 
 const PUBLIC = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIArgsArgsArgsArgsArgsArgsArgsArgs0 a@example";
 const SECRET = "SuperSecretTokenValue-9d1e";
@@ -77,6 +78,7 @@ const DEFAULT_SPEC: OpenClawSpec = {
   npmRegistry: DEFAULT_NPM_REGISTRY,
   node: { kind: "tarball", version: DEFAULT_NODE_VERSION, distUrl: DEFAULT_NODE_DIST_URL },
   removeOnDestroy: true,
+  keepReleases: 3,
 };
 
 describe("defaults per target", () => {
@@ -128,7 +130,7 @@ describe("defaults per target", () => {
     assert.equal(spec.removeOnDestroy, false);
   });
   test("an apt source makes Node come from apt", () => {
-    const key = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQINBGT\n-----END PGP PUBLIC KEY BLOCK-----";
+    const key = ARMOURED_PUBLIC_KEY;
     const source = "deb [signed-by=/etc/apt/keyrings/node.asc] http://127.0.0.1:8080/node_24.x nodistro main";
     assert.deepEqual(parse({ node: { aptSource: source, aptKey: key } }).openclaw!.node, {
       kind: "apt",
@@ -353,7 +355,7 @@ describe("versions, sources and mirrors: refusals", () => {
     ],
     [
       "an apt key that is not armoured",
-      { aptSource: "deb http://x/ a b", aptKey: "mQINBGT" },
+      { aptSource: "deb [signed-by=/etc/apt/keyrings/x.gpg] http://x/ a b", aptKey: "mQINBGT" },
       "aptKey",
       /"\(7 characters\)" is not an ASCII-armoured PGP public key/,
     ],
@@ -366,6 +368,127 @@ describe("versions, sources and mirrors: refusals", () => {
   ] as const) {
     test(`${label} is refused`, () => {
       oneProblem(() => parse({ node }), `edge.openclaw.node.${key}`, shown);
+    });
+  }
+});
+
+describe("node.aptSource and node.aptKey: nothing but a keyring, nothing that weakens apt's checks", () => {
+  const KEYRING = "/etc/apt/keyrings/node.asc";
+  const source = (options: string) => `deb [${options}] https://deb.example/node_24.x nodistro main`;
+  const apt = (aptSource: string, aptKey = ARMOURED_PUBLIC_KEY) => parse({ node: { aptSource, aptKey } });
+  /** The armour of the key with its base64 body replaced by `body` (its checksum line dropped). */
+  const armour = (body: string, kind = "PUBLIC KEY") =>
+    `-----BEGIN PGP ${kind} BLOCK-----\n\n${body}\n-----END PGP ${kind} BLOCK-----`;
+  const bodyOf = (armoured: string) =>
+    armoured
+      .split("\n")
+      .filter((l) => l && !l.startsWith("-----") && !l.startsWith("="))
+      .join("\n");
+
+  test("a key in either keyring directory, armoured as gpg prints it, with headers or CRLF, is accepted", () => {
+    const withHeaders = ARMOURED_PUBLIC_KEY.replace("\n\n", "\nComment: NodeSource\nVersion: GnuPG v2\n\n");
+    for (const [options, key] of [
+      [`signed-by=${KEYRING}`, ARMOURED_PUBLIC_KEY],
+      ["signed-by=/usr/share/keyrings/nodesource.gpg", withHeaders.replace(/\n/g, "\r\n")],
+      [`arch=amd64 signed-by=${KEYRING}`, ARMOURED_PUBLIC_KEY],
+      [` signed-by=${KEYRING} `, ARMOURED_PUBLIC_KEY],
+    ] as const) {
+      assert.equal(apt(source(options), key).openclaw!.node.kind, "apt", options);
+    }
+    // Without a key, the source may rely on a keyring the host already has, or on apt's own.
+    const keyless = parse({ node: { aptSource: "deb https://deb.example/node_24.x nodistro main" } });
+    assert.equal(keyless.openclaw!.node.kind, "apt");
+  });
+
+  for (const [label, aptSource, shown] of [
+    [
+      "a signed-by path outside the keyring directories",
+      source("signed-by=/root/.ssh/authorized_keys"),
+      /signed-by=\/root\/\.ssh\/authorized_keys.* is not a keyring in \/etc\/apt\/keyrings\/ or \/usr\/share\/keyrings\/.*Accepted: signed-by=\/etc\/apt\/keyrings\/NAME\.gpg/,
+    ],
+    [
+      "a signed-by path that climbs out of the keyring directory",
+      source("signed-by=/etc/apt/keyrings/../../cron.d/x.gpg"),
+      /signed-by=\/etc\/apt\/keyrings\/\.\.\/\.\.\/cron\.d\/x\.gpg/,
+    ],
+    [
+      "a signed-by path in a subdirectory",
+      source("signed-by=/usr/share/keyrings/sub/node.gpg"),
+      /signed-by=\/usr\/share\/keyrings\/sub\/node\.gpg/,
+    ],
+    [
+      "a keyring whose name does not end in .gpg or .asc",
+      source("signed-by=/etc/apt/keyrings/node"),
+      /signed-by=\/etc\/apt\/keyrings\/node, which is not a keyring/,
+    ],
+    [
+      "two signed-by options",
+      source(`signed-by=${KEYRING} signed-by=/etc/apt/keyrings/other.gpg`),
+      /signed-by.* more than once/,
+    ],
+    [
+      "trusted=yes",
+      source(`trusted=yes signed-by=${KEYRING}`),
+      /trusted=yes.*turns off apt's signature check/,
+    ],
+    [
+      "allow-insecure=yes",
+      source(`signed-by=${KEYRING} allow-insecure=yes`),
+      /allow-insecure=yes.*turns off apt's signature check/,
+    ],
+    ["allow-weak=yes", source(`allow-weak=yes signed-by=${KEYRING}`), /allow-weak=yes/],
+    [
+      "a key with a source that has no signed-by",
+      "deb https://deb.example/node_24.x nodistro main",
+      /has no signed-by=.* node\.aptKey/,
+    ],
+  ] as const) {
+    test(`${label} is refused, naming the option and what is accepted`, () => {
+      oneProblem(() => apt(aptSource), "edge.openclaw.node.aptSource", shown);
+    });
+  }
+
+  for (const [label, key, shown] of [
+    ["an armour whose body is not base64", armour("mQINBGT"), /is not an OpenPGP public key/],
+    [
+      "an armour whose body is not OpenPGP",
+      armour(Buffer.from("plain text, no packets").toString("base64")),
+      /is not an OpenPGP public key: byte 0 does not start a packet/,
+    ],
+    ["an armour whose checksum does not match", ARMOURED_PUBLIC_KEY.replace("=xFo6", "=AAAA"), /checksum/],
+    ["a truncated key", armour(bodyOf(ARMOURED_PUBLIC_KEY).slice(0, 60)), /is not an OpenPGP public key/],
+    ["a secret key", ARMOURED_PRIVATE_KEY, /is a secret \(private\) key/],
+    [
+      "a secret key in a public key's armour",
+      armour(bodyOf(ARMOURED_PRIVATE_KEY)),
+      /is a secret \(private\) key/,
+    ],
+  ] as const) {
+    test(`${label} is refused as the apt key, never shown`, () => {
+      const message = oneProblem(
+        () => apt(source(`signed-by=${KEYRING}`), key),
+        "edge.openclaw.node.aptKey",
+        shown,
+      );
+      assert.match(message, /\(\d+ characters\)/);
+      for (const line of bodyOf(key).split("\n"))
+        assert.ok(!message.includes(line), "the key's body in the message");
+    });
+  }
+});
+
+describe("keepReleases: how many releases and recovery points the host keeps", () => {
+  test("3 by default; any whole number from 1 to 100", () => {
+    assert.equal(parse(undefined).openclaw!.keepReleases, 3);
+    for (const n of [1, 10, 100]) assert.equal(parse({ keepReleases: n }).openclaw!.keepReleases, n);
+  });
+  for (const bad of [0, 2.5, -1, 101, "3"]) {
+    test(`${JSON.stringify(bad)} is refused`, () => {
+      oneProblem(
+        () => parse({ keepReleases: bad }),
+        "edge.openclaw.keepReleases",
+        /is not a whole number from 1 to 100.*Accepted: .*e\.g\. 3/,
+      );
     });
   }
 });

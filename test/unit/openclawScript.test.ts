@@ -1,10 +1,12 @@
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { type SpawnSyncReturns, execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { bash51 } from "../support/bash51";
 import { cannotRun } from "../support/cannotRun";
+import { ARMOURED_PUBLIC_KEY } from "../support/openpgpKeys";
 import { analyzeUnit, hasSystemdAnalyze } from "../support/systemdAnalyze";
 import {
   OPENCLAW_INSTALL_ENTRY,
@@ -15,6 +17,7 @@ import {
   renderOpenClawSecrets,
   renderOpenClawVerifyScript,
 } from "../../components/host/openclawScript";
+import { HOST_DEFAULTS } from "../../components/host/options";
 import { nodeBinary, renderOpenClawUnit } from "../../components/render/openclawUnit";
 import {
   DEFAULT_NODE_DIST_URL,
@@ -39,7 +42,10 @@ const SPEC: OpenClawSpec = {
   npmRegistry: DEFAULT_NPM_REGISTRY,
   node: { kind: "tarball", version: "24.22.3", distUrl: DEFAULT_NODE_DIST_URL },
   removeOnDestroy: true,
+  keepReleases: 3,
 };
+/** The hardening's state directory, as the component passes it to the install step. */
+const HARDENING = HOST_DEFAULTS.stateDir;
 const APT_SPEC: OpenClawSpec = {
   ...SPEC,
   bind: "loopback",
@@ -67,7 +73,7 @@ function withLibrary(body: string, env: Record<string, string> = {}) {
 
 test("every script is valid bash; install alone runs nothing, verify and remove end in one call", () => {
   for (const spec of [SPEC, APT_SPEC]) {
-    const install = renderOpenClawInstallScript(spec);
+    const install = renderOpenClawInstallScript(spec, HARDENING);
     for (const script of [
       install,
       composeOpenClawInstall(install, renderOpenClawSecrets(SECRETS)),
@@ -90,7 +96,7 @@ test("every script is valid bash; install alone runs nothing, verify and remove 
 });
 
 test("the secrets are only in the secrets part, which comes after the library and before the call", () => {
-  const install = renderOpenClawInstallScript(SPEC);
+  const install = renderOpenClawInstallScript(SPEC, HARDENING);
   const secrets = renderOpenClawSecrets(SECRETS);
   for (const value of Object.values(SECRETS)) {
     assert.ok(!install.includes(value), "a secret in the install script");
@@ -114,8 +120,11 @@ test("the secrets are only in the secrets part, which comes after the library an
 });
 
 test("the output is deterministic and carries the spec", () => {
-  assert.equal(renderOpenClawInstallScript(SPEC), renderOpenClawInstallScript({ ...SPEC }));
-  const script = renderOpenClawInstallScript(SPEC);
+  assert.equal(
+    renderOpenClawInstallScript(SPEC, HARDENING),
+    renderOpenClawInstallScript({ ...SPEC }, HARDENING),
+  );
+  const script = renderOpenClawInstallScript(SPEC, HARDENING);
   for (const line of [
     "VERSION='2026.9.6'",
     "PORT='18789'",
@@ -127,13 +136,15 @@ test("the output is deterministic and carries the spec", () => {
   ]) {
     assert.ok(script.split("\n").includes(line), `${line} missing`);
   }
-  assert.ok(renderOpenClawInstallScript(APT_SPEC).split("\n").includes("NODE_BIN='/usr/bin/node'"));
+  assert.ok(
+    renderOpenClawInstallScript(APT_SPEC, HARDENING).split("\n").includes("NODE_BIN='/usr/bin/node'"),
+  );
 });
 
 test("the library assigns no globals, and the header assigns every global it reads", () => {
   assert.deepEqual(LIBRARY.match(/^[A-Za-z_][A-Za-z0-9_]*=/gm), null);
   const read = new Set([...LIBRARY.matchAll(/\$\{?([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!));
-  const header = renderOpenClawInstallScript(SPEC).split(LIBRARY.trimEnd())[0]!;
+  const header = renderOpenClawInstallScript(SPEC, HARDENING).split(LIBRARY.trimEnd())[0]!;
   const assigned = new Set([...header.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!));
   const secrets = new Set(
     [...renderOpenClawSecrets(SECRETS).matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!),
@@ -311,19 +322,8 @@ test("older-schema: a release declaring an older state or agent schema cannot re
   }
 });
 
-/** A throwaway ed25519 public key (gpg --armor --export) and the SHA-256 of gpg --dearmor's output. */
-const ARMOURED_KEY = [
-  "-----BEGIN PGP PUBLIC KEY BLOCK-----",
-  "",
-  "mDMEaw2bJxYJKwYBBAHaRw8BAQdA1OgMrP7X7wzBfWqHTNCqbaW/vxfrrUBD4inA",
-  "TO5a1lu0LW90aGVyLWtleSA8b3RoZXIta2V5QG9wZW5jbGF3LXNlcnZlci5pbnZh",
-  "bGlkPoiQBBMWCAA4FiEE0FAObtR5wKjZUiNZ+xVjn+IUaTQFAmsNmycCGwMFCwkI",
-  "BwIGFQoJCAsCBBYCAwECHgECF4AACgkQ+xVjn+IUaTQiswEA09qWMgOfLVVZg/Gp",
-  "h35POxKWgjOIPyZOidqKsw9kiP4BAOd9ueJfUDfPBqCVeyKPtNidwyglPEZ9oLbj",
-  "QR09akMP",
-  "=xFo6",
-  "-----END PGP PUBLIC KEY BLOCK-----",
-];
+/** A throwaway public key's lines, and the SHA-256 of gpg --dearmor's output for it. */
+const ARMOURED_KEY = ARMOURED_PUBLIC_KEY.split("\n");
 const DEARMORED_SHA256 = "17ce88f1fecb749208bf14374cf3e58ee7114bcda0f5cc73609efc8987a15296";
 
 test("apt: an armoured key is dearmored as gpg does, headers and CRLF or not; versions match upstream", () => {
@@ -398,5 +398,305 @@ test("the unit: the openclaw user, writable state only, sandboxed; systemd-analy
     assert.match(broken.stderr, /openclaw-gateway\.service:\d+: Failed to parse protect system value/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// --- The host's users, directories and tools, in scratch copies -----------------------------------
+
+/** Skips (or, in CI, fails) a test that needs root; true when it can go on. */
+function asRoot(t: TestContext, why: string): boolean {
+  if (process.getuid?.() === 0) return true;
+  cannotRun(t, `needs root (${why})`);
+  return false;
+}
+
+/** Runs `body` with a new temporary directory, removed after it. */
+function inTempDir(prefix: string, body: (dir: string) => void): void {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  try {
+    body(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs `body` with a temporary directory holding a copy of the machine's /etc, for inScratchRoot. */
+function withScratchRoot(body: (dir: string) => void): void {
+  inTempDir("openclaw-root-", (dir) => {
+    execFileSync("cp", ["-a", "/etc", path.join(dir, "etc")]);
+    body(dir);
+  });
+}
+
+/**
+ * Runs `body` with the library's functions, as root, in a mount namespace of its own whose /etc
+ * is `dir`/etc: the users and groups that useradd, id and chown make or read there are the
+ * copy's, and nothing of the machine's changes. `mounts` runs first, in that namespace.
+ */
+function inScratchRoot(dir: string, body: string, env: Record<string, string>, mounts = "") {
+  return spawnSync(
+    "unshare",
+    [
+      ...["--mount", "--propagation", "private", "bash", "-c"],
+      'mount --bind "$0/etc" /etc && eval "$2" && exec bash -c "$1"',
+      dir,
+      `${LIBRARY}\nset -euo pipefail\n${body}`,
+      mounts || "true",
+    ],
+    // stdin not a socket: Debian's bash reads ~/.bashrc when it looks started by sshd.
+    {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", ...env },
+    },
+  );
+}
+
+/** OpenClaw's directories under the scratch root `dir`, as the header names them. */
+function hostDirs(dir: string) {
+  return {
+    OC_USER: OPENCLAW_HOST.user,
+    STATE_DIR: path.join(dir, OPENCLAW_HOST.stateDir),
+    RECOVERY: path.join(dir, `${OPENCLAW_HOST.stateDir}-recovery`),
+    RELEASES: path.join(dir, OPENCLAW_HOST.releases),
+    NODE_ROOT: path.join(dir, OPENCLAW_HOST.nodeRoot),
+    CURRENT: path.join(dir, OPENCLAW_HOST.current),
+    ENV_FILE: path.join(dir, OPENCLAW_HOST.envFile),
+    UNIT_PATH: path.join(dir, "etc/systemd/system", OPENCLAW_HOST.unit),
+  };
+}
+
+const userIn = (dir: string, user: string) =>
+  fs
+    .readFileSync(path.join(dir, "etc/passwd"), "utf8")
+    .split("\n")
+    .some((l) => l.startsWith(`${user}:`));
+
+test("the install script is told the hardening's state directory and how many releases to keep", () => {
+  const lines = renderOpenClawInstallScript({ ...SPEC, keepReleases: 5 }, "/srv/oc-hardening").split("\n");
+  assert.ok(lines.includes("HARDENING_STATE_DIR='/srv/oc-hardening'"), "HARDENING_STATE_DIR missing");
+  assert.ok(lines.includes("KEEP_RELEASES='5'"), "KEEP_RELEASES missing");
+});
+
+test("ensure_user refuses, before anything is chowned, OpenClaw's directories holding the hardening's state or inside it", (t) => {
+  if (!asRoot(t, "a mount namespace with a scratch /etc")) return;
+  withScratchRoot((dir) => {
+    const dirs = hostDirs(dir);
+    fs.mkdirSync(dirs.STATE_DIR, { recursive: true, mode: 0o755 });
+    const cases: [string, string][] = [
+      [dirs.STATE_DIR, dirs.STATE_DIR],
+      [path.join(dirs.STATE_DIR, "hardening"), dirs.STATE_DIR],
+      [path.dirname(dirs.STATE_DIR), dirs.STATE_DIR],
+      [path.join(dirs.RECOVERY, "hardening"), dirs.RECOVERY],
+      [path.join(path.dirname(dirs.RELEASES), "releases/x"), path.dirname(dirs.RELEASES)],
+    ];
+    for (const [hardening, ours] of cases) {
+      const r = inScratchRoot(dir, "ensure_user", { ...dirs, HARDENING_STATE_DIR: hardening });
+      assert.notEqual(r.status, 0, `accepted hardening.stateDir ${hardening}`);
+      assert.ok(r.stderr.includes(`hardening.stateDir ${hardening}`), r.stderr);
+      assert.ok(r.stderr.includes(ours), r.stderr);
+      assert.equal(fs.statSync(dirs.STATE_DIR).uid, 0, "the state directory was chowned");
+      assert.ok(!userIn(dir, OPENCLAW_HOST.user), "the user was made");
+    }
+    // The default, beside OpenClaw's state: the user is made and given its state.
+    const ok = inScratchRoot(dir, "ensure_user", { ...dirs, HARDENING_STATE_DIR: path.join(dir, HARDENING) });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.ok(userIn(dir, OPENCLAW_HOST.user));
+    assert.notEqual(fs.statSync(dirs.STATE_DIR).uid, 0);
+  });
+});
+
+test("ensure_user refuses an existing openclaw user with groups besides its own, naming them", (t) => {
+  if (!asRoot(t, "a mount namespace with a scratch /etc")) return;
+  withScratchRoot((dir) => {
+    const dirs = hostDirs(dir);
+    fs.mkdirSync(dirs.STATE_DIR, { recursive: true, mode: 0o755 });
+    const etc = (name: string) => path.join(dir, "etc", name);
+    const groups = fs.readFileSync(etc("group"), "utf8").split("\n").filter(Boolean);
+    const passwd = fs.readFileSync(etc("passwd"), "utf8");
+    // A system account's uid (below 1000), and a gid, that the copy does not use yet.
+    const uid = [...Array(100).keys()]
+      .map((i) => 990 - i)
+      .find((n) => !passwd.includes(`:${n}:`) && !groups.some((l) => l.split(":")[2] === String(n)))!;
+    const dockerGid = 64902;
+    fs.appendFileSync(
+      etc("passwd"),
+      `openclaw:x:${uid}:${uid}:OpenClaw gateway:${dirs.STATE_DIR}:/usr/sbin/nologin\n`,
+    );
+    const withMembers = (members: string) =>
+      [
+        ...groups.filter((l) => !/^(openclaw|docker|adm):/.test(l)),
+        `openclaw:x:${uid}:`,
+        `docker:x:${dockerGid}:${members}`,
+        `adm:x:4:${members}`,
+        "",
+      ].join("\n");
+    fs.writeFileSync(etc("group"), withMembers("openclaw"));
+    const env = { ...dirs, HARDENING_STATE_DIR: path.join(dir, HARDENING) };
+    const refused = inScratchRoot(dir, "ensure_user", env);
+    assert.notEqual(refused.status, 0, "an openclaw user in the docker group was accepted");
+    assert.match(refused.stderr, /the existing user openclaw is in the groups (adm docker|docker adm)/);
+    assert.equal(fs.statSync(dirs.STATE_DIR).uid, 0, "the state directory was chowned");
+    // In its own group only: accepted, and given its state directory.
+    fs.writeFileSync(etc("group"), withMembers(""));
+    const ok = inScratchRoot(dir, "ensure_user", env);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(fs.statSync(dirs.STATE_DIR).uid, uid);
+  });
+});
+
+test("python3 runs isolated: a module planted where the step runs is not imported by fetch or unpack", () => {
+  inTempDir("openclaw-py-", (dir) => {
+    // The SSH user's home, where the step starts, with modules root would import from there.
+    const home = path.join(dir, "home");
+    const marker = path.join(dir, "imported");
+    fs.mkdirSync(home);
+    for (const m of ["shutil", "lzma", "sys", "urllib"]) {
+      fs.writeFileSync(path.join(home, `${m}.py`), `open(${JSON.stringify(marker)}, "a").write("${m}\\n")\n`);
+    }
+    // A host with neither curl, wget nor xz: the python3 paths.
+    const bin = path.join(dir, "bin");
+    fs.mkdirSync(bin);
+    for (const tool of ["python3", "tar"]) {
+      fs.symlinkSync(
+        execFileSync("sh", ["-c", `command -v ${tool}`], {
+          encoding: "utf8",
+          env: { PATH: "/usr/bin:/bin" },
+        }).trim(),
+        path.join(bin, tool),
+      );
+    }
+    fs.mkdirSync(path.join(dir, "src/top"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "src/top/hello.txt"), "hello\n");
+    execFileSync("tar", ["-cJf", path.join(dir, "node.tar.xz"), "-C", path.join(dir, "src"), "top"]);
+    fs.mkdirSync(path.join(dir, "out"));
+    const r = spawnSync(
+      "/bin/bash",
+      [
+        "-c",
+        `${LIBRARY}\nset -euo pipefail\nfetch "file://$D/node.tar.xz" "$D/got.tar.xz"\nunpack "$D/got.tar.xz" "$D/out"`,
+      ],
+      { cwd: home, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { PATH: bin, D: dir } },
+    );
+    assert.ok(
+      !fs.existsSync(marker),
+      `imported from the working directory: ${fs.existsSync(marker) ? fs.readFileSync(marker, "utf8") : ""}`,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(fs.readFileSync(path.join(dir, "out/hello.txt"), "utf8"), "hello\n");
+  });
+});
+
+test("after a healthy step: the last keepReleases releases and recovery points stay, the current one always; leftovers go", () => {
+  inTempDir("openclaw-prune-", (dir) => {
+    const dirs = hostDirs(dir);
+    const versions = ["2026.1.0", "2026.2.0", "2026.3.0", "2026.4.0", "2026.5.0"];
+    const day = 86_400;
+    const now = Date.now() / 1000;
+    for (const root of [dirs.RELEASES, dirs.RECOVERY, dirs.NODE_ROOT])
+      fs.mkdirSync(root, { recursive: true });
+    // Each went into service (release) or left it (recovery point) a day after the one before.
+    versions.forEach((v, i) => {
+      for (const root of [dirs.RELEASES, dirs.RECOVERY]) {
+        fs.mkdirSync(path.join(root, v, "node_modules"), { recursive: true });
+        fs.utimesSync(path.join(root, v), now - (10 - i) * day, now - (10 - i) * day);
+      }
+    });
+    // The oldest is the one in service again (a downgrade): it stays whatever its age.
+    fs.symlinkSync(path.join(dirs.RELEASES, "2026.1.0"), dirs.CURRENT);
+    // What steps cut short left behind.
+    for (const p of [
+      path.join(dirs.RELEASES, "2026.6.0.partial"),
+      path.join(dirs.RECOVERY, "2026.5.0.partial"),
+      path.join(dirs.NODE_ROOT, "24.22.3.partial"),
+      `${dirs.STATE_DIR}.restoring`,
+    ]) {
+      fs.mkdirSync(path.join(p, "x"), { recursive: true });
+    }
+    fs.mkdirSync(path.dirname(dirs.ENV_FILE), { recursive: true });
+    fs.writeFileSync(`${dirs.ENV_FILE}.new`, "x");
+    fs.symlinkSync(path.join(dirs.RELEASES, "2026.5.0"), `${dirs.CURRENT}.new`);
+    const r = withLibrary("set -euo pipefail; remove_leftovers; prune", { ...dirs, KEEP_RELEASES: "3" });
+    assert.equal(r.status, 0, r.stderr);
+    const ls = (d: string) => fs.readdirSync(d).sort();
+    assert.deepEqual(ls(dirs.RELEASES), ["2026.1.0", "2026.4.0", "2026.5.0"]);
+    assert.deepEqual(ls(dirs.RECOVERY), ["2026.3.0", "2026.4.0", "2026.5.0"]);
+    assert.deepEqual(ls(dirs.NODE_ROOT), []);
+    assert.deepEqual(ls(path.dirname(dirs.ENV_FILE)), []);
+    assert.ok(!fs.existsSync(`${dirs.STATE_DIR}.restoring`));
+    assert.ok(!fs.existsSync(`${dirs.CURRENT}.new`));
+    assert.match(r.stdout, /removed the releases 2026\.2\.0 2026\.3\.0 \(keeping the last 3\)/);
+    assert.match(r.stdout, /removed the recovery points 2026\.1\.0 2026\.2\.0 \(keeping the last 3\)/);
+    // Nothing more to remove: nothing said.
+    const again = withLibrary("set -euo pipefail; remove_leftovers; prune", { ...dirs, KEEP_RELEASES: "3" });
+    assert.deepEqual([again.status, again.stdout], [0, ""]);
+  });
+});
+
+test("check_room: the copy of the state must fit, with room to spare, or the step stops before the gateway does", (t) => {
+  if (!asRoot(t, "a small tmpfs in a mount namespace")) return;
+  withScratchRoot((dir) => {
+    const state = path.join(dir, "state");
+    const small = path.join(dir, "small");
+    fs.mkdirSync(state);
+    fs.mkdirSync(small);
+    fs.writeFileSync(path.join(state, "big"), Buffer.alloc(8 << 20, 1));
+    const mounts = `mount -t tmpfs -o size=4m openclaw-unit-test "${small}"`;
+    const full = inScratchRoot(dir, `check_room "${state}" "${small}/2026.9.5"`, {}, mounts);
+    assert.notEqual(full.status, 0);
+    assert.match(
+      full.stderr,
+      /not enough space for the recovery point: copying .*state to .*small\/2026\.9\.5 needs 2[45] MiB \(the state, 8 MiB, and 16 MiB to spare\), and .*small has 4 MiB free/,
+    );
+    fs.rmSync(path.join(state, "big"));
+    const roomy = `mount -t tmpfs -o size=64m openclaw-unit-test "${small}"`;
+    const fits = inScratchRoot(dir, `check_room "${state}" "${small}/recovery/2026.9.5"`, {}, roomy);
+    assert.equal(fits.status, 0, fits.stderr);
+  });
+});
+
+test("under bash 5.1 (Ubuntu 22.04, Debian 11): every script parses, and secrets with ) ' and $( come back as given", (t) => {
+  const old = bash51();
+  if (!old) {
+    cannotRun(t, "bash 5.1 is not in its cache: run sudo bash test/support/fetch-bash51.sh");
+    return;
+  }
+  assert.match(spawnSync(old, ["--version"], { encoding: "utf8" }).stdout, /version 5\.1\./);
+  const secrets = {
+    gatewayToken: `a)b'c$(d) "e" \`f\` \\g $(cat <<'X' ${"z".repeat(32)}`,
+    anthropicApiKey: "sk-ant-)'$(",
+    openaiApiKey: "sk-')",
+  };
+  for (const spec of [SPEC, APT_SPEC]) {
+    const install = renderOpenClawInstallScript(spec, HARDENING);
+    for (const script of [
+      composeOpenClawInstall(install, renderOpenClawSecrets(secrets)),
+      renderOpenClawVerifyScript(spec),
+      renderOpenClawRemoveScript(spec),
+    ]) {
+      const check: SpawnSyncReturns<string> = spawnSync(old, ["-n"], { input: script, encoding: "utf8" });
+      assert.equal(check.status, 0, check.stderr);
+    }
+    // The install step as the host reads it (on stdin), ending in the environment file's lines
+    // instead of its call; read back as systemd reads them, by the machine's bash.
+    const run: SpawnSyncReturns<string> = spawnSync(old, ["-s"], {
+      input: `${install}${renderOpenClawSecrets(secrets)}env_file_content\n`,
+      encoding: "utf8",
+      // SHLVL set: a bash whose stdin is a socket and SHLVL unset reads ~/.bashrc, as under sshd.
+      env: { PATH: "/usr/bin:/bin", SHLVL: "1" },
+    });
+    assert.equal(run.status, 0, run.stderr);
+    const back = spawnSync(
+      "bash",
+      [
+        "-c",
+        `${run.stdout}\nprintf '%s\\n' "$OPENCLAW_GATEWAY_TOKEN" "$ANTHROPIC_API_KEY" "$OPENAI_API_KEY"`,
+      ],
+      { encoding: "utf8" },
+    );
+    assert.equal(
+      back.stdout,
+      `${secrets.gatewayToken}\n${secrets.anthropicApiKey}\n${secrets.openaiApiKey}\n`,
+    );
   }
 });

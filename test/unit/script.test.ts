@@ -155,7 +155,7 @@ test("the rollback is armed before the first change and disarmed only by verify,
   inOrder(code(fn("arm_rollback")), "rollback.sh", "install_boot_guard", 'start_timer "$STEP_TIMEOUT"');
   inOrder(code(fn("start_window")), 'start_timer "$ROLLBACK_AFTER"', "write_pending", "stop_timer $old");
   const verify = code(fn("verify_main"));
-  inOrder(verify, "kernel_drift", 'rollback "verify found differences', "disarm");
+  inOrder(verify, "kernel_drift", 'restore_now "verify found differences', "disarm");
   inOrder(verify, "session_after_change", "disarm");
   assert.doesNotMatch(converge, /disarm/);
   // A change verify applied again is left to the confirm step's newer connection.
@@ -237,7 +237,7 @@ test("the boot guard: a systemd unit that systemd-analyze accepts, ordered befor
     "DefaultDependencies=no",
     "Before=ufw.service network-pre.target",
     "ConditionPathExists=/var/lib/openclaw/pending",
-    "ExecStart=/bin/bash /var/lib/openclaw/rollback.sh boot",
+    "ExecStart=/etc/ufw/openclaw-rollback /var/lib/openclaw boot",
     "WantedBy=ufw.service",
   ]) {
     assert.ok(unit.split("\n").includes(line), `${line} missing from:\n${unit}`);
@@ -249,14 +249,17 @@ test("the boot guard: a systemd unit that systemd-analyze accepts, ordered befor
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-unit-"));
   try {
     const file = path.join(dir, "openclaw-boot-guard.service");
-    fs.writeFileSync(file, unit);
+    // systemd-analyze wants the unit's command to exist: a runner of the test's own stands in.
+    const runner = path.join(dir, "openclaw-rollback");
+    fs.writeFileSync(runner, "#!/bin/sh\n", { mode: 0o755 });
+    fs.writeFileSync(file, unit.replace("/etc/ufw/openclaw-rollback", runner));
     const check = analyzeUnit(file);
     // Only what concerns our unit: the machine's other units are not under test.
     const ours = (check.stderr + check.stdout).split("\n").filter((l) => l.includes("openclaw-boot-guard"));
     assert.deepEqual(ours, []);
     assert.equal(check.status, 0, check.stderr);
     // Control: a broken unit is reported.
-    fs.writeFileSync(file, unit.replace("Type=oneshot", "Type=sometimes"));
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("Type=oneshot", "Type=sometimes"));
     const broken = analyzeUnit(file);
     assert.match(broken.stderr, /openclaw-boot-guard\.service:\d+: Failed to parse service type/);
   } finally {
@@ -264,20 +267,28 @@ test("the boot guard: a systemd unit that systemd-analyze accepts, ordered befor
   }
 });
 
-test("UFW's start hooks run rollback.sh only while a change is pending", () => {
+test("UFW's start hooks run the rollback, through the runner, only while a change is pending", () => {
   const state = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-hook-"));
   try {
-    const hook = (name: string) => withLibrary(`guard_hook ${name}`, { STATE: state }).stdout.trim();
-    fs.writeFileSync(path.join(state, "rollback.sh"), `echo "rollback $*" >>${state}/ran\n`);
-    const start = (arg: string) => spawnSync("sh", ["-c", hook("before.init"), "before.init", arg]);
-    start("start");
-    assert.ok(!fs.existsSync(path.join(state, "ran")), "ran with nothing pending");
+    // A stand-in for the runner, which records how it was called.
+    const runner = path.join(state, "runner");
+    fs.writeFileSync(runner, `#!/bin/sh\necho "runner $*" >>${state}/ran\n`, { mode: 0o755 });
+    const hook = (name: string) =>
+      withLibrary(`runner_file() { echo ${runner}; }; guard_hook ${name}`, { STATE: state }).stdout.trim();
+    const start = (name: string, arg: string) => spawnSync("sh", ["-c", hook(name), name, arg]);
+    const ran = () =>
+      fs.existsSync(path.join(state, "ran")) ? fs.readFileSync(path.join(state, "ran"), "utf8") : "";
+    start("before.init", "start");
+    start("after.init", "start");
+    assert.equal(ran(), "", "ran with nothing pending");
     fs.writeFileSync(path.join(state, "pending"), "id=x\n");
-    start("stop");
-    assert.ok(!fs.existsSync(path.join(state, "ran")), "ran on stop");
-    start("start");
-    assert.equal(fs.readFileSync(path.join(state, "ran"), "utf8"), "rollback ufw-start\n");
-    assert.match(hook("after.init"), /stop-ufw.*ufw-init force-stop/);
+    fs.writeFileSync(path.join(state, "stop-ufw"), "");
+    start("before.init", "stop");
+    start("after.init", "stop");
+    assert.equal(ran(), "", "ran on stop");
+    start("before.init", "start");
+    start("after.init", "start");
+    assert.equal(ran(), `runner ${state} ufw-start\nrunner ${state} ufw-started\n`);
   } finally {
     fs.rmSync(state, { recursive: true, force: true });
   }

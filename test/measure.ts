@@ -1,0 +1,69 @@
+// `npm run test:measure`: runs each suite alone, one after the other, and writes its share of the
+// machine to test/suites.json for the runner's schedule (test/support/schedule.ts): its wall
+// time, the cores it kept busy on average (the machine's busy cores while it ran, less what the
+// machine used before it started) and the memory it held at its peak. Run it as root (the host
+// suites need it) on a machine doing nothing else: the measures are the whole machine's.
+//
+//   npm run test:measure [-- FILE...]   (FILE...: measure these again, keep the others)
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { CORES, LoadSampler } from "./support/machineLoad";
+import { type SuiteCosts, allSuites, costsFile, loadCosts, planSuites } from "./support/suites";
+import { runSuite } from "./support/suiteRun";
+
+const ROOT = path.join(__dirname, "..");
+/** How long the machine is watched before each suite, for what it does without it. */
+const BASELINE_MS = 3000;
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+async function main(): Promise<number> {
+  const files = process.argv.slice(2).map((f) => path.relative(ROOT, path.resolve(f)));
+  const known = allSuites(ROOT);
+  const wanted = files.length ? files : known;
+  const before = loadCosts(ROOT);
+  const suites: SuiteCosts["suites"] = Object.fromEntries(
+    Object.entries(before?.suites ?? {}).filter(([file]) => known.includes(file) && !wanted.includes(file)),
+  );
+  const sampler = new LoadSampler(500).start();
+  let failed = 0;
+  for (const suite of planSuites(ROOT, wanted)) {
+    sampler.reset();
+    await new Promise((r) => setTimeout(r, BASELINE_MS));
+    const idle = sampler.meanBusyCores;
+    if (idle > 0.3) console.log(`# ${suite.file}: the machine was busy before it (${idle.toFixed(2)} cores)`);
+    sampler.reset();
+    const { result } = await runSuite(ROOT, suite);
+    const cost = {
+      seconds: round2(result.seconds),
+      cores: round2(Math.max(0.05, sampler.meanBusyCores - idle)),
+      memoryMiB: Math.round(Math.max(0, sampler.peakMemoryMiB)),
+    };
+    if (result.failed) failed++;
+    suites[suite.file] = cost;
+    console.log(
+      `# ${suite.file}: ${result.failed ? "FAILED, " : ""}${cost.seconds} s, ${cost.cores} cores, ${cost.memoryMiB} MiB`,
+    );
+  }
+  sampler.stop();
+  const costs: SuiteCosts = {
+    measured: {
+      date: new Date().toISOString().slice(0, 10),
+      machine: `${os.cpus()[0]?.model.trim() ?? "unknown CPU"}, ${CORES} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+      command: "npm run test:measure",
+    },
+    suites: Object.fromEntries(Object.entries(suites).sort(([a], [b]) => a.localeCompare(b))),
+  };
+  fs.writeFileSync(costsFile(ROOT), JSON.stringify(costs, null, 2) + "\n");
+  console.log(`# wrote ${path.relative(ROOT, costsFile(ROOT))}${failed ? `; ${failed} suites failed` : ""}`);
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(2);
+  },
+);
