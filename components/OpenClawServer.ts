@@ -276,7 +276,7 @@ export class OpenClawServer extends pulumi.ComponentResource {
       .apply(([u, h, p, key]) =>
         pulumi.log.info(`openclaw: the SSH steps log in as ${u} at ${h} port ${p}, and accept ${key}`, this),
       );
-    this.admittedTraffic = pulumi.output(renderAdmittedTable(policy));
+    this.admittedTraffic = pulumi.output(renderAdmittedTable(policy, settings.docker));
     this.hostFirewallStatus = confirm.stdout;
 
     const openclaw = spec.openclaw;

@@ -216,42 +216,37 @@ dump_chains() {
     names=$(chains_of "$2" | paste -sd'|')
     "$1-save" -t filter | sed -n -E "s/^:($names) .*/:\1/p; /^-A ($names) /p" | sort -s -k1,1 -k2,2
 }
-# Per family enforced: the iptables command, UFW's rules file, and the after-rules file UFW
-# loads at start (where the Docker rules are kept for boot).
+# Per family enforced: the iptables command and UFW's rules file.
 rule_files() {
-    echo "iptables /etc/ufw/user.rules /etc/ufw/after.rules"
-    [ "$(conf IPV6 /etc/default/ufw)" != yes ] || echo "ip6tables /etc/ufw/user6.rules /etc/ufw/after6.rules"
+    echo "iptables /etc/ufw/user.rules"
+    [ "$(conf IPV6 /etc/default/ufw)" != yes ] || echo "ip6tables /etc/ufw/user6.rules"
 }
 can_compare_kernel() { unshare --net true 2>/dev/null; }
-# Prints each line where the live user chains (and our Docker chain) differ from what UFW's
-# files (and the policy) say; nothing when they agree. One scratch namespace for both families:
+# Prints each line where the live user chains (and our own chains) differ from what UFW's files
+# (and the policy) say; nothing when they agree. One scratch namespace for both families:
 # creating one costs more than everything else here.
 kernel_drift() {
     local want have key cache
     # The expected form depends only on the files, the rules and the tools: cached by their hash,
     # so a run where nothing changed creates no namespace.
-    key=$({ uname -r; iptables -V; rule_files | while read -r bin file _; do cat "$file"; docker_rules_for "$bin"; done; } |
+    key=$({ uname -r; iptables -V; rule_files | while read -r _ file; do cat "$file"; done; own_chains_dump declared; } |
         sha256sum | cut -c1-16)
     cache=$STATE/kernel-expected-$key
     if [ -f "$cache" ]; then
         want=$(cat "$cache")
     else
-        want=$(unshare --net /bin/bash -c "$(declare -p WANT_DOCKER DOCKER_V4 DOCKER_V6 DOCKER_CHAIN)
-            $(declare -f conf chains_of dump_chains rule_files docker_rules_for)
+        want=$(unshare --net /bin/bash -c "$(declare -p WANT_DOCKER DOCKER_V4 DOCKER_V6 DOCKER_CHAIN SSH_REPLIES_CHAIN SSH_REPLIES_V4 SSH_REPLIES_V6)
+            $(declare -f conf chains_of dump_chains rule_files families own_chains own_rules own_chains_dump)
             set -o pipefail
-            rule_files | while read -r bin file _; do
+            rule_files | while read -r bin file; do
                 \"\$bin-restore\" <\"\$file\" && dump_chains \"\$bin\" \"\$file\" | sed \"s/^/\$bin /\"
-                rules=\$(docker_rules_for \"\$bin\")
-                [ -z \"\$rules\" ] || printf '*filter\\n:%s - [0:0]\\n%s\\nCOMMIT\\n' \"\$DOCKER_CHAIN\" \"\$rules\" | \"\$bin-restore\" --noflush
-                [ -z \"\$rules\" ] || \"\$bin\" -S \"\$DOCKER_CHAIN\" | sed \"s/^/\$bin /\"
-            done")
+            done
+            own_chains_dump load")
         rm -f "$STATE"/kernel-expected-*
         printf '%s\n' "$want" >"$cache"
     fi
-    have=$(rule_files | while read -r bin file _; do
-        dump_chains "$bin" "$file" | sed "s/^/$bin /"
-        "$bin" -S "$DOCKER_CHAIN" 2>/dev/null | sed "s/^/$bin /" || true
-    done)
+    have=$(rule_files | while read -r bin file; do dump_chains "$bin" "$file" | sed "s/^/$bin /"; done
+        own_chains_dump)
     diff <(printf '%s\n' "$want") <(printf '%s\n' "$have") |
         sed -n "s/^< /  missing from the kernel: /p; s/^> /  in the kernel, not declared: /p" || true
 }
@@ -259,66 +254,168 @@ kernel_drift() {
 # unlike `ufw reload`, there is no moment without rules.
 reload_user_chains() {
     local bin file
-    while read -r bin file _; do "$bin-restore" --noflush <"$file"; done < <(rule_files)
+    while read -r bin file; do "$bin-restore" --noflush <"$file"; done < <(rule_files)
 }
 
-# --- Ports Docker publishes ----------------------------------------------------------------------
+# --- Chains of our own -------------------------------------------------------------------------
 
-# Docker forwards a published port to its container (DNAT, then FORWARD): the packets never pass
-# UFW's input rules. Docker sends forwarded traffic through its DOCKER-USER chain first; ours
-# hangs off it. The rules are kept in UFW's after-rules files too, which UFW loads at boot,
-# before Docker starts; Docker keeps what it finds in DOCKER-USER.
-docker_rules_for() {
-    [ "$WANT_DOCKER" = yes ] || return 0
-    if [ "$1" = iptables ]; then printf '%s\n' "$DOCKER_V4"; else printf '%s\n' "$DOCKER_V6"; fi
+# Two chains of ours hang off others' chains:
+# - openclaw-docker-user, off Docker's DOCKER-USER: Docker forwards a published port to its
+#   container (DNAT, then FORWARD), and containers' own traffic goes out through FORWARD too, so
+#   neither passes UFW's input or output rules; Docker sends forwarded traffic through
+#   DOCKER-USER first and keeps what it finds there;
+# - openclaw-ssh-replies, off UFW's after-output chain: sshd's packets out of a session
+#   conntrack never saw, with outgoing traffic denied (UFW's own rules cannot match TCP flags).
+# Each is kept in a marked block of UFW's after-rules files, which UFW loads at every start (at
+# boot before Docker starts), and loaded live in one atomic step.
+own_chains() { printf '%s\n' "$DOCKER_CHAIN" "$SSH_REPLIES_CHAIN"; }
+# The declared rules of chain $1 for family $2 (iptables or ip6tables); none: not wanted.
+own_rules() {
+    case $1:$2 in
+        "$DOCKER_CHAIN":iptables) [ "$WANT_DOCKER" = no ] || printf '%s\n' "$DOCKER_V4" ;;
+        "$DOCKER_CHAIN":ip6tables) [ "$WANT_DOCKER" = no ] || printf '%s\n' "$DOCKER_V6" ;;
+        "$SSH_REPLIES_CHAIN":iptables) printf '%s\n' "$SSH_REPLIES_V4" ;;
+        "$SSH_REPLIES_CHAIN":ip6tables) printf '%s\n' "$SSH_REPLIES_V6" ;;
+    esac
 }
+# The chain that jumps to chain $1 in family $2.
+own_hook() {
+    case $1:$2 in
+        "$DOCKER_CHAIN":*) echo DOCKER-USER ;;
+        *:iptables) echo ufw-after-output ;;
+        *) echo ufw6-after-output ;;
+    esac
+}
+# The name of chain $1's block in the after-rules files, and what it is for.
+own_block() {
+    case $1 in
+        "$DOCKER_CHAIN") echo "docker: forwarded traffic follows the declared policy, ports Docker publishes and containers' own connections" ;;
+        *) echo "ssh-replies: sshd's packets out of an untracked session leave, with outgoing traffic denied" ;;
+    esac
+}
+after_file() { if [ "$1" = iptables ]; then echo /etc/ufw/after.rules; else echo /etc/ufw/after6.rules; fi; }
+# The families our chains are kept for: IPv6 too wherever the kernel filters it, IPV6=no included
+# (Docker may forward IPv6 there all the same).
+families() { echo iptables; ! ip6tables -n -L FORWARD >/dev/null 2>&1 || echo ip6tables; }
+# The rules our block for chain $2 in after-rules file $1 holds.
 block_rules() {
-    sed -n '/^# BEGIN openclaw docker/,/^# END openclaw docker$/p' "$1" | grep "^-A $DOCKER_CHAIN " || true
+    local name
+    name=$(own_block "$2")
+    name=${name%%:*}
+    sed -n "/^# BEGIN openclaw $name/,/^# END openclaw $name\$/p" "$1" | grep "^-A $2 " || true
 }
-# Replaces our block in an after-rules file ($1) with one holding the rules in $2 (none: removed).
-persist_docker_block() {
-    local tmp
+# Replaces our block for chain $2 in after-rules file $1 (family $3) with one holding the rules
+# in $4 (none: removed). The block for Docker's chain declares DOCKER-USER, so that it loads
+# before Docker exists; like any reload of the file, loading it empties DOCKER-USER first.
+persist_block() {
+    local file=$1 chain=$2 bin=$3 rules=$4 name hook tmp
+    name=$(own_block "$chain")
+    hook=$(own_hook "$chain" "$bin")
     tmp=$(mktemp)
-    sed '/^# BEGIN openclaw docker/,/^# END openclaw docker$/d' "$1" >"$tmp"
-    if [ -n "$2" ]; then
-        printf '%s\n' "# BEGIN openclaw docker: ports Docker publishes follow the declared policy (managed by the openclaw hardening)" \
-            '*filter' ':DOCKER-USER - [0:0]' ":$DOCKER_CHAIN - [0:0]" "-A DOCKER-USER -j $DOCKER_CHAIN" \
-            "$2" COMMIT '# END openclaw docker' >>"$tmp"
+    sed "/^# BEGIN openclaw ${name%%:*}/,/^# END openclaw ${name%%:*}\$/d" "$file" >"$tmp"
+    if [ -n "$rules" ]; then
+        { printf '%s\n' "# BEGIN openclaw $name (managed by the openclaw hardening)" '*filter'
+            [ "$hook" != DOCKER-USER ] || echo ':DOCKER-USER - [0:0]'
+            printf '%s\n' ":$chain - [0:0]" "-A $hook -j $chain" "$rules" COMMIT "# END openclaw ${name%%:*}"; } >>"$tmp"
     fi
-    cat "$tmp" >"$1"
+    cat "$tmp" >"$file"
     rm -f "$tmp"
 }
-# Fills our chain in one atomic step and makes DOCKER-USER jump to it; the rest of DOCKER-USER,
-# Docker's and the operator's, is left as it is. No rules: the chain and the jump are removed.
-load_docker_chain() {
-    local bin=$1 rules=$2
+# Fills chain $2 of family $1 with the rules in $3 in one atomic step and makes its hook jump to
+# it; the rest of the hook chain (Docker's, the operator's, UFW's) is left as it is. No rules:
+# the chain and the jump are removed. Without UFW's chains (UFW never ran) UFW loads the block
+# as it starts.
+load_own_chain() {
+    local bin=$1 chain=$2 rules=$3 hook
+    hook=$(own_hook "$chain" "$bin")
     if [ -z "$rules" ]; then
-        while "$bin" -D DOCKER-USER -j "$DOCKER_CHAIN" 2>/dev/null; do :; done
-        ! "$bin" -n -L "$DOCKER_CHAIN" >/dev/null 2>&1 || { "$bin" -F "$DOCKER_CHAIN" && "$bin" -X "$DOCKER_CHAIN"; }
+        while "$bin" -D "$hook" -j "$chain" 2>/dev/null; do :; done
+        ! "$bin" -n -L "$chain" >/dev/null 2>&1 || { "$bin" -F "$chain" && "$bin" -X "$chain"; }
         return 0
     fi
-    "$bin" -n -L DOCKER-USER >/dev/null 2>&1 || "$bin" -N DOCKER-USER
-    printf '*filter\n:%s - [0:0]\n%s\nCOMMIT\n' "$DOCKER_CHAIN" "$rules" | "$bin-restore" --noflush
-    "$bin" -C DOCKER-USER -j "$DOCKER_CHAIN" 2>/dev/null || "$bin" -I DOCKER-USER 1 -j "$DOCKER_CHAIN"
+    if [ "$hook" = DOCKER-USER ]; then
+        "$bin" -n -L DOCKER-USER >/dev/null 2>&1 || "$bin" -N DOCKER-USER
+    elif ! "$bin" -n -L "$hook" >/dev/null 2>&1; then
+        return 0
+    fi
+    printf '*filter\n:%s - [0:0]\n%s\nCOMMIT\n' "$chain" "$rules" | "$bin-restore" --noflush
+    "$bin" -C "$hook" -j "$chain" 2>/dev/null || "$bin" -I "$hook" 1 -j "$chain"
 }
-docker_apply() {
-    local bin file after rules
-    while read -r bin file after; do
-        rules=$(docker_rules_for "$bin")
-        persist_docker_block "$after" "$rules"
-        load_docker_chain "$bin" "$rules"
-    done < <(rule_files)
+# Puts chain $1's declared rules in its block of each after-rules file, for boot, and in force.
+own_apply() {
+    local chain=$1 bin rules
+    for bin in $(families); do
+        rules=$(own_rules "$chain" "$bin")
+        persist_block "$(after_file "$bin")" "$chain" "$bin" "$rules"
+        load_own_chain "$bin" "$chain" "$rules"
+    done
+    [ "$chain" != "$DOCKER_CHAIN" ] || set_hook_line /etc/ufw/after.init "$(docker6_start_line)" "openclaw docker ipv6"
 }
-# What differs outside the chain's rules (kernel_drift compares those): the boot copy, the jump.
-docker_drift() {
-    local bin file after rules
-    while read -r bin file after; do
-        rules=$(docker_rules_for "$bin")
-        [ "$(block_rules "$after")" = "$rules" ] ||
-            echo "  $after does not hold the declared Docker rules, so they would not survive a reboot"
-        [ -z "$rules" ] || "$bin" -C DOCKER-USER -j "$DOCKER_CHAIN" 2>/dev/null ||
-            echo "  $bin: DOCKER-USER does not send published ports to $DOCKER_CHAIN"
-    done < <(rule_files)
+# Loads our chains as the after-rules files hold them (the rollback, once it put the files back).
+own_reload() {
+    local bin chain
+    for bin in $(families); do
+        for chain in $(own_chains); do load_own_chain "$bin" "$chain" "$(block_rules "$(after_file "$bin")" "$chain")"; done
+    done
+}
+# Our chains as the kernel holds them, per family; with "load" (in a scratch namespace) each
+# declared one is loaded first; with "declared", the declared rules instead.
+own_chains_dump() {
+    local bin chain rules
+    for bin in $(families); do
+        for chain in $(own_chains); do
+            rules=$(own_rules "$chain" "$bin")
+            case ${1:-} in
+                declared)
+                    printf '%s %s\n%s\n' "$bin" "$chain" "$rules"
+                    continue
+                    ;;
+                load) [ -z "$rules" ] || printf '*filter\n:%s - [0:0]\n%s\nCOMMIT\n' "$chain" "$rules" | "$bin-restore" --noflush ;;
+            esac
+            "$bin" -S "$chain" 2>/dev/null | sed "s/^/$bin /" || true
+        done
+    done
+}
+# With IPV6=no, UFW loads no IPv6 rules file as it starts (it empties every IPv6 chain instead),
+# yet Docker may forward IPv6 all the same: this line in UFW's after.init hook loads our IPv6
+# Docker block at every start. None where UFW loads after6.rules itself.
+docker6_start_line() {
+    [ "$WANT_DOCKER" = yes ] && [ "$WANT_IPV6" = no ] || return 0
+    echo "[ \"\$1\" != start ] || sed -n '/^# BEGIN openclaw docker/,/^# END openclaw docker\$/p' /etc/ufw/after6.rules | ip6tables-restore --noflush # openclaw docker ipv6"
+}
+# The line tagged "# $2" in UFW's hook $1, if any.
+hook_line() { grep -e "# $2\$" "$1" 2>/dev/null || true; }
+# Makes $2 (ending in "# $3"; empty: none) the one line tagged $3 in UFW's hook $1, right after
+# its first line: ahead of the hook's own code, which after.init runs under set -e.
+set_hook_line() {
+    local file=$1 line=$2 tag=$3 tmp
+    if [ "$(hook_line "$file" "$tag")" != "$line" ]; then
+        tmp=$(mktemp)
+        { if [ -s "$file" ]; then sed -n 1p "$file"; else echo '#!/bin/sh'; fi
+            [ -z "$line" ] || printf '%s\n' "$line"
+            [ ! -s "$file" ] || sed "1d; \\|# $tag\$|d" "$file"; } >"$tmp"
+        cat "$tmp" >"$file"
+        rm -f "$tmp"
+    fi
+    # UFW runs its hooks only when they are executable.
+    [ ! -f "$file" ] || chmod u+x "$file"
+}
+# What differs outside our chains' rules (kernel_drift compares those): the boot copies, the jumps.
+own_drift() {
+    local bin chain rules after hook
+    for bin in $(families); do
+        after=$(after_file "$bin")
+        for chain in $(own_chains); do
+            rules=$(own_rules "$chain" "$bin")
+            hook=$(own_hook "$chain" "$bin")
+            [ "$(block_rules "$after" "$chain")" = "$rules" ] ||
+                echo "  $after does not hold the declared $chain rules, so they would not survive a reboot"
+            [ -z "$rules" ] || "$bin" -C "$hook" -j "$chain" 2>/dev/null ||
+                echo "  $bin: $hook does not jump to $chain"
+        done
+    done
+    [ "$(hook_line /etc/ufw/after.init "openclaw docker ipv6")" = "$(docker6_start_line)" ] ||
+        echo "  /etc/ufw/after.init does not load the IPv6 Docker rules as UFW starts (IPV6=no), so they would not survive a reboot"
 }
 # Docker's nftables backend has no DOCKER-USER chain: rules here would not see its traffic.
 docker_backend_problem() {
@@ -410,7 +507,20 @@ sshd_login_drift() {
         [ "$(printf '%s\n' "$out" | grep -Ecx 'passwordauthentication no|kbdinteractiveauthentication no|permitrootlogin (prohibit-password|without-password)')" -eq 3 ] ||
             wrong=${wrong:-"no setting for password logins, keyboard-interactive or root"}
         [ -z "$wrong" ] || echo "sshd -T -C $spec shows $wrong, not password logins off and root by key only: a Match block or another file in sshd's configuration overrides the hardening for this login; remove it"
+        wrong=$(sshd_settings_drift "$out")
+        [ -z "$wrong" ] || echo "sshd -T -C $spec shows $wrong, not hardening.sshdSettings: a Match block or another file in sshd's configuration overrides them for this login; remove it"
     done
+}
+# The declared extra settings that sshd's answer $1 (sshd -T) does not apply as declared, one
+# "have (declared: want)" per keyword: each keyword's lines must be exactly the declared ones
+# (AllowUsers and the like print one line per pattern, and add up over every file).
+sshd_settings_drift() {
+    local keyword have want
+    for keyword in $(printf '%s\n' "$SSHD_EFFECTIVE" | awk 'NF { print $1 }' | sort -u); do
+        have=$(printf '%s\n' "$1" | grep "^$keyword " | sort | paste -sd, - | sed 's/,/, /g' || true)
+        want=$(printf '%s\n' "$SSHD_EFFECTIVE" | grep "^$keyword " | sort | paste -sd, - | sed 's/,/, /g')
+        [ "$have" = "$want" ] || echo "${have:-no $keyword} (declared: $want)"
+    done | paste -sd';' - | sed 's/;/; /g'
 }
 # Puts back the sshd files saved by snapshot.
 sshd_restore() {
@@ -555,7 +665,7 @@ guard_unit() {
 }
 guard_unit_file() { echo /etc/systemd/system/openclaw-boot-guard.service; }
 install_boot_guard() {
-    local hook file tmp
+    local hook tmp
     if [ "$(cat "$(runner_file)" 2>/dev/null)" != "$(runner_script)" ]; then
         tmp=$(mktemp "$(runner_file).XXXXXX")
         runner_script >"$tmp"
@@ -563,17 +673,7 @@ install_boot_guard() {
         mv -f "$tmp" "$(runner_file)"
     fi
     for hook in before.init after.init; do
-        file=/etc/ufw/$hook
-        if ! grep -qxF "$(guard_hook "$hook")" "$file" 2>/dev/null; then
-            tmp=$(mktemp)
-            { if [ -s "$file" ]; then sed -n 1p "$file"; else echo '#!/bin/sh'; fi
-                guard_hook "$hook"
-                [ ! -s "$file" ] || sed '1d; /# openclaw boot guard$/d' "$file"; } >"$tmp"
-            cat "$tmp" >"$file"
-            rm -f "$tmp"
-        fi
-        # UFW runs these hooks only when they are executable.
-        chmod u+x "$file"
+        set_hook_line "/etc/ufw/$hook" "$(guard_hook "$hook")" "openclaw boot guard"
     done
     if [ -d /run/systemd/system ] && [ "$(cat "$(guard_unit_file)" 2>/dev/null)" != "$(guard_unit)" ]; then
         guard_unit >"$(guard_unit_file)"
@@ -673,8 +773,7 @@ rollback() {
                 # rule someone else added within the window (a fail2ban ban) goes with the change.
                 reload_user_chains
             fi
-            local bin file after
-            while read -r bin file after; do load_docker_chain "$bin" "$(block_rules "$after")"; done < <(rule_files)
+            own_reload
             restore_kernel_rules
             ;;
     esac
@@ -817,7 +916,7 @@ converge() {
             fail "default policies on the host are '$(current_defaults)', the policy wants '$WANT_DEFAULTS'; changing a default on a live firewall reloads it, so apply it in a maintenance window with: sudo ufw default $WANT_OUTGOING outgoing"
         ! can_compare_kernel || drift=$(kernel_drift)
         if rules_in_sync "$current" && [ "$(current_logging)" = "$WANT_LOGGING" ] && [ -z "$drift" ] &&
-            [ -z "$(docker_drift)" ] && sshd_in_sync && { [ -z "$extra" ] || [ "$UNMANAGED" = keep ]; }; then
+            [ -z "$(own_drift)" ] && sshd_in_sync && { [ -z "$extra" ] || [ "$UNMANAGED" = keep ]; }; then
             say "no changes: the firewall is active and its $declared declared rules are in force"
             return 0
         fi
@@ -856,11 +955,14 @@ converge() {
         say "enabling the firewall (SSH is already allowed)"
         BATCH+=("--force enable")
     fi
+    # Before the batch: a first run's enable loads this block from after.rules, so sshd's replies
+    # get out of the session that enables UFW with outgoing traffic denied.
+    own_apply "$SSH_REPLIES_CHAIN"
     run_batch
     remove_kernel_rules
-    # After the batch: on a first run its enable loads after.rules, whose block declares (and so
-    # empties) DOCKER-USER; loaded live instead, rules others keep there stay.
-    docker_apply
+    # After the batch: on a first run its enable loads after.rules, whose Docker block declares
+    # (and so empties) DOCKER-USER; loaded live instead, rules others keep there stay.
+    own_apply "$DOCKER_CHAIN"
     # ufw keeps its files and the kernel in step; drift found before came from outside it.
     if [ -n "$drift" ]; then
         say "the kernel's rules differ from UFW's files (changed outside ufw): reloading the user chains atomically"
@@ -906,8 +1008,8 @@ verify_main() {
     local extra
     extra=$(unmanaged)
     [ -z "$extra" ] || [ "$UNMANAGED" = keep ] || problems+=("$(unmanaged_message "$extra")")
-    drift=$(docker_drift)
-    [ -z "$drift" ] || problems+=("the Docker rules differ from the policy:"$'\n'"$drift")
+    drift=$(own_drift)
+    [ -z "$drift" ] || problems+=("the chains for forwarded traffic and sshd's replies differ from the policy:"$'\n'"$drift")
     if [ "$WANT_SSHD" = yes ]; then
         [ "$(sshd_current)" = "$SSHD_CONFIG" ] || problems+=("sshd's settings differ from the policy")
         drift=$(sshd_login_drift)

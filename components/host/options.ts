@@ -2,6 +2,7 @@ import * as path from "node:path";
 import { Findings } from "../policy/errors";
 import { OPENCLAW_DIRECTORIES } from "../openclaw/types";
 import { SSHD_ALIASES, SSHD_FIXED, SSHD_REFUSED } from "../render/sshdConfig";
+import { checkSshdSetting } from "./sshdSettings";
 
 /** How the hardening steps run. Every field is optional; see `HOST_DEFAULTS`. */
 export interface HardeningOptions {
@@ -32,8 +33,9 @@ export interface HardeningOptions {
   sshd?: boolean;
   /**
    * sshd_config settings to add to the hardening, such as `{ MaxAuthTries: "3" }` (a stack file
-   * may write numbers and booleans). Only with `sshd` left on. A stack file may still write them
-   * as `sshd: { settings: ... }`.
+   * may write numbers and booleans), from an allow-list of settings that cannot weaken it, each
+   * value checked; verify checks sshd applies them. Only with `sshd` left on. A stack file may
+   * still write them as `sshd: { settings: ... }`.
    */
   sshdSettings?: Record<string, string>;
   /**
@@ -80,8 +82,6 @@ export const HOST_DEFAULTS: HostSettings = {
 export const MIN_ROLLBACK_AFTER = 30;
 
 const KEYWORD = /^[A-Za-z][A-Za-z0-9]*$/;
-// Rendered as one line of a config file inside a quoted heredoc: printable, no quotes or escapes.
-const SETTING_VALUE = /^[A-Za-z0-9 ,.:_@/*+=%-]+$/;
 
 const DURATION = /^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/;
 
@@ -282,20 +282,16 @@ function parseSshd(
         "is set by the SSH hardening itself",
         `leave ${fixed} out, or set hardening.sshd to false`,
       );
-    } else if (typeof value === "boolean") {
-      settings[name] = value ? "yes" : "no";
-    } else if (
-      (typeof value === "number" && Number.isFinite(value)) ||
-      (typeof value === "string" && SETTING_VALUE.test(value))
-    ) {
-      settings[name] = String(value);
+    } else if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {
+      f.fail(k, value, "is not a plain sshd_config value", "a number, yes/no, or text");
     } else {
-      f.fail(
-        k,
-        value,
-        "is not a plain sshd_config value",
-        "a number, yes/no, or text of letters, digits, spaces and , . : _ @ / * + = % -",
+      // A stack file may write yes/no as a boolean and numbers as numbers.
+      const checked = checkSshdSetting(
+        name,
+        typeof value === "boolean" ? (value ? "yes" : "no") : String(value),
       );
+      if ("problem" in checked) f.fail(k, value, checked.problem, checked.accepted);
+      else settings[checked.name] = checked.value;
     }
   }
   return { settings };

@@ -3,8 +3,10 @@ import * as path from "node:path";
 import type { FirewallPolicy } from "../policy/types";
 import { UFW_COMMENT_PREFIX, renderUfwRules } from "../render/ufwRules";
 import { DOCKER_CHAIN, renderDockerRules } from "../render/dockerRules";
+import { SSH_REPLIES_CHAIN, renderSshReplies } from "../render/sshReplies";
 import { SSHD_DROPIN, SSHD_MAIN, renderSshdConfig } from "../render/sshdConfig";
 import { HOST_DEFAULTS, type HostSettings, seconds } from "./options";
+import { sshdEffective } from "./sshdSettings";
 
 /**
  * The command text of every hardening step. It is constant: the script and the policy travel
@@ -41,6 +43,7 @@ export function assign(name: string, value: string | number): string {
 function render(entry: string, policy: FirewallPolicy, given: Partial<ScriptSettings>): string {
   const settings: ScriptSettings = { ...HOST_DEFAULTS, ...given };
   const docker = renderDockerRules(policy);
+  const replies = renderSshReplies(policy);
   const globals: [string, string | number][] = [
     ["STATE", settings.stateDir],
     ["ROLLBACK_AFTER", settings.rollbackAfter],
@@ -56,10 +59,15 @@ function render(entry: string, policy: FirewallPolicy, given: Partial<ScriptSett
     ["DOCKER_CHAIN", DOCKER_CHAIN],
     ["DOCKER_V4", docker.v4.join("\n")],
     ["DOCKER_V6", docker.v6.join("\n")],
+    ["SSH_REPLIES_CHAIN", SSH_REPLIES_CHAIN],
+    ["SSH_REPLIES_V4", replies.v4.join("\n")],
+    ["SSH_REPLIES_V6", replies.v6.join("\n")],
     ["WANT_SSHD", settings.sshd ? "yes" : "no"],
     ["SSHD_MAIN", SSHD_MAIN],
     ["SSHD_DROPIN", SSHD_DROPIN],
     ["SSHD_CONFIG", settings.sshd ? renderSshdConfig(settings.sshd.settings) : ""],
+    // What sshd -T prints for the extra settings, which verify checks sshd applies.
+    ["SSHD_EFFECTIVE", settings.sshd ? sshdEffective(settings.sshd.settings).join("\n") : ""],
     ["UFW_BATCH_PY", UFW_BATCH.trimEnd()],
     ["UNMANAGED", settings.unmanagedRules],
   ];

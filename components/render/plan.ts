@@ -1,8 +1,11 @@
 import { parseHostKey } from "../host/hostKey";
 import { formatWarning } from "../policy/errors";
+import { formatPortRange } from "../policy/ports";
 import type { StackSettings } from "../stack/settings";
 import { renderAwsRules } from "./awsRules";
+import { DOCKER_CHAIN } from "./dockerRules";
 import { renderHcloudRules } from "./hcloudRules";
+import { SSH_REPLIES_CHAIN } from "./sshReplies";
 import { columns, renderAdmittedTable } from "./table";
 import { renderUfwRules } from "./ufwRules";
 
@@ -15,6 +18,25 @@ function describeTarget(s: StackSettings): string {
     case "existing":
       return `existing host ${s.target.address} (SSH port ${s.target.sshPort}); no cloud firewall: UFW on the host is the only layer`;
   }
+}
+
+/** Our chains beside UFW's rules, and what each holds. */
+function describeOwnChains(s: StackSettings): string[] {
+  const deny = s.policy.outgoing.policy === "deny";
+  return [
+    ...(s.hardening.docker
+      ? [
+          `chain ${DOCKER_CHAIN} (from Docker's DOCKER-USER): published ports as admitted above` +
+            (deny ? "; containers' new connections by the outgoing allow-list" : "") +
+            (s.policy.ipv6 ? "" : "; all forwarded IPv6 dropped"),
+        ]
+      : []),
+    ...(deny
+      ? [
+          `chain ${SSH_REPLIES_CHAIN} (from UFW's after-output): sshd's packets out without SYN, from port ${s.policy.ssh.ports.map((p) => formatPortRange(p)).join(", ")}`,
+        ]
+      : []),
+  ];
 }
 
 function describeOpenClaw(s: StackSettings): string {
@@ -70,13 +92,13 @@ export function renderPlan(stack: string, s: StackSettings): string {
   const hcloud = renderHcloudRules(s.policy).map((r) => [
     r.direction,
     r.protocol,
-    r.port,
+    r.port ?? "-",
     (r.sourceIps ?? r.destinationIps ?? []).join(", "),
   ]);
   const applies = (kind: string) => (s.target.kind === kind ? " (this stack)" : " (not used by this stack)");
   const sections = [
     `Stack ${stack}: ${describeTarget(s)}`,
-    `== Admitted traffic ==\n${renderAdmittedTable(s.policy)}`,
+    `== Admitted traffic ==\n${renderAdmittedTable(s.policy, s.hardening.docker)}`,
     `== AWS security group rules${applies("aws")} ==\n${columns([["DIR", "PROTO", "PORTS", "CIDR", "RESOURCE"], ...aws])}`,
     `== Hetzner firewall rules${applies("hcloud")} ==\n${
       hcloud.length > 0 ? columns([["DIR", "PROTO", "PORT", "ADDRESSES"], ...hcloud]) : "(none)"
@@ -85,6 +107,7 @@ export function renderPlan(stack: string, s: StackSettings): string {
       `defaults: deny incoming, ${s.policy.outgoing.policy} outgoing; logging ${s.policy.logging}; IPV6=${s.policy.ipv6 ? "yes" : "no"}`,
       "rules, as `ufw show added` prints them:",
       ...renderUfwRules(s.policy),
+      ...describeOwnChains(s),
     ].join("\n")}`,
     `== SSH host key ==\n${describeHostKey(s)}`,
     `== OpenClaw ==\n${describeOpenClaw(s)}`,

@@ -15,8 +15,11 @@ export function columns(rows: readonly (readonly string[])[]): string {
     .join("\n");
 }
 
-/** Who may reach which port, over which protocol and address family: the policy for humans. */
-export function renderAdmittedTable(policy: FirewallPolicy): string {
+/**
+ * Who may reach which port, over which protocol and address family: the policy for humans.
+ * `docker` is `hardening.docker`: whether the outgoing allow-list also holds for containers.
+ */
+export function renderAdmittedTable(policy: FirewallPolicy, docker = true): string {
   const rows = inboundRules(policy).map((r) => [
     r.owner,
     r.protocol,
@@ -33,7 +36,11 @@ export function renderAdmittedTable(policy: FirewallPolicy): string {
   if (policy.outgoing.policy === "allow") {
     lines.push("Outgoing: allowed to anywhere.");
   } else {
-    lines.push("Outgoing: denied except to:");
+    lines.push(
+      docker
+        ? "Outgoing: denied, for the host and its Docker containers, except to:"
+        : "Outgoing: denied for the host (not for its Docker containers: hardening.docker is false) except to:",
+    );
     const out = outboundRules(policy).map((r) => [
       r.owner,
       r.protocol,

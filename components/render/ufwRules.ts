@@ -98,30 +98,11 @@ export function ufwLine(r: UfwRule): string {
 
 /**
  * The rule set as `ufw show added` prints it after a first apply on a fresh host: rules held in
- * user.rules (IPv4 and both-family) first, then the IPv6-only rules from user6.rules.
+ * user.rules (IPv4 and both-family) first, then the IPv6-only rules from user6.rules. (sshd's
+ * replies with outgoing traffic denied are a chain of ours: see sshReplies.ts.)
  */
 export function renderUfwRules(policy: FirewallPolicy): string[] {
   const rules = ufwRules(policy);
   const v6only = (r: UfwRule) => r.peer !== "any" && r.peer.family === 6;
-  return [
-    ...sshReplies(policy),
-    ...[...rules.filter((r) => !v6only(r)), ...rules.filter(v6only)].map(ufwLine),
-  ];
-}
-
-/** The comment of the rule that lets SSH replies out when outgoing traffic is denied. */
-export const SSH_REPLIES_COMMENT = `${UFW_COMMENT_PREFIX}out:ssh-replies`;
-
-/**
- * With outgoing traffic denied, sshd's replies are let out by their source port, first. UFW
- * admits replies as ESTABLISHED, but the session that enables UFW may not be tracked: where
- * nothing loaded conntrack before UFW's first enable, its packets out look NEW and are dropped,
- * and the deployment hangs. The cloud firewalls are stateful and need no such rule.
- */
-function sshReplies(policy: FirewallPolicy): string[] {
-  if (policy.outgoing.policy !== "deny") return [];
-  return policy.ssh.ports.map(
-    (p) =>
-      `ufw allow out from any port ${formatPortRange(p, ":")} proto tcp comment '${SSH_REPLIES_COMMENT}'`,
-  );
+  return [...rules.filter((r) => !v6only(r)), ...rules.filter(v6only)].map(ufwLine);
 }

@@ -3,7 +3,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { sandboxUnavailable } from "../support/sandbox";
+import * as path from "node:path";
+import { type Sandbox, sandboxUnavailable } from "../support/sandbox";
 import { HOME_FIREWALL, applyOk, homeSteps, hostSuiteSkip, sandboxPool } from "../support/hostTest";
 
 const skip = hostSuiteSkip(sandboxUnavailable());
@@ -56,21 +57,78 @@ describe("outgoing allow-list", { skip }, () => {
       "blocked",
     ]);
     // A third login, after the policy is in force.
-    const again = await sandbox.ssh(
-      {
-        host: sandbox.server.v4,
-        port: 22,
-        user: "root",
-        privateKey: fs.readFileSync(sandbox.clientKey, "utf8"),
-      },
-      "true",
-      "",
-      { timeoutMs: 30_000, perDialSeconds: 5 },
-    );
-    assert.equal(again.code, 0, again.stderr);
+    await assertNewLogin(sandbox, 22);
     // Inbound is unchanged: the LAN still reaches the API.
     assert.deepEqual(await sandbox.probe(sandbox.trusted, [{ host: sandbox.server.v4, port: 8000 }]), [
       "open",
     ]);
+  });
+});
+
+/** A login after the policy is in force, over a new connection to `port`, gets through. */
+async function assertNewLogin(sandbox: Sandbox, port: number): Promise<void> {
+  const login = await sandbox.ssh(
+    { host: sandbox.server.v4, port, user: "root", privateKey: fs.readFileSync(sandbox.clientKey, "utf8") },
+    "true",
+    "",
+    { timeoutMs: 30_000, perDialSeconds: 5 },
+  );
+  assert.equal(login.code, 0, login.stderr);
+}
+
+/** Makes the server's sshd also listen at `address:port` (one family only), and waits for it. */
+async function sshdAlsoListens(sandbox: Sandbox, address: string, port: number): Promise<void> {
+  fs.writeFileSync(
+    `/etc/netns/${sandbox.server.ns}/ssh/sshd_config.d/10-test-listen.conf`,
+    `ListenAddress ${address}:${port}\n`,
+  );
+  process.kill(Number(fs.readFileSync(path.join(sandbox.dir, "sshd.pid"), "utf8")), "SIGHUP");
+  const deadline = Date.now() + 10_000;
+  while (!fs.readFileSync(sandbox.sshdLog, "utf8").includes(`Server listening on ${address} port ${port}`)) {
+    assert.ok(Date.now() < deadline, `sshd did not listen on ${address} port ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("the SSH port as a source port, with outgoing denied", { skip }, () => {
+  test("from 1024 up: the first enable finishes over it, and no local process opens connections from it", async () => {
+    const sandbox = await newSandbox();
+    // sshd holds 2222 on IPv4 only: on IPv6 any local process may bind it.
+    await sshdAlsoListens(sandbox, "0.0.0.0", 2222);
+    await sandbox.listen(sandbox.untrusted, [443, 8443, 8444]);
+    /**
+     * Whether `nobody` on the server connects to `port` on the untrusted peer, from [server]:2222.
+     * Each target once: a port just used may linger in TIME_WAIT, hence SO_REUSEADDR too.
+     */
+    const nobodyFrom2222 = async (port: number) =>
+      (
+        await sandbox.exec(sandbox.server.ns, [
+          ...["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/python3", "-c"],
+          "import socket, sys\n" +
+            "s = socket.socket(socket.AF_INET6)\n" +
+            "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n" +
+            "s.bind((sys.argv[1], 2222))\n" +
+            "s.settimeout(3)\n" +
+            "s.connect((sys.argv[2], int(sys.argv[3])))",
+          ...[sandbox.server.v6, sandbox.untrusted.v6, String(port)],
+        ])
+      ).code === 0;
+    assert.equal(await nobodyFrom2222(8444), true, "before: nobody gets out from port 2222");
+
+    // A fresh host, as the sandbox is: harden's session over 2222 is one conntrack never saw.
+    const { harden, verify } = await applyOk(
+      sandbox,
+      await homeSteps(sandbox, {
+        "openclaw:existing": { address: sandbox.server.v4, sshPort: 2222 },
+        "openclaw:firewall": { ...FIREWALL, ssh: { ...FIREWALL.ssh, port: 2222 } },
+      }),
+    );
+    assert.match(harden, /defaults deny incoming, deny outgoing/);
+    assert.match(verify, /^Default: deny \(incoming\), deny \(outgoing\), disabled \(routed\)$/m);
+
+    // A connection from 2222 follows the allow-list like any other.
+    assert.equal(await nobodyFrom2222(8443), false, "after: nobody's connection from 2222 is refused");
+    assert.equal(await nobodyFrom2222(443), true, "after: an allowed destination, from 2222 too");
+    await assertNewLogin(sandbox, 2222);
   });
 });

@@ -112,4 +112,24 @@ describe("sshd Match blocks", { skip }, () => {
     assert.equal(verify.code, 0, verify.stderr);
     assert.equal(await sandbox.passwordLogin(), "denied");
   });
+
+  test("verify checks that sshd applies the declared sshdSettings to the deployer's login", async () => {
+    const sandbox = await newSandbox();
+    const s = await homeSteps(sandbox, {}, { sshdSettings: { MaxAuthTries: 3, LoginGraceTime: "1m" } });
+    // verify, which asks sshd (-T -C) what it applies, passes as declared.
+    await applyOk(sandbox, s);
+    const original = fs.readFileSync(serverConfig(sandbox), "utf8");
+
+    await appendToSshdConfig(sandbox, original, "Match User root\n  MaxAuthTries 10\n");
+    let verify = await runStep(sandbox, s[1]!);
+    assert.equal(verify.code, 1, verify.stdout);
+    assert.match(
+      verify.stderr,
+      /FAILED: sshd -T -C user=root,[^ ]* shows maxauthtries 10 \(declared: maxauthtries 3\), not hardening\.sshdSettings: a Match block/,
+    );
+
+    await appendToSshdConfig(sandbox, original, "");
+    verify = await runStep(sandbox, s[1]!);
+    assert.equal(verify.code, 0, verify.stderr);
+  });
 });

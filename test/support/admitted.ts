@@ -18,6 +18,8 @@ export interface Entry {
   readonly peer: string;
   /** When set, the entry admits only packets leaving from this local (source) port range. */
   readonly source?: { readonly from: number; readonly to: number };
+  /** When true, the entry admits only packets that open no connection: TCP without SYN. */
+  readonly midConnection?: boolean;
 }
 
 const WORLD = { 4: "0.0.0.0/0", 6: "::/0" } as const;
@@ -44,25 +46,33 @@ export function fromAws(rules: readonly AwsRule[]): Entry[] {
   });
 }
 
-/** Hetzner denies inbound by default and allows all outbound until an out rule exists. */
+/**
+ * Hetzner denies inbound by default and allows all outbound until an out rule exists, of any
+ * protocol. Rules for protocols other than TCP and UDP admit nothing this model covers.
+ */
 export function fromHcloud(rules: readonly HcloudRule[], ipv6: boolean): Entry[] {
   const entries = rules.flatMap((r) => {
-    const [from, to] = r.port.split("-").map(Number) as [number, number | undefined];
+    const protocol = r.protocol;
+    if (protocol !== "tcp" && protocol !== "udp") return [];
+    const [from, to] = r.port!.split("-").map(Number) as [number, number | undefined];
     return (r.sourceIps ?? r.destinationIps ?? []).map((peer) => ({
       direction: r.direction,
-      protocol: r.protocol,
+      protocol,
       from,
       to: to ?? from,
       peer,
     }));
   });
-  if (!entries.some((e) => e.direction === "out")) entries.push(...openOutbound(ipv6));
+  if (!rules.some((r) => r.direction === "out")) entries.push(...openOutbound(ipv6));
   return entries;
 }
 
 const UFW_LINE =
   /^ufw (allow|limit)( out)? (?:(\d+(?::\d+)?)\/(tcp|udp)|(?:from|to) (\S+) (?:to any )?port (\d+(?::\d+)?) proto (tcp|udp)) comment '([^']*)'$/;
-/** `allow out from any port P proto X`: anything leaving from local port P, to anywhere. */
+/**
+ * `allow out from any port P proto X`: anything leaving from local port P, to anywhere, a
+ * connection's first packet (SYN) included.
+ */
 const UFW_SOURCE_PORT_LINE = /^ufw allow out from any port (\d+(?::\d+)?) proto (tcp|udp) comment '([^']*)'$/;
 
 function range(ports: string): { from: number; to: number } {
@@ -100,6 +110,27 @@ export function fromUfw(lines: readonly string[], ipv6: boolean, outgoingAllowed
   });
   if (outgoingAllowed) entries.push(...openOutbound(ipv6));
   return entries;
+}
+
+/** A rule of the ssh-replies chain: TCP without SYN from local port P, to anywhere. */
+const REPLIES_LINE =
+  /^-A openclaw-ssh-replies -p tcp -m tcp --sport (\d+(?::\d+)?) --tcp-flags SYN NONE -j ACCEPT$/;
+
+/** Reads the ssh-replies chain's rules (iptables syntax) for one family. */
+export function fromSshReplies(lines: readonly string[], family: 4 | 6): Entry[] {
+  return lines.map((line) => {
+    const m = REPLIES_LINE.exec(line);
+    if (!m) throw new Error(`unrecognised ssh-replies rule: ${line}`);
+    return {
+      direction: "out",
+      protocol: "tcp",
+      from: 1,
+      to: 65535,
+      peer: WORLD[family],
+      source: range(m[1]!),
+      midConnection: true,
+    };
+  });
 }
 
 export function openOutbound(ipv6: boolean): Entry[] {
@@ -152,8 +183,9 @@ export function declaredEntries(c: FirewallConfig): Entry[] {
 }
 
 /**
- * With outgoing denied, sshd's replies leave by their source port to anyone (README, outgoing
- * allow-list), so that the session that enables UFW gets out even when conntrack never saw it.
+ * With outgoing denied, sshd's packets that open no connection leave by their source port to
+ * anyone (README, outgoing allow-list), so that the session that enables UFW gets out even when
+ * conntrack never saw it; a connection opened from that port follows the allow-list.
  */
 export function sshReplyEntries(c: FirewallConfig): Entry[] {
   if (c.outgoing?.policy !== "deny") return [];
@@ -165,13 +197,15 @@ export function sshReplyEntries(c: FirewallConfig): Entry[] {
     to: 65535,
     peer,
     source: { from: port, to: port },
+    midConnection: true,
   }));
 }
 
 /**
  * Answers "does this rule set admit (direction, protocol, port, address)?" with one BlockList
- * per (direction, protocol, port, source port), built on first use. Without `sourcePort` the
- * packet leaves from an ephemeral port that no source-port entry names.
+ * per (direction, protocol, port, source port, opening), built on first use. Without
+ * `sourcePort` the packet leaves from an ephemeral port that no source-port entry names; it
+ * opens a connection (a SYN) unless `opening` is false.
  */
 export class Oracle {
   private readonly cache = new Map<string, net.BlockList>();
@@ -183,9 +217,10 @@ export class Oracle {
     port: number,
     address: string,
     sourcePort?: number,
+    opening = true,
   ): boolean {
     const family = net.isIPv4(address) ? 4 : 6;
-    const key = `${direction} ${protocol} ${port} ${sourcePort ?? "-"} ${family}`;
+    const key = `${direction} ${protocol} ${port} ${sourcePort ?? "-"} ${opening} ${family}`;
     let list = this.cache.get(key);
     if (!list) {
       // One family per list: a BlockList matches an IPv4 address against IPv6 subnets through
@@ -195,6 +230,7 @@ export class Oracle {
         if (e.direction !== direction || e.protocol !== protocol || port < e.from || port > e.to) continue;
         if (e.source && (sourcePort === undefined || sourcePort < e.source.from || sourcePort > e.source.to))
           continue;
+        if (e.midConnection && opening) continue;
         const p = splitPeer(e.peer);
         if (p.family === family) list.addSubnet(p.address, p.prefix, family === 4 ? "ipv4" : "ipv6");
       }

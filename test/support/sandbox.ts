@@ -358,8 +358,8 @@ export class Sandbox {
   /**
    * Publishes the container's port 80 as the server's `port`, the way Docker's iptables backend
    * does: DNAT in PREROUTING, then FORWARD jumps to DOCKER-USER first and accepts for the
-   * container. Run again to play a Docker restart: Docker rebuilds its own rules and leaves
-   * DOCKER-USER's contents alone.
+   * container; the container's own traffic out is accepted and masqueraded. Run again to play a
+   * Docker restart: Docker rebuilds its own rules and leaves DOCKER-USER's contents alone.
    */
   async publish(port: number): Promise<void> {
     if (
@@ -406,14 +406,16 @@ export class Sandbox {
         child.stdout!.on("data", (d: Buffer) => d.toString().includes("ready") && resolve()),
       );
     }
-    for (const [bin, addr] of [
-      ["iptables", this.container.v4],
-      ["ip6tables", this.container.v6],
+    for (const [bin, addr, subnet] of [
+      ["iptables", this.container.v4, "172.17.0.0/16"],
+      ["ip6tables", this.container.v6, "fd00:17::/64"],
     ] as const) {
       this.onServer(
         [
           `${bin} -t nat -D PREROUTING -p tcp --dport ${port} -j DNAT --to-destination ${bin === "iptables" ? addr : `[${addr}]`}:80 2>/dev/null || true`,
           `${bin} -t nat -A PREROUTING -p tcp --dport ${port} -j DNAT --to-destination ${bin === "iptables" ? addr : `[${addr}]`}:80`,
+          `${bin} -t nat -D POSTROUTING -s ${subnet} ! -o docker0 -j MASQUERADE 2>/dev/null || true`,
+          `${bin} -t nat -A POSTROUTING -s ${subnet} ! -o docker0 -j MASQUERADE`,
           `${bin} -n -L DOCKER-USER >/dev/null 2>&1 || ${bin} -N DOCKER-USER`,
           `while ${bin} -D FORWARD -j DOCKER-USER 2>/dev/null; do :; done`,
           `while ${bin} -D FORWARD -o docker0 -d ${addr} -p tcp --dport 80 -j ACCEPT 2>/dev/null; do :; done`,

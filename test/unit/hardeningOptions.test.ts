@@ -4,6 +4,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { PolicyError } from "../../components/policy/errors";
 import { parseHardeningOptions } from "../../components/host/options";
+import { sshdEffective } from "../../components/host/sshdSettings";
 import { OPENCLAW_HOST } from "../../components/openclaw/types";
 
 const KEY = "openclaw:hardening";
@@ -78,6 +79,113 @@ describe("hardening.sshd.settings refuses what would undo the SSH hardening", ()
       KEY,
     );
     assert.deepEqual(sshd, { settings: { MaxAuthTries: "3", AllowUsers: "ubuntu deploy" } });
+  });
+});
+
+describe("hardening.sshdSettings accepts only settings that cannot weaken the SSH hardening", () => {
+  // With StrictModes no and AuthorizedKeysFile /tmp/%u together, any local user (the gateway's
+  // included) could add keys for root; the others let keys, host trust or the environment in
+  // from files the hardening does not control.
+  for (const [name, value, accepted] of [
+    ["StrictModes", "no", /Accepted: yes \(/],
+    ["HostbasedAuthentication", "yes", /Accepted: no \(/],
+    ["PermitUserEnvironment", "yes", /Accepted: no \(/],
+    ["IgnoreRhosts", "no", /Accepted: yes \(/],
+    ["PermitEmptyPasswords", true, /Accepted: no\b/],
+    ["LogLevel", "QUIET", /Accepted: INFO or VERBOSE \(/],
+  ] as const) {
+    test(`${name} ${String(value)} is refused, naming the key, the value and what is accepted`, () => {
+      const r = refusal({ sshdSettings: { [name]: value } });
+      assert.equal(r.key, `${KEY}.sshdSettings.${name}`);
+      assert.match(
+        r.message,
+        new RegExp(`\\.${name}: ${JSON.stringify(value)} is not accepted for ${name}\\.`),
+      );
+      assert.match(r.message, accepted);
+    });
+  }
+  for (const [name, value] of [
+    ["AuthorizedKeysFile", "/tmp/%u"],
+    ["AuthorizedKeysCommand", "/usr/local/bin/keys %u"],
+    ["TrustedUserCAKeys", "/etc/ssh/ca.pub"],
+    ["AcceptEnv", "LD_PRELOAD"],
+    ["ForceCommand", "/bin/true"],
+    ["Port", "2222"],
+  ] as const) {
+    test(`${name} is not a setting it accepts; the error lists those it does`, () => {
+      const r = refusal({ sshdSettings: { [name]: value } });
+      assert.equal(r.key, `${KEY}.sshdSettings.${name}`);
+      assert.match(r.message, /is not one of the sshd settings the hardening accepts/);
+      assert.match(r.message, /Accepted: one of AllowAgentForwarding, AllowGroups, [^.]*MaxAuthTries/);
+    });
+  }
+  test("the safe values of those settings, and the usual ones, pass in any letter case", () => {
+    const { sshd } = parseHardeningOptions(
+      {
+        sshdSettings: {
+          strictmodes: "yes",
+          IgnoreRhosts: true,
+          HostbasedAuthentication: false,
+          PermitUserEnvironment: "No",
+          LogLevel: "verbose",
+          LoginGraceTime: "1m30s",
+          MaxStartups: "10:30:60",
+          X11Forwarding: false,
+        },
+      },
+      KEY,
+    );
+    assert.deepEqual(sshd, {
+      settings: {
+        StrictModes: "yes",
+        IgnoreRhosts: "yes",
+        HostbasedAuthentication: "no",
+        PermitUserEnvironment: "no",
+        LogLevel: "VERBOSE",
+        LoginGraceTime: "1m30s",
+        MaxStartups: "10:30:60",
+        X11Forwarding: "no",
+      },
+    });
+  });
+  for (const [name, value] of [
+    ["MaxAuthTries", "lots"],
+    ["MaxAuthTries", 0],
+    ["LoginGraceTime", 0],
+    ["LoginGraceTime", "2 minutes"],
+    ["MaxStartups", "100:30:10"],
+    ["AllowTcpForwarding", "sometimes"],
+    ["Banner", "relative/path"],
+    ["AllowUsers", "root;reboot"],
+  ] as const) {
+    test(`${name} ${JSON.stringify(value)}: the value is checked too`, () => {
+      const r = refusal({ sshdSettings: { [name]: value } });
+      assert.equal(r.key, `${KEY}.sshdSettings.${name}`);
+      assert.match(r.message, /Accepted: /);
+    });
+  }
+  test("each accepted setting says what sshd -T prints for it, which verify compares", () => {
+    const { sshd } = parseHardeningOptions(
+      {
+        sshdSettings: {
+          LoginGraceTime: "1m30s",
+          ClientAliveInterval: "5m",
+          AllowUsers: "ubuntu deploy@192.0.2.0/24",
+          LogLevel: "verbose",
+          MaxAuthTries: 3,
+        },
+      },
+      KEY,
+    );
+    assert.ok(sshd);
+    assert.deepEqual(sshdEffective(sshd.settings), [
+      "logingracetime 90",
+      "clientaliveinterval 300",
+      "allowusers ubuntu",
+      "allowusers deploy@192.0.2.0/24",
+      "loglevel VERBOSE",
+      "maxauthtries 3",
+    ]);
   });
 });
 

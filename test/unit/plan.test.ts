@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PolicyError } from "../../components/policy/errors";
+import { renderPlan } from "../../components/render/plan";
 import { parseStackSettings } from "../../components/stack/settings";
 import { readStackFile } from "../../components/stack/stackFile";
 
@@ -204,6 +205,30 @@ describe("stack settings", () => {
     }
     return [];
   };
+  test("the plan names our chains beside UFW's rules: containers and sshd's replies under the allow-list", () => {
+    const plan = (extra: Record<string, unknown>) =>
+      renderPlan(
+        "t",
+        parseStackSettings(
+          reader({
+            target: "existing",
+            existing: { address: "192.168.1.100" },
+            sshUser: "admin",
+            firewall: { ...firewall, ipv6: false, outgoing: { policy: "deny", allow: [] } },
+            ...extra,
+          }),
+        ),
+      );
+    assert.ok(
+      plan({}).includes(
+        "chain openclaw-docker-user (from Docker's DOCKER-USER): published ports as admitted above; " +
+          "containers' new connections by the outgoing allow-list; all forwarded IPv6 dropped\n" +
+          "chain openclaw-ssh-replies (from UFW's after-output): sshd's packets out without SYN, from port 22\n",
+      ),
+      plan({}),
+    );
+    assert.doesNotMatch(plan({ hardening: { docker: false } }), /openclaw-docker-user/);
+  });
   test("unknown target", () =>
     assert.deepEqual(problems({ target: "gcp" }), ["openclaw:target is not a known target"]));
   test("existing host: address must be a host, default SSH port 22, user required", () => {

@@ -6,6 +6,8 @@ import { PolicyError } from "../../components/policy/errors";
 import { parsePolicy } from "../../components/policy/parse";
 import { renderAwsRules } from "../../components/render/awsRules";
 import { renderHcloudRules } from "../../components/render/hcloudRules";
+import { renderSshReplies } from "../../components/render/sshReplies";
+import { renderDockerRules } from "../../components/render/dockerRules";
 import { renderUfwRules } from "../../components/render/ufwRules";
 import type { FirewallConfig } from "../../components/policy/types";
 import { splitPorts } from "../support/configs";
@@ -16,6 +18,7 @@ import {
   boundaryPorts,
   fromAws,
   fromHcloud,
+  fromSshReplies,
   fromUfw,
   declaredEntries,
   splitPeer,
@@ -74,8 +77,10 @@ const config = fc
     ipv6: fc.boolean(),
     serviceCount: fc.integer({ min: 0, max: 4 }),
     egress: fc.boolean(),
+    // A port only root can bind, and one any local process can wherever sshd does not hold it.
+    sshPort: fc.constantFrom(22, 2222),
   })
-  .chain(({ ipv6, serviceCount, egress }) => {
+  .chain(({ ipv6, serviceCount, egress, sshPort }) => {
     const source = ipv6 ? fc.oneof(v4Network, v6Network) : v4Network;
     const service = (i: number) =>
       fc.record({
@@ -88,6 +93,7 @@ const config = fc
       });
     return fc.record({
       ipv6: fc.constant(ipv6),
+      sshPort: fc.constant(sshPort),
       ssh: fc.array(source, { minLength: 1, maxLength: 3 }),
       services: fc.tuple(...Array.from({ length: serviceCount }, (_, i) => service(i))),
       egress: egress
@@ -99,7 +105,8 @@ const config = fc
                 dest: fc.array(source, { minLength: 1, maxLength: 3 }),
                 world: fc.constantFrom("none", "none", "v4", "v6", "both"),
               }),
-              { minLength: 1, maxLength: 3 },
+              // Empty too: deny with nothing allowed must deny everything on every layer.
+              { minLength: 0, maxLength: 3 },
             ),
             // An entry written twice under another name, as a merged config or a copy-paste
             // makes it: every layer must refuse it the same way.
@@ -108,9 +115,9 @@ const config = fc
         : fc.constant(undefined),
     });
   })
-  .map(({ ipv6, ssh, services, egress }): FirewallConfig => ({
+  .map(({ ipv6, sshPort, ssh, services, egress }): FirewallConfig => ({
     ipv6,
-    ssh: { port: 22, adminCidrs: ssh },
+    ssh: { port: sshPort, adminCidrs: ssh },
     services: services.map((s) => {
       const world = [
         ...(s.world === "v4" || s.world === "both" ? ["0.0.0.0/0"] : []),
@@ -131,7 +138,9 @@ const config = fc
             policy: "deny" as const,
             allow: [
               ...egress.entries,
-              ...(egress.repeat === null ? [] : [egress.entries[egress.repeat % egress.entries.length]!]),
+              ...(egress.repeat === null || egress.entries.length === 0
+                ? []
+                : [egress.entries[egress.repeat % egress.entries.length]!]),
             ].map((e, i) => ({
               name: `out-${i}`,
               ...splitPorts(e.ports),
@@ -235,10 +244,16 @@ test(`AWS, Hetzner and UFW renderings admit exactly the declared traffic (${RUNS
         ufwRules.length,
         `UFW rules UFW would merge: ${ufwRules.join("; ")}`,
       );
+      const replies = renderSshReplies(policy);
       const layers: Record<string, Entry[]> = {
         aws: fromAws(renderAwsRules(policy)),
         hcloud: fromHcloud(renderHcloudRules(policy), policy.ipv6),
-        ufw: fromUfw(renderUfwRules(policy), policy.ipv6, policy.outgoing.policy === "allow"),
+        // UFW's rules, and our chain off its after-output chain.
+        ufw: [
+          ...fromUfw(renderUfwRules(policy), policy.ipv6, policy.outgoing.policy === "allow"),
+          ...fromSshReplies(replies.v4, 4),
+          ...fromSshReplies(replies.v6, 6),
+        ],
       };
       const oracles = Object.fromEntries(Object.entries(layers).map(([k, v]) => [k, new Oracle(v)]));
       const expected = new Oracle(truth);
@@ -267,20 +282,34 @@ test(`AWS, Hetzner and UFW renderings admit exactly the declared traffic (${RUNS
           }
         }
       }
-      // A session conntrack never saw (the one that enables UFW) gets only UFW's rules: sshd's
-      // replies from the SSH port must reach every admitted SSH source, and nothing else may
-      // leave by source port. The cloud firewalls track every session and have no such case.
+      // The SSH port as a source port, on UFW (the cloud firewalls track every session and
+      // have no such case). A connection opened from it follows the allow-list like any other:
+      // a local process can bind a port from 1024 up wherever sshd does not hold it. A packet of
+      // a session conntrack never saw (the one that enables UFW) gets only UFW's rules: sshd's,
+      // from the SSH port, must reach every admitted SSH source.
+      const sshPort = c.ssh!.port!;
       const untracked = new Oracle([...truth, ...sshReplyEntries(c)]);
       const addresses = [...new Set(all.flatMap((e) => boundaryAddresses(e.peer)))];
-      for (const sourcePort of [21, 22, 23]) {
+      for (const sourcePort of [sshPort - 1, sshPort, sshPort + 1]) {
         for (const address of addresses) {
-          const want = untracked.admits("out", "tcp", EPHEMERAL, address, sourcePort);
-          if (oracles["ufw"]!.admits("out", "tcp", EPHEMERAL, address, sourcePort) !== want) {
-            assert.fail(
-              `ufw ${want ? "refuses" : "admits"} tcp from local port ${sourcePort} to ${address}:${EPHEMERAL}`,
+          for (const opening of [true, false]) {
+            const want = (opening ? expected : untracked).admits(
+              "out",
+              "tcp",
+              EPHEMERAL,
+              address,
+              sourcePort,
+              opening,
             );
+            if (oracles["ufw"]!.admits("out", "tcp", EPHEMERAL, address, sourcePort, opening) !== want) {
+              assert.fail(
+                `ufw ${want ? "refuses" : "admits"} ${opening ? "a new connection" : "a packet of an untracked session"} ` +
+                  `(tcp) from local port ${sourcePort} to ${address}:${EPHEMERAL}`,
+              );
+            }
           }
-          if (sourcePort === 22 && expected.admits("in", "tcp", 22, address) && !want) {
+          const replies = untracked.admits("out", "tcp", EPHEMERAL, address, sshPort, false);
+          if (sourcePort === sshPort && expected.admits("in", "tcp", sshPort, address) && !replies) {
             assert.fail(`sshd's replies to ${address}, an SSH source, would be dropped`);
           }
         }
@@ -320,6 +349,8 @@ test("the same config always renders byte-identical output, whatever order it is
           renderAwsRules(policy),
           renderHcloudRules(policy),
           renderUfwRules(policy),
+          renderSshReplies(policy),
+          renderDockerRules(policy),
         ]);
       };
       assert.equal(render(shuffled), render(c));

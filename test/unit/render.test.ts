@@ -4,6 +4,7 @@ import { PolicyError } from "../../components/policy/errors";
 import { parsePolicy } from "../../components/policy/parse";
 import { renderAwsRules } from "../../components/render/awsRules";
 import { renderHcloudRules } from "../../components/render/hcloudRules";
+import { renderSshReplies } from "../../components/render/sshReplies";
 import { assertWithinQuotas, quotaProblems } from "../../components/render/quotas";
 import { renderAdmittedTable } from "../../components/render/table";
 import { renderUfwRules } from "../../components/render/ufwRules";
@@ -60,13 +61,29 @@ describe("UFW rendering", () => {
     });
     assert.deepEqual(
       renderUfwRules(policy).filter((l) => l.includes(" out ")),
-      [
-        // sshd's replies first: the session that enables UFW may not be tracked by conntrack.
-        "ufw allow out from any port 22 proto tcp comment 'openclaw:out:ssh-replies'",
-        // Both worlds are UFW's "any", as `ufw show added` prints it back.
-        "ufw allow out 443/tcp comment 'openclaw:out:https'",
-      ],
+      // Both worlds are UFW's "any", as `ufw show added` prints it back.
+      ["ufw allow out 443/tcp comment 'openclaw:out:https'"],
     );
+  });
+  test("sshd's replies: a chain of ours lets out the SSH port's packets that open no connection", () => {
+    const { policy } = parsePolicy({
+      ...validConfig(),
+      ssh: { port: 2222, adminCidrs: ["203.0.113.50"] },
+      outgoing: { policy: "deny", allow: [] },
+    });
+    // The session that enables UFW may not be tracked by conntrack; a SYN from the SSH port is
+    // another process opening a connection, and follows the allow-list.
+    const rule = "-A openclaw-ssh-replies -p tcp -m tcp --sport 2222 --tcp-flags SYN NONE -j ACCEPT";
+    assert.deepEqual(renderSshReplies(policy), { v4: [rule], v6: [rule] });
+    assert.deepEqual(
+      renderSshReplies(parsePolicy({ ...validConfig(), ipv6: false, outgoing: { policy: "deny" } }).policy),
+      {
+        v4: ["-A openclaw-ssh-replies -p tcp -m tcp --sport 22 --tcp-flags SYN NONE -j ACCEPT"],
+        v6: [],
+      },
+    );
+    // With outgoing allowed, UFW lets everything out and the chain is not needed.
+    assert.deepEqual(renderSshReplies(parsePolicy(validConfig()).policy), { v4: [], v6: [] });
   });
   test("the README's allow-list renders as `ufw show added` prints it back on a real host", () => {
     // Read back from ufw 0.36.2 after adding each line: `to 0.0.0.0/0` comes back as
@@ -79,7 +96,6 @@ describe("UFW rendering", () => {
     assert.deepEqual(
       renderUfwRules(policy).filter((l) => l.includes(" out ")),
       [
-        "ufw allow out from any port 22 proto tcp comment 'openclaw:out:ssh-replies'",
         "ufw allow out to 1.1.1.1 port 53 proto udp comment 'openclaw:out:dns'",
         "ufw allow out to 9.9.9.9 port 53 proto udp comment 'openclaw:out:dns'",
         "ufw allow out 443/tcp comment 'openclaw:out:https'",
@@ -207,6 +223,20 @@ describe("Hetzner rendering", () => {
       },
     ]);
   });
+  test("deny with nothing allowed is one out rule that admits nothing: Hetzner has no deny rule", () => {
+    const { policy } = parsePolicy({ ...validConfig(), outgoing: { policy: "deny", allow: [] } });
+    assert.deepEqual(
+      renderHcloudRules(policy).filter((r) => r.direction === "out"),
+      [
+        {
+          direction: "out",
+          protocol: "icmp",
+          destinationIps: ["192.0.2.0/24"],
+          description: "deny all outgoing: admits nothing (RFC 5737 documentation range)",
+        },
+      ],
+    );
+  });
   test("more than 100 addresses are split into rules of at most 100", () => {
     const sources = Array.from({ length: 150 }, (_, i) => `10.${Math.floor(i / 250)}.${i % 250}.0/24`);
     const { policy } = parsePolicy({ ...validConfig(), services: [{ name: "a", port: 9000, sources }] });
@@ -293,5 +323,26 @@ test("the admitted-traffic table shows who may reach which port, per family", ()
       "Outgoing: allowed to anywhere.",
       "Logging: medium.",
     ].join("\n"),
+  );
+});
+
+test("the admitted-traffic table says whom the outgoing allow-list holds for: containers too, unless hardening.docker is off", () => {
+  const { policy } = parsePolicy({
+    ...validConfig(),
+    outgoing: { policy: "deny", allow: [{ name: "https", port: 443, destinations: ["0.0.0.0/0"] }] },
+  });
+  assert.ok(
+    renderAdmittedTable(policy).includes(
+      [
+        "Outgoing: denied, for the host and its Docker containers, except to:",
+        "NAME   PROTO  PORT  FAMILY  DESTINATION",
+        "https  tcp    443   IPv4    0.0.0.0/0",
+      ].join("\n"),
+    ),
+    renderAdmittedTable(policy),
+  );
+  assert.match(
+    renderAdmittedTable(policy, false),
+    /^Outgoing: denied for the host \(not for its Docker containers: hardening\.docker is false\) except to:$/m,
   );
 });

@@ -148,9 +148,19 @@ test("a live firewall is changed rule by rule: never reload, reset or default; d
 test("the rollback is armed before the first change and disarmed only by verify, after its checks", () => {
   const converge = code(fn("converge"));
   // snapshot, then the guard timer, then every change; the configured window once all are in force.
-  inOrder(converge, "snapshot", "arm_rollback", "sshd_install", "sed -i", "run_batch", "docker_apply");
+  inOrder(
+    converge,
+    "snapshot",
+    "arm_rollback",
+    "sshd_install",
+    "sed -i",
+    "run_batch",
+    'own_apply "$DOCKER_CHAIN"',
+  );
   inOrder(converge, "arm_rollback", "reload_user_chains", "sshd_reload", "start_window");
-  inOrder(converge, "docker_apply", "start_window");
+  inOrder(converge, 'own_apply "$DOCKER_CHAIN"', "start_window");
+  // sshd's replies are in after.rules before the batch's first enable loads it.
+  inOrder(converge, "arm_rollback", 'own_apply "$SSH_REPLIES_CHAIN"', "run_batch");
   assert.equal(converge.split("start_window").length, 2, "one start_window");
   inOrder(code(fn("arm_rollback")), "rollback.sh", "install_boot_guard", 'start_timer "$STEP_TIMEOUT"');
   inOrder(code(fn("start_window")), 'start_timer "$ROLLBACK_AFTER"', "write_pending", "stop_timer $old");
@@ -392,6 +402,51 @@ test("Docker rules: admitted (port, source) pairs return to Docker, other publis
     renderDockerRules(quiet).v6.at(-2),
     `${chain} -p tcp -m conntrack --ctorigdstport 443 -j RETURN`,
   );
+});
+
+test("Docker rules with outgoing denied: containers' own new connections follow the allow-list", () => {
+  const { policy: p } = parsePolicy({
+    ssh: { adminCidrs: ["0.0.0.0/0"] },
+    services: [{ name: "gateway", port: 8080, sources: ["192.168.1.0/24"] }],
+    outgoing: {
+      policy: "deny",
+      allow: [
+        { name: "dns", port: 53, protocol: "udp", destinations: ["192.0.2.53"] },
+        { name: "https", port: 443, destinations: ["0.0.0.0/0", "2001:db8:2::/64"] },
+      ],
+    },
+  });
+  const chain = "-A openclaw-docker-user";
+  const log = '-m limit --limit 3/min --limit-burst 10 -j LOG --log-prefix "[UFW BLOCK] "';
+  const notPublished = "-m conntrack ! --ctstate DNAT";
+  assert.deepEqual(renderDockerRules(p).v4, [
+    `${chain} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`,
+    // Between containers: out through a Docker bridge.
+    `${chain} -o docker0 ${notPublished} -j RETURN`,
+    `${chain} -o br-+ ${notPublished} -j RETURN`,
+    `${chain} -d 192.0.2.53/32 -p udp -m udp --dport 53 ${notPublished} -j RETURN`,
+    `${chain} -p tcp -m tcp --dport 443 ${notPublished} -j RETURN`,
+    `${chain} ${notPublished} ${log}`,
+    `${chain} ${notPublished} -j DROP`,
+    // Published connections, as with outgoing allowed.
+    `${chain} -s 192.168.1.0/24 -p tcp -m conntrack --ctorigdstport 8080 -j RETURN`,
+    `${chain} ${log}`,
+    `${chain} -j DROP`,
+  ]);
+  assert.ok(
+    renderDockerRules(p).v6.includes(
+      `${chain} -d 2001:db8:2::/64 -p tcp -m tcp --dport 443 ${notPublished} -j RETURN`,
+    ),
+  );
+});
+
+test("Docker rules with IPv6 off: the IPv6 chain drops everything, as the host does", () => {
+  const { policy: p } = parsePolicy({ ipv6: false, ssh: { adminCidrs: ["0.0.0.0/0"] } });
+  const chain = "-A openclaw-docker-user";
+  assert.deepEqual(renderDockerRules(p).v6, [
+    `${chain} -m limit --limit 3/min --limit-burst 10 -j LOG --log-prefix "[UFW BLOCK] "`,
+    `${chain} -j DROP`,
+  ]);
 });
 
 test("Docker's nftables backend fails the step with a clear message; the iptables backend passes", () => {

@@ -37,9 +37,9 @@ function drift(
       // Bash reads ~/.bashrc when its stdin is a socket, as node's pipes are: not here.
       "--norc",
       "-c",
-      `set -euo pipefail\n${fn("session_process")}\n${fn("ssh_connection")}\n${fn("sshd_login_drift")}\n${sshd}\nsshd_login_drift 3>&2`,
+      `set -euo pipefail\n${fn("session_process")}\n${fn("ssh_connection")}\n${fn("sshd_login_drift")}\n${fn("sshd_settings_drift")}\n${sshd}\nsshd_login_drift 3>&2`,
     ],
-    { encoding: "utf8", env: { PATH: "/usr/bin:/bin", ...env } },
+    { encoding: "utf8", env: { PATH: "/usr/bin:/bin", SSHD_EFFECTIVE: "", ...env } },
   );
   assert.equal(r.status, 0, r.stderr);
   return { out: r.stdout, asked: r.stderr.split("\n").filter(Boolean) };
@@ -82,4 +82,22 @@ test("root by password for root is reported; an address that is not one is not p
   );
   assert.deepEqual(asked, ["user=root"]);
   assert.match(out, /^sshd -T -C user=root shows permitrootlogin yes, not password logins off/);
+});
+
+test("the declared sshdSettings: each keyword's lines must be exactly the declared ones", () => {
+  const SSHD_EFFECTIVE = "maxauthtries 3\nallowusers ubuntu\nallowusers deploy\nlogingracetime 60";
+  const applied = `${HARDENED}\nmaxauthtries 3\nallowusers deploy\nallowusers ubuntu\nlogingracetime 60`;
+  assert.equal(drift({ SSHD_EFFECTIVE }, { root: applied }).out, "");
+  const { out } = drift(
+    { SSHD_EFFECTIVE },
+    { root: `${HARDENED}\nmaxauthtries 6\nallowusers deploy\nallowusers ubuntu\nallowusers eve` },
+  );
+  assert.equal(
+    out,
+    "sshd -T -C user=root shows " +
+      "allowusers deploy, allowusers eve, allowusers ubuntu (declared: allowusers deploy, allowusers ubuntu); " +
+      "no logingracetime (declared: logingracetime 60); maxauthtries 6 (declared: maxauthtries 3), " +
+      "not hardening.sshdSettings: " +
+      "a Match block or another file in sshd's configuration overrides them for this login; remove it\n",
+  );
 });
