@@ -92,7 +92,7 @@ async function main(): Promise<void> {
   try {
     const key = fs.readFileSync(sandbox.clientKey, "utf8");
     const steps = (rules: number, variant = 0) =>
-      remoteSteps("home", key, {
+      remoteSteps(sandbox, "home", key, {
         ...sandboxOverrides(sandbox),
         "openclaw:firewall": firewall(rules, variant),
       });

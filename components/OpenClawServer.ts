@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { type AwsServerArgs, type HcloudServerArgs, createAwsServer, createHcloudServer } from "./cloud/lazy";
 import { authorizeKey } from "./host/deployKey";
 import { hardenHost, sshConnection } from "./host/hardening";
+import { pinHostKey } from "./host/hostKeyPin";
 import { type HardeningOptions, seconds } from "./host/options";
 import { installOpenClaw } from "./host/openclaw";
 import { waitForSsh } from "./host/sshWait";
@@ -46,7 +47,11 @@ export interface SshArgs {
   user?: pulumi.Input<string>;
   /** Private key for that user; wrapped as a secret whatever it arrives as. */
   privateKey: pulumi.Input<string>;
-  /** Host public key to pin (`TYPE BASE64`); unset means the host key is not checked. */
+  /**
+   * The host's public key (`TYPE BASE64`, ssh-ed25519 or ECDSA), the only one the SSH steps
+   * accept. Unset, the key the host presents at first contact is pinned instead (trust on first
+   * use), and kept in the stack's state until the host is replaced.
+   */
   hostKey?: pulumi.Input<string>;
 }
 
@@ -105,6 +110,13 @@ export class OpenClawServer extends pulumi.ComponentResource {
   public readonly publicIpv6: pulumi.Output<string | undefined>;
   /** The command that reaches the host over SSH. */
   public readonly sshCommand: pulumi.Output<string>;
+  /**
+   * The host key every SSH step accepts (`TYPE BASE64`): the one given, or the one the host
+   * presented at first contact. Pin it with `ssh.hostKey` once checked.
+   */
+  public readonly sshHostKey: pulumi.Output<string>;
+  /** That key's fingerprint (`SHA256:...`), to compare with the host's console or the cloud's. */
+  public readonly sshHostKeyFingerprint: pulumi.Output<string>;
   /** The security group or Hetzner firewall id; undefined for an existing host. */
   public readonly cloudFirewallId: pulumi.Output<string | undefined>;
   /** The layers enforcing the policy, outermost first. An existing host has only `ufw`. */
@@ -137,7 +149,8 @@ export class OpenClawServer extends pulumi.ComponentResource {
     // Everything is validated before anything is registered, with keys named from `name`, or
     // the keys of the config the args were mapped from. This is the one place args are checked.
     const { configKeys, ...resourceOptions } = opts;
-    const spec = parseServerArgs(args, configKeys?.keys ?? componentKeys(name), {
+    const keys = configKeys?.keys ?? componentKeys(name);
+    const spec = parseServerArgs(args, keys, {
       defer: checkWhenKnown,
       ...(configKeys?.problems ? { problems: configKeys.problems } : {}),
     });
@@ -199,8 +212,7 @@ export class OpenClawServer extends pulumi.ComponentResource {
       }
     }
 
-    const { user, privateKey, hostKey } = spec.ssh;
-    const sshArgs = { host, port, user, privateKey, ...(hostKey === undefined ? {} : { hostKey }) };
+    const { user, privateKey } = spec.ssh;
     const onHost = deletedWith ? { deletedWith } : {};
     // A booting VM is waited for here, on the deployer, until its sshd answers. The SSH steps
     // after it then stop after a few dials: a failure there is a key, a user or a host key,
@@ -210,6 +222,23 @@ export class OpenClawServer extends pulumi.ComponentResource {
       { host, port, user, seconds: seconds(settings.timeout), triggers: hostIdentity, dependsOn, ...onHost },
       this,
     );
+    // The host key every SSH step pins: given, or taken at first contact; checked before them.
+    const pin = pinHostKey(
+      name,
+      {
+        host,
+        port,
+        ...(spec.ssh.hostKey === undefined ? {} : { configured: spec.ssh.hostKey }),
+        configKey: keys.hostKey,
+        hostIdentity,
+        wait,
+        ...onHost,
+      },
+      this,
+    );
+    const sshArgs = { host, port, user, privateKey, hostKey: pin.hostKey };
+    this.sshHostKey = pin.hostKey;
+    this.sshHostKeyFingerprint = pin.fingerprint;
     const ready: pulumi.Resource[] = [wait];
     // A rotated public key reaches the running VM here: the cloud's copy is read only at launch.
     if (target.kind !== "existing" && target.publicKey !== undefined) {
@@ -241,11 +270,11 @@ export class OpenClawServer extends pulumi.ComponentResource {
       this,
     );
     this.sshCommand = pulumi.interpolate`ssh -p ${port} ${user}@${host}`;
-    // pulumi-command's own errors ("unable to authenticate", "host key mismatch") name neither.
+    // pulumi-command's own errors ("unable to authenticate", "host key mismatch") name none of it.
     pulumi
-      .all([user, host, port])
-      .apply(([u, h, p]) =>
-        pulumi.log.info(`openclaw: the SSH steps log in as ${u} at ${h} port ${p}`, this),
+      .all([user, host, port, pin.description])
+      .apply(([u, h, p, key]) =>
+        pulumi.log.info(`openclaw: the SSH steps log in as ${u} at ${h} port ${p}, and accept ${key}`, this),
       );
     this.admittedTraffic = pulumi.output(renderAdmittedTable(policy, settings.docker));
     this.hostFirewallStatus = confirm.stdout;
@@ -289,6 +318,8 @@ export class OpenClawServer extends pulumi.ComponentResource {
       publicIpv4: this.publicIpv4,
       publicIpv6: this.publicIpv6,
       sshCommand: this.sshCommand,
+      sshHostKey: this.sshHostKey,
+      sshHostKeyFingerprint: this.sshHostKeyFingerprint,
       cloudFirewallId: this.cloudFirewallId,
       firewallLayers: this.firewallLayers,
       admittedTraffic: this.admittedTraffic,

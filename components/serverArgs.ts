@@ -5,6 +5,7 @@ import { type RouterConfig, natWarnings, parseRouter } from "./policy/nat";
 import { parsePolicy } from "./policy/parse";
 import { parsePortRange } from "./policy/ports";
 import type { FirewallPolicy, ServiceConfig } from "./policy/types";
+import { HOST_KEY_ACCEPTED, parseHostKey } from "./host/hostKey";
 import { type HostSettings, parseHardeningOptions } from "./host/options";
 import { quotaProblems } from "./render/quotas";
 import { closestName } from "./policy/suggest";
@@ -143,7 +144,6 @@ export interface ServerSpec {
 }
 
 const USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
-const HOST_KEY_PATTERN = /^(ssh-|ecdsa-)[A-Za-z0-9-]+ [A-Za-z0-9+/=]+$/;
 export const PUBLIC_KEY_PATTERN =
   /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( [^\n\r'"`$;]*)?$/;
 const PUBLIC_KEY_ACCEPTED = "an OpenSSH public key line, e.g. the contents of ~/.ssh/id_ed25519.pub";
@@ -153,9 +153,10 @@ export const checkUser: ValueCheck = (f, key, v) => {
     f.fail(key, v, "is not a valid login name", "a Linux user name such as ubuntu or root");
 };
 
+/** A host key the SSH steps can pin; what is shown of a bad one never includes a private key. */
 export const checkHostKey: ValueCheck = (f, key, v) => {
-  if (typeof v !== "string" || !HOST_KEY_PATTERN.test(v))
-    f.fail(key, v, "is not a public host key", 'the key line "TYPE BASE64", e.g. from ssh-keyscan');
+  const parsed = parseHostKey(v);
+  if (!parsed.ok) f.fail(key, parsed.shown, parsed.problem, HOST_KEY_ACCEPTED);
 };
 
 const pattern =
@@ -383,6 +384,16 @@ export function parseServerArgs(raw: unknown, keys: ArgKeys, options: ParseOptio
       );
     }
     hostKey = ssh["hostKey"] === undefined ? undefined : later(ssh["hostKey"], keys.hostKey, checkHostKey);
+    if (hostKey === undefined) {
+      f.warn(
+        keys.hostKey,
+        "is not set: the first contact trusts the key the host presents (trust on first use), and every " +
+          "later SSH step accepts that key alone. A machine posing as the host at that first contact " +
+          "would be trusted, and sent the secrets. To rule that out, set it to the host's key, checked " +
+          "on the host's own console or the cloud's (the sshHostKey output holds the key first seen; a first " +
+          "run with OpenClaw off sends no secret).",
+      );
+    }
   }
 
   const hardening = collect(f, () => parseHardeningOptions(args["hardening"], keys.hardening));

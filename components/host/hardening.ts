@@ -11,8 +11,11 @@ export interface SshConnectionArgs {
   user: pulumi.Input<string>;
   /** Always wrapped as a secret before it reaches any resource. */
   privateKey: pulumi.Input<string>;
-  /** Pin the host key; unset means the host key is not checked. */
-  hostKey?: pulumi.Input<string>;
+  /**
+   * The one host key accepted (`TYPE BASE64`, from pinHostKey): pulumi-command asks the host for
+   * that key's type and refuses any other key in the key exchange, before it sends anything.
+   */
+  hostKey: pulumi.Input<string>;
 }
 
 export interface HardeningArgs {
@@ -99,7 +102,7 @@ export function dialErrorLimit(settings: Pick<HostSettings, "rollbackAfter" | "p
   return Math.min(18, Math.ceil(settings.rollbackAfter / settings.perDialTimeout) + 3);
 }
 
-/** The one SSH connection every remote step uses; the private key always as a secret. */
+/** The one SSH connection every remote step uses: the private key always a secret, the host key pinned. */
 export function sshConnection(
   args: SshConnectionArgs,
   settings: Pick<HostSettings, "rollbackAfter" | "perDialTimeout">,
@@ -111,6 +114,6 @@ export function sshConnection(
     privateKey: pulumi.secret(args.privateKey),
     dialErrorLimit: dialErrorLimit(settings),
     perDialTimeout: settings.perDialTimeout,
-    ...(args.hostKey === undefined ? {} : { hostKey: args.hostKey }),
+    hostKey: args.hostKey,
   };
 }

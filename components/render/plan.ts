@@ -1,3 +1,4 @@
+import { parseHostKey } from "../host/hostKey";
 import { formatWarning } from "../policy/errors";
 import { formatPortRange } from "../policy/ports";
 import type { StackSettings } from "../stack/settings";
@@ -54,6 +55,27 @@ function describeOpenClaw(s: StackSettings): string {
   ].join("\n");
 }
 
+/** How the SSH steps know the host is the host: the stack's trust model for its SSH host key. */
+function describeHostKey(s: StackSettings): string {
+  const pinned = s.sshHostKey === undefined ? undefined : parseHostKey(s.sshHostKey);
+  if (pinned?.ok)
+    return [
+      `pinned in openclaw:sshHostKey: ${pinned.key.type} ${pinned.key.fingerprint}.`,
+      "Every SSH step accepts this key alone, and each pulumi up reads the host's key first: another",
+      "key fails the run, naming both, before any step has sent anything.",
+    ].join("\n");
+  return [
+    "trust on first use: openclaw:sshHostKey is not set.",
+    "the first pulumi up takes the key the host presents (openclaw-host-key, kept in the stack's state;",
+    "taken again only for a replaced VM, or a new address or port of an existing host), and every SSH",
+    "step accepts that key alone; each later pulumi up reads the host's key first, and another key",
+    "fails the run before any step has sent anything.",
+    "The limit: a machine posing as the host at that first contact is trusted, and gets the secrets.",
+    "To rule it out, set openclaw:sshHostKey to the host's key, checked on its console or the cloud's",
+    "(a first run with openclaw:openclaw enabled: false sends no secret).",
+  ].join("\n");
+}
+
 /** The offline plan: everything `pulumi up` would enforce, without touching a cloud or a host. */
 export function renderPlan(stack: string, s: StackSettings): string {
   const aws = renderAwsRules(s.policy).map((r) => [
@@ -87,6 +109,7 @@ export function renderPlan(stack: string, s: StackSettings): string {
       ...renderUfwRules(s.policy),
       ...describeOwnChains(s),
     ].join("\n")}`,
+    `== SSH host key ==\n${describeHostKey(s)}`,
     `== OpenClaw ==\n${describeOpenClaw(s)}`,
     `== Warnings ==\n${s.warnings.length === 0 ? "(none)" : s.warnings.map((w) => `- ${formatWarning(w)}`).join("\n")}`,
   ];

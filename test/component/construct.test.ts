@@ -20,6 +20,8 @@ const OUTPUTS = [
   "publicIpv4",
   "publicIpv6",
   "sshCommand",
+  "sshHostKey",
+  "sshHostKeyFingerprint",
   "cloudFirewallId",
   "firewallLayers",
   "admittedTraffic",

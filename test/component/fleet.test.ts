@@ -22,7 +22,16 @@ test("the fleet example registers distinct names for every instance in one stack
   const urns = registrations.map((r) => `${r.type}::${r.name}`);
   assert.equal(new Set(urns).size, urns.length, `duplicate names: ${urns.join(", ")}`);
   for (const prefix of ["agent-eu", "agent-us"]) {
-    for (const suffix of ["firewall", "server", "wait-ssh", "authorize-key", "harden", "verify", "confirm"]) {
+    for (const suffix of [
+      "firewall",
+      "server",
+      "wait-ssh",
+      "host-key",
+      "authorize-key",
+      "harden",
+      "verify",
+      "confirm",
+    ]) {
       assert.ok(
         registrations.some((r) => r.name === `${prefix}-${suffix}`),
         `${prefix}-${suffix} registered`,
@@ -44,6 +53,6 @@ test("the fleet example registers distinct names for every instance in one stack
     assert.deepEqual(server.inputs["sshKeys"], ["fleet-test-deploy"], server.name);
   assert.deepEqual(
     registrations.filter((r) => r.name.startsWith("office")).map((r) => r.name),
-    ["office", "office-wait-ssh", "office-harden", "office-verify", "office-confirm"],
+    ["office", "office-wait-ssh", "office-host-key", "office-harden", "office-verify", "office-confirm"],
   );
 });

@@ -2,6 +2,7 @@ import { describe, test, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import {
+  HOST_KEYS,
   invokes,
   lookups,
   promiseOf,
@@ -110,7 +111,16 @@ async function assertHardening(
     // A small dial limit: the wait step has seen sshd answer, so a failing login is not a boot.
     assert.deepEqual(
       { ...(unwrapSecret(step.inputs["connection"]).value as object), privateKey: "(checked separately)" },
-      { host, port, user, privateKey: "(checked separately)", dialErrorLimit: 11, perDialTimeout: 15 },
+      {
+        host,
+        port,
+        user,
+        privateKey: "(checked separately)",
+        dialErrorLimit: 11,
+        perDialTimeout: 15,
+        // The key the first contact took (test/component/hostKey.test.ts).
+        hostKey: HOST_KEYS.first,
+      },
     );
   }
   // The wait step runs on the deployer before any SSH step, for the same host, port and user.
@@ -152,6 +162,7 @@ describe("stack home: an existing host behind NAT", () => {
       [
         `${COMPONENT}::openclaw`,
         "command:local:Command::openclaw-wait-ssh",
+        "command:local:Command::openclaw-host-key",
         "command:remote:Command::openclaw-harden",
         "command:remote:Command::openclaw-verify",
         "command:remote:Command::openclaw-confirm",
@@ -192,6 +203,7 @@ describe("stack dev: AWS", () => {
         "aws:ec2/keyPair:KeyPair::openclaw-key",
         "aws:ec2/instance:Instance::openclaw-instance",
         "command:local:Command::openclaw-wait-ssh",
+        "command:local:Command::openclaw-host-key",
         "command:remote:Command::openclaw-authorize-key",
         "command:remote:Command::openclaw-harden",
         "command:remote:Command::openclaw-verify",
@@ -286,6 +298,7 @@ describe("stack prod: Hetzner Cloud", () => {
         "hcloud:index/sshKey:SshKey::openclaw-key",
         "hcloud:index/server:Server::openclaw-server",
         "command:local:Command::openclaw-wait-ssh",
+        "command:local:Command::openclaw-host-key",
         "command:remote:Command::openclaw-authorize-key",
         "command:remote:Command::openclaw-harden",
         "command:remote:Command::openclaw-verify",

@@ -10,7 +10,7 @@ import { PolicyError } from "../../components/policy/errors";
 import { parseStackSettings } from "../../components/stack/settings";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nTESTKEY\n-----END OPENSSH PRIVATE KEY-----\n";
-const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyForTheTest";
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJTiaHQXSl4i65h7hhJeN8ItUC+N03b07vch7uWlQRjA";
 
 describe("unknown keys in the openclaw namespace", () => {
   test("misspelt keys are refused, each with the key it resembles", () => {

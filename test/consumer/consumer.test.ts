@@ -70,6 +70,7 @@ describe("a consumer project from the `pulumi new typescript` template", () => {
       assert.ok(run.tsNode.endsWith(VENDORED_TS_NODE), run.tsNode);
       assert.equal(run.typescript, path.join("node_modules", "typescript", "lib", "typescript.js"));
       assert.deepEqual(run.registrations.map(shape).sort(), [
+        "command:local:Command agent-host-key <- openclaw-server:index:OpenClawServer::agent",
         "command:local:Command agent-wait-ssh <- openclaw-server:index:OpenClawServer::agent",
         "command:remote:Command agent-authorize-key <- openclaw-server:index:OpenClawServer::agent",
         "command:remote:Command agent-confirm <- openclaw-server:index:OpenClawServer::agent",

@@ -271,7 +271,7 @@ export class BootedHost extends Sandbox {
     hardening: Record<string, unknown> = {},
   ): Promise<RemoteStep[]> {
     const key = fs.readFileSync(this.clientKey, "utf8");
-    return remoteSteps("home", key, {
+    return remoteSteps(this, "home", key, {
       "openclaw:sshUser": this.user,
       "openclaw:hardening": hardening,
       ...overrides,

@@ -72,7 +72,7 @@ export function homeSteps(
   hardening: Record<string, unknown> = {},
 ): Promise<RemoteStep[]> {
   const key = fs.readFileSync(sandbox.clientKey, "utf8");
-  return remoteSteps("home", key, { ...sandboxOverrides(sandbox, hardening), ...overrides });
+  return remoteSteps(sandbox, "home", key, { ...sandboxOverrides(sandbox, hardening), ...overrides });
 }
 
 /** Runs harden then verify and fails the test, with their output, unless both succeed. */

@@ -25,6 +25,8 @@ const pulumi = require(resolve("@pulumi/pulumi"));
 const settings = require(resolve("@pulumi/pulumi/runtime/settings"));
 
 let nextId = 1000;
+// The host key the mocked host presents, at first contact (<name>-host-key) and to the check.
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJTiaHQXSl4i65h7hhJeN8ItUC+N03b07vch7uWlQRjA";
 pulumi.runtime.setMocks(
   {
     // Provider outputs the component reads back: addresses, key names, command output.
@@ -40,6 +42,9 @@ pulumi.runtime.setMocks(
         case "hcloud:index/server:Server":
           Object.assign(state, { ipv4Address: "198.51.100.20", ipv6Address: "2001:db8:20::1" });
           break;
+        case "command:local:Command":
+          if (args.name.endsWith("-host-key")) state.stdout = HOST_KEY;
+          break;
         case "command:remote:Command":
           state.stdout = `stdout of ${args.name}`;
           if (args.name.endsWith("-openclaw")) state.stdout += "\nopenclaw-version: 2026.9.6";
@@ -52,6 +57,7 @@ pulumi.runtime.setMocks(
     },
     call(args) {
       if (args.token === "aws:ec2/getAmi:getAmi") return { id: "ami-0123456789abcdef0", ...args.inputs };
+      if (args.token === "command:local:run") return { ...args.inputs, stdout: HOST_KEY, stderr: "" };
       return args.inputs;
     },
   },

@@ -525,15 +525,42 @@ export class Sandbox {
    * One SSH session from the admin namespace, the way @pulumi/command's remote.Command makes
    * one: exec `command`, feed `stdin`, no PTY. Dials are retried until `timeoutMs`, as with
    * dialErrorLimit -1; each dial waits at most `perDialSeconds`.
+   *
+   * The host key is checked as the caller says. `target.hostKey` set: that key alone is
+   * accepted, asked for by its type, as remote.Command does with `connection.hostKey`
+   * (FixedHostKey, HostKeyAlgorithms = the key's type). `opts.anyHostKey`: any key is accepted,
+   * as remote.Command does without one. Neither: the sandbox's own known_hosts, for the test's
+   * own sessions to the host it made.
    */
   async ssh(
-    target: { host: string; port: number; user: string; privateKey: string },
+    target: { host: string; port: number; user: string; privateKey: string; hostKey?: string },
     command: string,
     stdin: string,
-    opts: { timeoutMs: number; perDialSeconds: number; from?: Peer },
+    opts: { timeoutMs: number; perDialSeconds: number; from?: Peer; anyHostKey?: boolean },
   ): Promise<RunResult & { dials: number }> {
-    const keyFile = path.join(this.dir, `key-${randomBytes(4).toString("hex")}`);
+    const id = randomBytes(4).toString("hex");
+    const keyFile = path.join(this.dir, `key-${id}`);
+    const pinFile = path.join(this.dir, `pin-${id}`);
     fs.writeFileSync(keyFile, target.privateKey, { mode: 0o600 });
+    let hostKeyOptions: string[];
+    if (target.hostKey !== undefined) {
+      const [type, base64] = target.hostKey.trim().split(/\s+/);
+      // One known key under an alias: whatever address or port the host is reached at.
+      fs.writeFileSync(pinFile, `pinned ${type} ${base64}\n`);
+      hostKeyOptions = [
+        ...["-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${pinFile}`],
+        ...["-o", "GlobalKnownHostsFile=/dev/null", "-o", "HostKeyAlias=pinned", "-o", "CheckHostIP=no"],
+        ...["-o", "UpdateHostKeys=no", "-o", `HostKeyAlgorithms=${type}`],
+      ];
+    } else if (opts.anyHostKey) {
+      hostKeyOptions = [
+        ...["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"],
+        ...["-o", "GlobalKnownHostsFile=/dev/null", "-o", "CheckHostIP=no"],
+      ];
+    } else {
+      const knownHosts = path.join(this.dir, "known_hosts");
+      hostKeyOptions = ["-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHosts}`];
+    }
     const deadline = Date.now() + opts.timeoutMs;
     let dials = 0;
     try {
@@ -553,10 +580,7 @@ export class Sandbox {
             "BatchMode=yes",
             "-o",
             "IdentitiesOnly=yes",
-            "-o",
-            "StrictHostKeyChecking=yes",
-            "-o",
-            `UserKnownHostsFile=${path.join(this.dir, "known_hosts")}`,
+            ...hostKeyOptions,
             "-o",
             `ConnectTimeout=${opts.perDialSeconds}`,
             "-o",
@@ -578,6 +602,7 @@ export class Sandbox {
       }
     } finally {
       fs.rmSync(keyFile, { force: true });
+      fs.rmSync(pinFile, { force: true });
     }
   }
 

@@ -37,13 +37,21 @@ const gatewayService = (patch: Partial<ServiceConfig> = {}): ServiceConfig => ({
   ...patch,
 });
 
+/** A pinned host key, so that the warnings seen are OpenClaw's alone. */
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJTiaHQXSl4i65h7hhJeN8ItUC+N03b07vch7uWlQRjA";
+
 function parse(
   openclaw: unknown,
   fw: FirewallConfig = firewall(),
   kind: keyof typeof TARGETS = "hcloud",
 ): ServerSpec {
   return parseServerArgs(
-    { firewall: fw, [kind]: TARGETS[kind], ssh: { user: "admin", privateKey: "k" }, openclaw },
+    {
+      firewall: fw,
+      [kind]: TARGETS[kind],
+      ssh: { user: "admin", privateKey: "k", hostKey: HOST_KEY },
+      openclaw,
+    },
     componentKeys("edge"),
   );
 }

@@ -40,6 +40,7 @@ const FIXTURES: Record<string, string> = {
   unclosed: HOME.replace("sources: [192.168.1.0/24]", "sources: [192.168.1.0/24"),
   // A tab used as indentation on line 4, column 1.
   tab: HOME.replace("  openclaw:existing:\n    address", "  openclaw:existing:\n\taddress"),
+  pinned: `${HOME}  openclaw:sshHostKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJTiaHQXSl4i65h7hhJeN8ItUC+N03b07vch7uWlQRjA root@home\n`,
   typos: `${HOME}  openclaw:sshHostKy: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey\n  openclaw:hardenning:\n    rollbackAfter: 60\n`,
 };
 let stacks: string;
@@ -80,6 +81,33 @@ describe("npm run plan", () => {
     ]) {
       assert.ok(r.stdout.includes(line), `missing: ${line}\n${r.stdout}`);
     }
+  });
+  test("without openclaw:sshHostKey, the plan says the host key is trusted on first use, and what that risks", () => {
+    const r = plan("--stack", "home");
+    assert.equal(r.status, 0, r.stderr);
+    const section = /== SSH host key ==\n([\s\S]*?)\n\n==/.exec(r.stdout)?.[1] ?? "";
+    assert.match(section, /^trust on first use: openclaw:sshHostKey is not set\./);
+    assert.match(
+      section,
+      /the first pulumi up takes the key the host presents \(openclaw-host-key, kept in the stack's state/,
+    );
+    assert.match(
+      section,
+      /a machine posing as the host at that first contact is trusted, and gets the secrets/,
+    );
+    assert.match(
+      r.stdout,
+      /^- openclaw:sshHostKey: is not set: the first contact trusts the key the host presents/m,
+    );
+  });
+  test("with openclaw:sshHostKey, the plan names the pinned key by its fingerprint", () => {
+    const r = plan("--stack", "pinned");
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /== SSH host key ==\npinned in openclaw:sshHostKey: ssh-ed25519 SHA256:3n8ttzqHrVECTLB8\+1SbnQ9YKlqzmFN\/dz9gsW0FkNQ\./,
+    );
+    assert.doesNotMatch(r.stdout, /trust on first use|- openclaw:sshHostKey/);
   });
   test("every shipped stack plans cleanly", () => {
     for (const file of fs.readdirSync(SHIPPED)) {
@@ -123,7 +151,7 @@ describe("npm run plan", () => {
     assert.equal(missing.status, 1);
     assert.match(
       missing.stderr,
-      /No stack file .*Pulumi\.no-such-stack\.yaml\. Accepted stacks: home, tab, typos, unclosed\./,
+      /No stack file .*Pulumi\.no-such-stack\.yaml\. Accepted stacks: home, pinned, tab, typos, unclosed\./,
     );
     assert.equal(plan().status, 2);
     assert.equal(plan("--stak", "home").status, 2);

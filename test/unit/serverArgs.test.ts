@@ -189,3 +189,85 @@ describe("the error header says what kind of config is wrong", () => {
     );
   });
 });
+
+describe("ssh.hostKey (openclaw:sshHostKey): a public key line the SSH steps can pin, or nothing", () => {
+  const ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJTiaHQXSl4i65h7hhJeN8ItUC+N03b07vch7uWlQRjA";
+  const hostKeyProblems = (hostKey: unknown) =>
+    problems(() =>
+      parseServerArgs(
+        {
+          firewall: FIREWALL,
+          existing: { address: "192.0.2.10" },
+          ssh: { user: "admin", privateKey: "k", hostKey },
+        },
+        componentKeys("edge"),
+      ),
+    );
+  const parse = (hostKey?: unknown) =>
+    parseServerArgs(
+      {
+        firewall: FIREWALL,
+        existing: { address: "192.0.2.10" },
+        ssh: { user: "admin", privateKey: "k", ...(hostKey === undefined ? {} : { hostKey }) },
+      },
+      componentKeys("edge"),
+    );
+
+  test("a private key pasted by mistake is refused, and not a line of it is shown", () => {
+    const body = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQSECRETSECRETSECRET";
+    for (const pasted of [
+      `-----BEGIN OPENSSH PRIVATE KEY-----\n${body}\n-----END OPENSSH PRIVATE KEY-----\n`,
+      "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEISECRETSECRETSECRET\n-----END PRIVATE KEY-----",
+      "PuTTY-User-Key-File-3: ssh-ed25519\nPrivate-Lines: 1\nAAAAISECRETSECRETSECRET",
+      body,
+    ]) {
+      const found = hostKeyProblems(pasted);
+      assert.deepEqual(
+        found.map((p) => [p.key, p.value]),
+        [["edge.ssh.hostKey", "(not shown)"]],
+      );
+      assert.match(found[0]!.problem, /private key/);
+      const message = new PolicyError(found).message;
+      assert.doesNotMatch(message, /SECRET|b3BlbnNz|MC4CAQ|BEGIN/, message);
+      assert.match(message, /Accepted: the host's public key line/);
+    }
+  });
+
+  test("an RSA key is refused with the reason: the steps would ask for SHA-1 signatures", () => {
+    const found = hostKeyProblems("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 root@host");
+    assert.deepEqual(
+      found.map((p) => [p.key, p.value]),
+      [["edge.ssh.hostKey", "ssh-rsa"]],
+    );
+    assert.match(found[0]!.problem, /SHA-1 .*OpenSSH 8\.8/);
+  });
+
+  test("an unknown type, a known_hosts line and text that is no key line are refused", () => {
+    const dss = hostKeyProblems("ssh-dss AAAAB3NzaC1kc3MAAACBAP");
+    assert.deepEqual(dss[0]!.value, "ssh-dss");
+    assert.match(dss[0]!.problem, /not a host key type the SSH steps can pin/);
+    const knownHosts = hostKeyProblems(`192.0.2.10 ${ED25519}`);
+    assert.match(knownHosts[0]!.problem, /starts with a host name/);
+    const garbage = hostKeyProblems("AAAA; reboot");
+    assert.deepEqual(
+      garbage.map((p) => [p.value, p.problem]),
+      [["(not shown)", "is not a public key line"]],
+    );
+    // The type says ed25519; the data is an ECDSA key's.
+    const mislabelled = hostKeyProblems(
+      "ssh-ed25519 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBETBBCWmjoNqxMEzGgqGim7WU8ux4LX+gCICBELnHBQ1Mbno9MK6OXvas8CatGBJzBt+9HGdycfegouTkgFoB0Q=",
+    );
+    assert.match(mislabelled[0]!.problem, /does not decode to an ssh-ed25519 key/);
+  });
+
+  test("a key line with its comment is accepted; unset, the plan's warning says trust on first use", () => {
+    assert.equal(parse(`${ED25519} root@host`).ssh.hostKey, `${ED25519} root@host`);
+    assert.ok(!parse(ED25519).warnings.some((w) => w.key === "edge.ssh.hostKey"));
+    const tofu = parse().warnings.filter((w) => w.key === "edge.ssh.hostKey");
+    assert.equal(tofu.length, 1);
+    assert.match(
+      tofu[0]!.message,
+      /is not set: the first contact trusts the key the host presents \(trust on first use\)/,
+    );
+  });
+});
