@@ -1,7 +1,8 @@
 // The package as a user gets it, and the programs as `pulumi up` loads them: `npm pack`, installed
 // into a scratch project made from the `pulumi new typescript` template, whose program is the
-// README's TypeScript program (`<!-- program: typescript-program -->`); then that program and this repository's own index.ts (each stack in stacks/)
-// are run by Pulumi's own cmd/run, under Pulumi's ts-node and mocks (test/support/pulumiRun.ts).
+// README's TypeScript program (`<!-- program: typescript-program -->`); then that program and this
+// repository's own index.ts (each stack in stacks/) are run by Pulumi's own cmd/run, under
+// Pulumi's ts-node and mocks (test/support/pulumiRun.ts).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
