@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Sandbox, sandboxUnavailable } from "../test/support/sandbox";
 import { type RemoteStep, remoteSteps, runStep, sandboxOverrides } from "../test/support/deploy";
-import { REMOTE_SHELL } from "../components/host/script";
+import { REMOTE_SHELL } from "../components/hardening/script";
 import { benchStartup, fleetResult, replaceStartupBlock, startupBlock } from "./startup";
 
 const RUNS = Number(process.env["BENCH_RUNS"] ?? 5);

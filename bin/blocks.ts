@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { readBlocksOutput, renderBlocksScript } from "../components/host/blocksScript";
-import { REMOTE_SHELL } from "../components/host/script";
+import { REMOTE_SHELL } from "../components/hardening/script";
 import { PolicyError } from "../components/policy/errors";
 import { renderBlocksJson, renderBlocksText, summariseBlocks } from "../components/report/blocks";
 import { BLOCKS_USAGE, UsageError, parseBlocksArgs } from "../components/report/options";

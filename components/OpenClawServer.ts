@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { type AwsServerArgs, type HcloudServerArgs, createAwsServer, createHcloudServer } from "./cloud/lazy";
 import { authorizeKey } from "./host/deployKey";
-import { hardenHost, sshConnection } from "./host/hardening";
+import { hardenHost, sshConnection } from "./hardening/steps";
 import { pinHostKey } from "./host/hostKeyPin";
-import { type HardeningOptions, seconds } from "./host/options";
+import { type HardeningOptions, seconds } from "./hardening/options";
 import { installOpenClaw } from "./host/openclaw";
 import { waitForSsh } from "./host/sshWait";
 import type { OpenClawArgs } from "./openclaw/parse";

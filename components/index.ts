@@ -8,7 +8,7 @@ export type {
   RouterArgs,
   SshArgs,
 } from "./OpenClawServer";
-export { type HardeningOptions, UnmanagedRules } from "./host/options";
+export { type HardeningOptions, UnmanagedRules } from "./hardening/options";
 export type { OpenClawArgs, OpenClawNodeArgs } from "./openclaw/parse";
 export { type OpenClawSpec, OPENCLAW_HOST, GATEWAY_SERVICE } from "./openclaw/types";
 export {
@@ -25,5 +25,5 @@ export { parsePolicy } from "./policy/parse";
 export { PolicyError, type PolicyProblem, type PolicyWarning } from "./policy/errors";
 export { renderAwsRules } from "./render/awsRules";
 export { renderHcloudRules } from "./render/hcloudRules";
-export { renderUfwRules } from "./render/ufwRules";
+export { renderUfwRules } from "./hardening/ufwRules";
 export { renderAdmittedTable } from "./render/table";

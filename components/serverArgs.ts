@@ -6,7 +6,7 @@ import { parsePolicy } from "./policy/parse";
 import { parsePortRange } from "./policy/ports";
 import type { FirewallPolicy, ServiceConfig } from "./policy/types";
 import { HOST_KEY_ACCEPTED, parseHostKey } from "./host/hostKey";
-import { type HostSettings, parseHardeningOptions } from "./host/options";
+import { type HostSettings, parseHardeningOptions } from "./hardening/options";
 import { quotaProblems } from "./render/quotas";
 import { closestName } from "./policy/suggest";
 import { type OpenClawSecretInputs, type OpenClawSecretName, parseOpenClaw } from "./openclaw/parse";

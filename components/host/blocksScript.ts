@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { assign } from "./script";
+import { assign } from "../hardening/script";
 
 /** Where UFW's log is on Ubuntu and Debian with rsyslog (its rsyslog.d/20-ufw.conf). */
 export const UFW_LOG = "/var/log/ufw.log";

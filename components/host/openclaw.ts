@@ -3,7 +3,7 @@ import * as command from "@pulumi/command";
 import type * as Random from "@pulumi/random";
 import type { OpenClawSecretInputs } from "../openclaw/parse";
 import type { OpenClawSpec } from "../openclaw/types";
-import { seconds } from "./options";
+import { seconds } from "../hardening/options";
 import {
   composeOpenClawInstall,
   parseOpenClawVersion,
@@ -12,7 +12,7 @@ import {
   renderOpenClawSecrets,
   renderOpenClawVerifyScript,
 } from "./openclawScript";
-import { REMOTE_SHELL } from "./script";
+import { REMOTE_SHELL } from "../hardening/script";
 
 /** npm installs about 650 MB for OpenClaw: the install step gets at least this long. */
 export const MIN_INSTALL_SECONDS = 20 * 60;

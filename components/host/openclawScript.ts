@@ -8,7 +8,7 @@ import {
   openclawServiceEnvironment,
   renderOpenClawUnit,
 } from "../render/openclawUnit";
-import { assign } from "./script";
+import { assign } from "../hardening/script";
 
 // Real files, so they can be read, linted and run on their own; rendered verbatim.
 const LIBRARY = fs.readFileSync(path.join(__dirname, "openclaw.sh"), "utf8");

@@ -3,11 +3,11 @@ import { formatWarning } from "../policy/errors";
 import { formatPortRange } from "../policy/ports";
 import type { StackSettings } from "../stack/settings";
 import { renderAwsRules } from "./awsRules";
-import { DOCKER_CHAIN } from "./dockerRules";
+import { DOCKER_CHAIN } from "../hardening/dockerRules";
 import { renderHcloudRules } from "./hcloudRules";
-import { SSH_REPLIES_CHAIN } from "./sshReplies";
+import { SSH_REPLIES_CHAIN } from "../hardening/sshReplies";
 import { columns, renderAdmittedTable } from "./table";
-import { renderUfwRules } from "./ufwRules";
+import { renderUfwRules } from "../hardening/ufwRules";
 
 function describeTarget(s: StackSettings): string {
   switch (s.target.kind) {

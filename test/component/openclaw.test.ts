@@ -17,7 +17,7 @@ import {
 import { OpenClawServer, type OpenClawServerArgs } from "../../components/OpenClawServer";
 import { PolicyError } from "../../components/policy/errors";
 import { componentKeys, parseServerArgs } from "../../components/serverArgs";
-import { REMOTE_SHELL } from "../../components/host/script";
+import { REMOTE_SHELL } from "../../components/hardening/script";
 import {
   parseOpenClawVersion,
   composeOpenClawInstall,
@@ -26,7 +26,7 @@ import {
   renderOpenClawSecrets,
   renderOpenClawVerifyScript,
 } from "../../components/host/openclawScript";
-import { HOST_DEFAULTS } from "../../components/host/options";
+import { HOST_DEFAULTS } from "../../components/hardening/options";
 import type { OpenClawSpec } from "../../components/openclaw/types";
 import { runStack } from "../../components/stack/program";
 

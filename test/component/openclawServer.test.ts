@@ -25,7 +25,7 @@ import {
   renderConfirmScript,
   renderConvergeScript,
   renderVerifyScript,
-} from "../../components/host/script";
+} from "../../components/hardening/script";
 import { WAIT_FOR_SSH_SCRIPT } from "../../components/host/sshWait";
 import { readStackFile } from "../../components/stack/stackFile";
 import * as path from "node:path";

@@ -17,7 +17,7 @@ import {
   type ServedMirror,
 } from "../support/openclawMirror";
 import type { RunResult } from "../support/sandbox";
-import { REMOTE_SHELL } from "../../components/host/script";
+import { REMOTE_SHELL } from "../../components/hardening/script";
 import {
   composeOpenClawInstall,
   parseOpenClawVersion,
@@ -25,7 +25,7 @@ import {
   renderOpenClawRemoveScript,
   renderOpenClawSecrets,
 } from "../../components/host/openclawScript";
-import { HOST_DEFAULTS } from "../../components/host/options";
+import { HOST_DEFAULTS } from "../../components/hardening/options";
 import { OPENCLAW_HOST, type OpenClawSpec } from "../../components/openclaw/types";
 
 const skip = hostSuiteSkip(bootedUnavailable());

@@ -13,8 +13,8 @@ import { applyOk, HOME_FIREWALL, hostSuiteSkip } from "../support/hostTest";
 import { bootedPool, probeTargets } from "../support/bootedTest";
 import { MIRROR_NODE_VERSION, serveMirror, type ServedMirror } from "../support/openclawMirror";
 import type { RunResult } from "../support/sandbox";
-import { REMOTE_SHELL } from "../../components/host/script";
-import { HOST_DEFAULTS } from "../../components/host/options";
+import { REMOTE_SHELL } from "../../components/hardening/script";
+import { HOST_DEFAULTS } from "../../components/hardening/options";
 import {
   OPENCLAW_RECOVERY_DIR,
   OPENCLAW_STEP_LOG,

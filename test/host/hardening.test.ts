@@ -8,7 +8,7 @@ import { HOME_FIREWALL, applyOk, homeSteps, hostSuiteSkip, sandboxPool } from ".
 import type { Target } from "../support/netprobe";
 import { PolicyError } from "../../components/policy/errors";
 import { parsePolicy } from "../../components/policy/parse";
-import { renderUfwRules } from "../../components/render/ufwRules";
+import { renderUfwRules } from "../../components/hardening/ufwRules";
 
 const skip = hostSuiteSkip(sandboxUnavailable());
 const newSandbox = sandboxPool();

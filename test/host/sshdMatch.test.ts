@@ -9,7 +9,7 @@ import { Sandbox, sandboxUnavailable } from "../support/sandbox";
 import { runStep } from "../support/deploy";
 import { applyOk, homeSteps, sandboxPool, hostSuiteSkip } from "../support/hostTest";
 import { PolicyError } from "../../components/policy/errors";
-import { SSHD_ALIASES } from "../../components/render/sshdConfig";
+import { SSHD_ALIASES } from "../../components/hardening/sshdConfig";
 
 const skip = hostSuiteSkip(sandboxUnavailable());
 const newSandbox = sandboxPool();

@@ -10,7 +10,7 @@ import { Oracle, declaredEntries } from "../support/admitted";
 import type { Target } from "../support/netprobe";
 import type { FirewallConfig } from "../../components/policy/types";
 import { parsePolicy } from "../../components/policy/parse";
-import { renderUfwRules } from "../../components/render/ufwRules";
+import { renderUfwRules } from "../../components/hardening/ufwRules";
 
 const skip = hostSuiteSkip(sandboxUnavailable());
 const newSandbox = sandboxPool();

@@ -17,7 +17,7 @@ import {
   renderOpenClawSecrets,
   renderOpenClawVerifyScript,
 } from "../../components/host/openclawScript";
-import { HOST_DEFAULTS } from "../../components/host/options";
+import { HOST_DEFAULTS } from "../../components/hardening/options";
 import { nodeBinary, renderOpenClawUnit } from "../../components/render/openclawUnit";
 import {
   DEFAULT_NODE_DIST_URL,

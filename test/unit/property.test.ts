@@ -6,9 +6,9 @@ import { PolicyError } from "../../components/policy/errors";
 import { parsePolicy } from "../../components/policy/parse";
 import { renderAwsRules } from "../../components/render/awsRules";
 import { renderHcloudRules } from "../../components/render/hcloudRules";
-import { renderSshReplies } from "../../components/render/sshReplies";
-import { renderDockerRules } from "../../components/render/dockerRules";
-import { renderUfwRules } from "../../components/render/ufwRules";
+import { renderSshReplies } from "../../components/hardening/sshReplies";
+import { renderDockerRules } from "../../components/hardening/dockerRules";
+import { renderUfwRules } from "../../components/hardening/ufwRules";
 import type { FirewallConfig } from "../../components/policy/types";
 import { splitPorts } from "../support/configs";
 import {

@@ -4,10 +4,10 @@ import { PolicyError } from "../../components/policy/errors";
 import { parsePolicy } from "../../components/policy/parse";
 import { renderAwsRules } from "../../components/render/awsRules";
 import { renderHcloudRules } from "../../components/render/hcloudRules";
-import { renderSshReplies } from "../../components/render/sshReplies";
+import { renderSshReplies } from "../../components/hardening/sshReplies";
 import { assertWithinQuotas, quotaProblems } from "../../components/render/quotas";
 import { renderAdmittedTable } from "../../components/render/table";
-import { renderUfwRules } from "../../components/render/ufwRules";
+import { renderUfwRules } from "../../components/hardening/ufwRules";
 import { readmeOutgoing, validConfig } from "../support/configs";
 
 const seed = parsePolicy({
