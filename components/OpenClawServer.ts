@@ -4,7 +4,7 @@ import { authorizeKey } from "./host/deployKey";
 import { hardenHost, sshConnection } from "./hardening/steps";
 import { pinHostKey } from "./host/hostKeyPin";
 import { type HardeningOptions, seconds } from "./hardening/options";
-import { installOpenClaw } from "./host/openclaw";
+import { installOpenClaw } from "./openclaw/steps";
 import { waitForSsh } from "./host/sshWait";
 import type { OpenClawArgs } from "./openclaw/parse";
 import { Findings, type PolicyProblem, formatWarning } from "./policy/errors";

@@ -25,7 +25,7 @@ import {
   renderOpenClawRemoveScript,
   renderOpenClawSecrets,
   renderOpenClawVerifyScript,
-} from "../../components/host/openclawScript";
+} from "../../components/openclaw/script";
 import { HOST_DEFAULTS } from "../../components/hardening/options";
 import type { OpenClawSpec } from "../../components/openclaw/types";
 import { runStack } from "../../components/stack/program";

@@ -24,7 +24,7 @@ import {
   renderOpenClawInstallScript,
   renderOpenClawRemoveScript,
   renderOpenClawSecrets,
-} from "../../components/host/openclawScript";
+} from "../../components/openclaw/script";
 import { HOST_DEFAULTS } from "../../components/hardening/options";
 import { OPENCLAW_HOST, type OpenClawSpec } from "../../components/openclaw/types";
 

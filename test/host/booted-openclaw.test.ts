@@ -24,7 +24,7 @@ import {
   renderOpenClawRemoveScript,
   renderOpenClawSecrets,
   renderOpenClawVerifyScript,
-} from "../../components/host/openclawScript";
+} from "../../components/openclaw/script";
 import { OPENCLAW_HOST, type OpenClawSecretValues, type OpenClawSpec } from "../../components/openclaw/types";
 
 const skip = hostSuiteSkip(bootedUnavailable());

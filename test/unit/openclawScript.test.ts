@@ -16,9 +16,9 @@ import {
   renderOpenClawRemoveScript,
   renderOpenClawSecrets,
   renderOpenClawVerifyScript,
-} from "../../components/host/openclawScript";
+} from "../../components/openclaw/script";
 import { HOST_DEFAULTS } from "../../components/hardening/options";
-import { nodeBinary, renderOpenClawUnit } from "../../components/render/openclawUnit";
+import { nodeBinary, renderOpenClawUnit } from "../../components/openclaw/systemdUnit";
 import {
   DEFAULT_NODE_DIST_URL,
   DEFAULT_NPM_REGISTRY,
@@ -26,7 +26,7 @@ import {
   type OpenClawSpec,
 } from "../../components/openclaw/types";
 
-const HOST = path.join(__dirname, "../../components/host");
+const HOST = path.join(__dirname, "../../components/openclaw");
 const LIBRARY = fs.readFileSync(path.join(HOST, "openclaw.sh"), "utf8");
 const HELPER = fs.readFileSync(path.join(HOST, "openclaw_helper.cjs"), "utf8");
 /** The helper as the host runs it: `node -e "$HELPER_JS" MODE ARGS`. */

@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import type * as Random from "@pulumi/random";
-import type { OpenClawSecretInputs } from "../openclaw/parse";
-import type { OpenClawSpec } from "../openclaw/types";
+import type { OpenClawSecretInputs } from "./parse";
+import type { OpenClawSpec } from "./types";
 import { seconds } from "../hardening/options";
 import {
   composeOpenClawInstall,
@@ -11,7 +11,7 @@ import {
   renderOpenClawRemoveScript,
   renderOpenClawSecrets,
   renderOpenClawVerifyScript,
-} from "./openclawScript";
+} from "./script";
 import { REMOTE_SHELL } from "../hardening/script";
 
 /** npm installs about 650 MB for OpenClaw: the install step gets at least this long. */
