@@ -3,13 +3,13 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { readBlocksOutput, renderBlocksScript } from "../components/host/blocksScript";
+import { readBlocksOutput, renderBlocksScript } from "../components/blocks/script";
 import { REMOTE_SHELL } from "../components/hardening/script";
 import { PolicyError } from "../components/policy/errors";
-import { renderBlocksJson, renderBlocksText, summariseBlocks } from "../components/report/blocks";
-import { BLOCKS_USAGE, UsageError, parseBlocksArgs } from "../components/report/options";
-import { type SshTarget, blocksTarget } from "../components/report/target";
-import { parseUfwLog } from "../components/report/ufwLog";
+import { renderBlocksJson, renderBlocksText, summariseBlocks } from "../components/blocks/report";
+import { BLOCKS_USAGE, UsageError, parseBlocksArgs } from "../components/blocks/options";
+import { type SshTarget, blocksTarget } from "../components/blocks/target";
+import { parseUfwLog } from "../components/blocks/ufwLog";
 import { parseStackSettings } from "../components/stack/settings";
 import { StackFileError, readStackFile, stacksDir } from "../components/stack/stackFile";
 

@@ -14,7 +14,7 @@ import { type BootedHost, bootedUnavailable } from "../support/bootedHost";
 import { logCaptureUnavailable } from "../support/sandbox";
 import { applyOk, hostSuiteSkip } from "../support/hostTest";
 import { bootedPool } from "../support/bootedTest";
-import type { BlockGroup } from "../../components/report/blocks";
+import type { BlockGroup } from "../../components/blocks/report";
 
 const skip = hostSuiteSkip(bootedUnavailable() ?? logCaptureUnavailable());
 const newHost = bootedPool();

@@ -15,7 +15,7 @@ const LIBRARY = fs.readFileSync(path.join(__dirname, "blocks.sh"), "utf8");
 export function renderBlocksScript(since: string): string {
   return [
     "#!/bin/bash",
-    "# openclaw blocks: reads UFW's log. See components/host/blocks.sh.",
+    "# openclaw blocks: reads UFW's log. See components/blocks/blocks.sh.",
     assign("SINCE", since),
     assign("UFW_LOG", UFW_LOG),
     "",
