@@ -1,11 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { type AwsServerArgs, type HcloudServerArgs, createAwsServer, createHcloudServer } from "./cloud/lazy";
-import { authorizeKey } from "./host/deployKey";
+import { authorizeKey } from "./ssh/deployKey";
 import { hardenHost, sshConnection } from "./hardening/steps";
-import { pinHostKey } from "./host/hostKeyPin";
+import { pinHostKey } from "./ssh/hostKeyPin";
 import { type HardeningOptions, seconds } from "./hardening/options";
 import { installOpenClaw } from "./openclaw/steps";
-import { waitForSsh } from "./host/sshWait";
+import { waitForSsh } from "./ssh/wait";
 import type { OpenClawArgs } from "./openclaw/parse";
 import { Findings, type PolicyProblem, formatWarning } from "./policy/errors";
 import type { FirewallConfig, FirewallPolicy } from "./policy/types";

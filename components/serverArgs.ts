@@ -5,7 +5,7 @@ import { type RouterConfig, natWarnings, parseRouter } from "./policy/nat";
 import { parsePolicy } from "./policy/parse";
 import { parsePortRange } from "./policy/ports";
 import type { FirewallPolicy, ServiceConfig } from "./policy/types";
-import { HOST_KEY_ACCEPTED, parseHostKey } from "./host/hostKey";
+import { HOST_KEY_ACCEPTED, parseHostKey } from "./ssh/hostKey";
 import { type HostSettings, parseHardeningOptions } from "./hardening/options";
 import { quotaProblems } from "./render/quotas";
 import { closestName } from "./policy/suggest";

@@ -1,4 +1,4 @@
-import { parseHostKey } from "../host/hostKey";
+import { parseHostKey } from "../ssh/hostKey";
 import { formatWarning } from "../policy/errors";
 import { formatPortRange } from "../policy/ports";
 import type { StackSettings } from "../stack/settings";

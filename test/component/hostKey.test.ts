@@ -19,7 +19,7 @@ import {
   type Registration,
 } from "../support/mocks";
 import { OpenClawServer, type OpenClawServerArgs } from "../../components/OpenClawServer";
-import { HOST_KEY_SCRIPT } from "../../components/host/hostKey";
+import { HOST_KEY_SCRIPT } from "../../components/ssh/hostKey";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nHOSTKEYTESTKEY-51c0\n-----END OPENSSH PRIVATE KEY-----\n";
 const PUBLIC =

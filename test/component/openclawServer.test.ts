@@ -26,7 +26,7 @@ import {
   renderConvergeScript,
   renderVerifyScript,
 } from "../../components/hardening/script";
-import { WAIT_FOR_SSH_SCRIPT } from "../../components/host/sshWait";
+import { WAIT_FOR_SSH_SCRIPT } from "../../components/ssh/wait";
 import { readStackFile } from "../../components/stack/stackFile";
 import * as path from "node:path";
 
