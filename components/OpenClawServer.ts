@@ -9,7 +9,7 @@ import { waitForSsh } from "./ssh/wait";
 import type { OpenClawArgs } from "./openclaw/parse";
 import { Findings, type PolicyProblem, formatWarning } from "./policy/errors";
 import type { FirewallConfig, FirewallPolicy } from "./policy/types";
-import { renderAdmittedTable } from "./render/table";
+import { renderAdmittedTable } from "./plan/table";
 import { type ArgKeys, type ParseOptions, componentKeys, parseServerArgs } from "./serverArgs";
 
 /** Run on a new EC2 instance. The region comes from the AWS provider. */

@@ -26,4 +26,4 @@ export { PolicyError, type PolicyProblem, type PolicyWarning } from "./policy/er
 export { renderAwsRules } from "./render/awsRules";
 export { renderHcloudRules } from "./render/hcloudRules";
 export { renderUfwRules } from "./hardening/ufwRules";
-export { renderAdmittedTable } from "./render/table";
+export { renderAdmittedTable } from "./plan/table";

@@ -14,7 +14,7 @@ import {
   type OpenClawSpec,
 } from "../../components/openclaw/types";
 import type { FirewallConfig, ServiceConfig } from "../../components/policy/types";
-import { renderPlan } from "../../components/render/plan";
+import { renderPlan } from "../../components/plan/plan";
 import { problems } from "../support/problems";
 import { ARMOURED_PRIVATE_KEY, ARMOURED_PUBLIC_KEY } from "../support/openpgpKeys";
 

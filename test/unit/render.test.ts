@@ -6,7 +6,7 @@ import { renderAwsRules } from "../../components/render/awsRules";
 import { renderHcloudRules } from "../../components/render/hcloudRules";
 import { renderSshReplies } from "../../components/hardening/sshReplies";
 import { assertWithinQuotas, quotaProblems } from "../../components/render/quotas";
-import { renderAdmittedTable } from "../../components/render/table";
+import { renderAdmittedTable } from "../../components/plan/table";
 import { renderUfwRules } from "../../components/hardening/ufwRules";
 import { readmeOutgoing, validConfig } from "../support/configs";
 
