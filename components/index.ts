@@ -23,7 +23,7 @@ export {
 } from "./policy/types";
 export { parsePolicy } from "./policy/parse";
 export { PolicyError, type PolicyProblem, type PolicyWarning } from "./policy/errors";
-export { renderAwsRules } from "./render/awsRules";
-export { renderHcloudRules } from "./render/hcloudRules";
+export { renderAwsRules } from "./cloud/awsRules";
+export { renderHcloudRules } from "./cloud/hcloudRules";
 export { renderUfwRules } from "./hardening/ufwRules";
 export { renderAdmittedTable } from "./plan/table";

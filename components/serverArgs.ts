@@ -7,7 +7,7 @@ import { parsePortRange } from "./policy/ports";
 import type { FirewallPolicy, ServiceConfig } from "./policy/types";
 import { HOST_KEY_ACCEPTED, parseHostKey } from "./ssh/hostKey";
 import { type HostSettings, parseHardeningOptions } from "./hardening/options";
-import { quotaProblems } from "./render/quotas";
+import { quotaProblems } from "./cloud/quotas";
 import { closestName } from "./policy/suggest";
 import { type OpenClawSecretInputs, type OpenClawSecretName, parseOpenClaw } from "./openclaw/parse";
 import type { OpenClawSpec } from "./openclaw/types";

@@ -18,8 +18,8 @@ import { OpenClawServer } from "../../components/OpenClawServer";
 import { runStack } from "../../components/stack/program";
 import { PolicyError } from "../../components/policy/errors";
 import { parsePolicy } from "../../components/policy/parse";
-import { renderAwsRules } from "../../components/render/awsRules";
-import { renderHcloudRules } from "../../components/render/hcloudRules";
+import { renderAwsRules } from "../../components/cloud/awsRules";
+import { renderHcloudRules } from "../../components/cloud/hcloudRules";
 import {
   REMOTE_SHELL,
   renderConfirmScript,
