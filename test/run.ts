@@ -2,7 +2,7 @@
 // node's test runner, started by the schedule in test/support/schedule.ts: longest first, while
 // the machine has room for the next suite's measured share (test/suites.json). Each suite's report
 // is printed whole when it ends, then a summary: the tests, the time, the machine's load, and the
-// probe rounds the host suites voided (test/support/verdicts.ts).
+// probe rounds the host suites voided (test/support/host/verdicts.ts).
 //
 //   npm test [-- FILE...] [-- --test-name-pattern=REGEX]
 import * as path from "node:path";

@@ -6,9 +6,9 @@
 import { after, before, describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { type BootedHost, bootedUnavailable } from "../support/bootedHost";
-import { hostSuiteSkip } from "../support/hostTest";
-import { bootedPool } from "../support/bootedTest";
+import { type BootedHost, bootedUnavailable } from "../support/host/bootedHost";
+import { hostSuiteSkip } from "../support/host/hostTest";
+import { bootedPool } from "../support/host/bootedTest";
 import {
   APT_KEYRING,
   MIRROR_NODE_VERSION,
@@ -16,7 +16,7 @@ import {
   serveMirror,
   type ServedMirror,
 } from "../support/openclawMirror";
-import type { RunResult } from "../support/sandbox";
+import type { RunResult } from "../support/host/sandbox";
 import { REMOTE_SHELL } from "../../components/hardening/script";
 import {
   composeOpenClawInstall,

@@ -8,11 +8,11 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type BootedHost, bootedUnavailable } from "../support/bootedHost";
-import { applyOk, HOME_FIREWALL, hostSuiteSkip } from "../support/hostTest";
-import { bootedPool, probeTargets } from "../support/bootedTest";
+import { type BootedHost, bootedUnavailable } from "../support/host/bootedHost";
+import { applyOk, HOME_FIREWALL, hostSuiteSkip } from "../support/host/hostTest";
+import { bootedPool, probeTargets } from "../support/host/bootedTest";
 import { MIRROR_NODE_VERSION, serveMirror, type ServedMirror } from "../support/openclawMirror";
-import type { RunResult } from "../support/sandbox";
+import type { RunResult } from "../support/host/sandbox";
 import { REMOTE_SHELL } from "../../components/hardening/script";
 import { HOST_DEFAULTS } from "../../components/hardening/options";
 import {
