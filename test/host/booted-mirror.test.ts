@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { bootedUnavailable } from "../support/host/bootedHost";
 import { hostSuiteSkip } from "../support/host/hostTest";
 import { bootedPool } from "../support/host/bootedTest";
-import { MIRROR_OPENCLAW_VERSIONS, openclawMirror, serveMirror } from "../support/openclawMirror";
+import { MIRROR_OPENCLAW_VERSIONS, openclawMirror, serveMirror } from "../support/openclaw/openclawMirror";
 
 const skip = hostSuiteSkip(bootedUnavailable());
 const newHost = bootedPool();

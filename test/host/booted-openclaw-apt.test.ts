@@ -15,7 +15,7 @@ import {
   openclawMirror,
   serveMirror,
   type ServedMirror,
-} from "../support/openclawMirror";
+} from "../support/openclaw/openclawMirror";
 import type { RunResult } from "../support/host/sandbox";
 import { REMOTE_SHELL } from "../../components/hardening/script";
 import {

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { type BootedHost, bootedUnavailable } from "../support/host/bootedHost";
 import { applyOk, HOME_FIREWALL, hostSuiteSkip } from "../support/host/hostTest";
 import { bootedPool, probeTargets } from "../support/host/bootedTest";
-import { MIRROR_NODE_VERSION, serveMirror, type ServedMirror } from "../support/openclawMirror";
+import { MIRROR_NODE_VERSION, serveMirror, type ServedMirror } from "../support/openclaw/openclawMirror";
 import type { RunResult } from "../support/host/sandbox";
 import { REMOTE_SHELL } from "../../components/hardening/script";
 import { HOST_DEFAULTS } from "../../components/hardening/options";
