@@ -17,7 +17,7 @@ import {
   setPreview,
   unwrapSecret,
   type Registration,
-} from "../support/mocks";
+} from "../support/pulumi/mocks";
 import { OpenClawServer, type OpenClawServerArgs } from "../../components/OpenClawServer";
 import { HOST_KEY_SCRIPT } from "../../components/ssh/hostKey";
 

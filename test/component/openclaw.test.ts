@@ -13,7 +13,7 @@ import {
   unwrapSecret,
   useStackConfig,
   type Registration,
-} from "../support/mocks";
+} from "../support/pulumi/mocks";
 import { OpenClawServer, type OpenClawServerArgs } from "../../components/OpenClawServer";
 import { PolicyError } from "../../components/policy/errors";
 import { componentKeys, parseServerArgs } from "../../components/serverArgs";

@@ -13,7 +13,7 @@ import {
   unwrapSecret,
   useStackConfig,
   type Registration,
-} from "../support/mocks";
+} from "../support/pulumi/mocks";
 import { OpenClawServer } from "../../components/OpenClawServer";
 import { runStack } from "../../components/stack/program";
 import { PolicyError } from "../../components/policy/errors";

@@ -13,7 +13,7 @@ import {
   runProgram,
   unwrapSecret,
   useStackConfig,
-} from "../mocks";
+} from "../pulumi/mocks";
 import type { RunResult, Sandbox } from "./sandbox";
 
 export interface RemoteStep {

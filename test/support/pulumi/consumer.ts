@@ -7,7 +7,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-export const ROOT = path.join(__dirname, "..", "..");
+export const ROOT = path.join(__dirname, "..", "..", "..");
 const NPM = process.platform === "win32" ? "npm.cmd" : "npm";
 
 /**
