@@ -1,5 +1,5 @@
 // `npm run test:measure`: runs each suite alone, one after the other, and writes its share of the
-// machine to test/suites.json for the runner's schedule (test/support/schedule.ts): its wall
+// machine to test/suites.json for the runner's schedule (test/support/runner/schedule.ts): its wall
 // time, the cores it kept busy on average (the machine's busy cores while it ran, less what the
 // machine used before it started) and the memory it held at its peak. Run it as root (the host
 // suites need it) on a machine doing nothing else: the measures are the whole machine's.
@@ -8,9 +8,9 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { CORES, LoadSampler } from "./support/machineLoad";
-import { type SuiteCosts, allSuites, costsFile, loadCosts, planSuites } from "./support/suites";
-import { runSuite } from "./support/suiteRun";
+import { CORES, LoadSampler } from "./support/runner/machineLoad";
+import { type SuiteCosts, allSuites, costsFile, loadCosts, planSuites } from "./support/runner/suites";
+import { runSuite } from "./support/runner/suiteRun";
 
 const ROOT = path.join(__dirname, "..");
 /** How long the machine is watched before each suite, for what it does without it. */

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { assign } from "./script";
+import { assign } from "../hardening/script";
 
 /** Where UFW's log is on Ubuntu and Debian with rsyslog (its rsyslog.d/20-ufw.conf). */
 export const UFW_LOG = "/var/log/ufw.log";
@@ -15,7 +15,7 @@ const LIBRARY = fs.readFileSync(path.join(__dirname, "blocks.sh"), "utf8");
 export function renderBlocksScript(since: string): string {
   return [
     "#!/bin/bash",
-    "# openclaw blocks: reads UFW's log. See components/host/blocks.sh.",
+    "# openclaw blocks: reads UFW's log. See components/blocks/blocks.sh.",
     assign("SINCE", since),
     assign("UFW_LOG", UFW_LOG),
     "",
