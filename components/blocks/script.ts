@@ -9,7 +9,7 @@ export const UFW_LOG = "/var/log/ufw.log";
 const LIBRARY = fs.readFileSync(path.join(__dirname, "blocks.sh"), "utf8");
 
 /**
- * The script `npm run blocks` sends on stdin (under script.ts's REMOTE_SHELL): it prints UFW's
+ * The script `npm run blocks` sends on stdin (under hardening/script.ts's REMOTE_SHELL): it prints UFW's
  * block lines since `since` (`<n>h`, `<n>d` or `YYYY-MM-DD[ HH:MM]`, validated by the caller).
  */
 export function renderBlocksScript(since: string): string {
