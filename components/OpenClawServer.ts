@@ -1,15 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { type AwsServerArgs, type HcloudServerArgs, createAwsServer, createHcloudServer } from "./cloud/lazy";
-import { authorizeKey } from "./host/deployKey";
-import { hardenHost, sshConnection } from "./host/hardening";
-import { pinHostKey } from "./host/hostKeyPin";
-import { type HardeningOptions, seconds } from "./host/options";
-import { installOpenClaw } from "./host/openclaw";
-import { waitForSsh } from "./host/sshWait";
+import { authorizeKey } from "./ssh/deployKey";
+import { hardenHost, sshConnection } from "./hardening/steps";
+import { pinHostKey } from "./ssh/hostKeyPin";
+import { type HardeningOptions, seconds } from "./hardening/options";
+import { installOpenClaw } from "./openclaw/steps";
+import { waitForSsh } from "./ssh/wait";
 import type { OpenClawArgs } from "./openclaw/parse";
 import { Findings, type PolicyProblem, formatWarning } from "./policy/errors";
 import type { FirewallConfig, FirewallPolicy } from "./policy/types";
-import { renderAdmittedTable } from "./render/table";
+import { renderAdmittedTable } from "./plan/table";
 import { type ArgKeys, type ParseOptions, componentKeys, parseServerArgs } from "./serverArgs";
 
 /** Run on a new EC2 instance. The region comes from the AWS provider. */

@@ -1,16 +1,17 @@
 // `npm run test:measure`: runs each suite alone, one after the other, and writes its share of the
-// machine to test/suites.json for the runner's schedule (test/support/schedule.ts): its wall
-// time, the cores it kept busy on average (the machine's busy cores while it ran, less what the
-// machine used before it started) and the memory it held at its peak. Run it as root (the host
-// suites need it) on a machine doing nothing else: the measures are the whole machine's.
+// machine to test/suites.json for the runner's schedule (test/support/runner/schedule.ts): its wall
+// time, the cores it kept busy on average (the CPU time of its whole process tree, read from
+// this process's waited-for children, over its wall time) and the memory the machine gave up at
+// its peak. The CPU time is the suite's own whatever else runs; the wall time and the memory are
+// the machine's, so measure on a machine doing nothing else. As root (the host suites need it).
 //
 //   npm run test:measure [-- FILE...]   (FILE...: measure these again, keep the others)
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { CORES, LoadSampler } from "./support/machineLoad";
-import { type SuiteCosts, allSuites, costsFile, loadCosts, planSuites } from "./support/suites";
-import { runSuite } from "./support/suiteRun";
+import { CORES, LoadSampler, childrenCpuSeconds } from "./support/runner/machineLoad";
+import { type SuiteCosts, allSuites, costsFile, loadCosts, planSuites } from "./support/runner/suites";
+import { runSuite } from "./support/runner/suiteRun";
 
 const ROOT = path.join(__dirname, "..");
 /** How long the machine is watched before each suite, for what it does without it. */
@@ -34,10 +35,12 @@ async function main(): Promise<number> {
     const idle = sampler.meanBusyCores;
     if (idle > 0.3) console.log(`# ${suite.file}: the machine was busy before it (${idle.toFixed(2)} cores)`);
     sampler.reset();
+    const cpuBefore = childrenCpuSeconds();
     const { result } = await runSuite(ROOT, suite);
+    const cpu = childrenCpuSeconds() - cpuBefore;
     const cost = {
       seconds: round2(result.seconds),
-      cores: round2(Math.max(0.05, sampler.meanBusyCores - idle)),
+      cores: round2(Math.max(0.05, cpu / result.seconds)),
       memoryMiB: Math.round(Math.max(0, sampler.peakMemoryMiB)),
     };
     if (result.failed) failed++;

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
-import { type Registration, promiseOf, recordParents, registrations, reset } from "../support/mocks";
+import { type Registration, promiseOf, recordParents, registrations, reset } from "../support/pulumi/mocks";
 import { type OpenClawServerArgs, OpenClawServer } from "../../components/OpenClawServer";
 import { PolicyError, type PolicyProblem } from "../../components/policy/errors";
 import { componentProvider, providerName } from "../../bin/schema";

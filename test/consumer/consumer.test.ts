@@ -2,7 +2,7 @@
 // into a scratch project made from the `pulumi new typescript` template, whose program is the
 // README's TypeScript program (`<!-- program: typescript-program -->`); then that program and this
 // repository's own index.ts (each stack in stacks/) are run by Pulumi's own cmd/run, under
-// Pulumi's ts-node and mocks (test/support/pulumiRun.ts).
+// Pulumi's ts-node and mocks (test/support/pulumi/pulumiRun.ts).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -17,10 +17,10 @@ import {
   tarballProblems,
   templateTsconfig,
   type Packed,
-} from "../support/consumer";
+} from "../support/pulumi/consumer";
 import { docProgram } from "../support/markdown";
-import { type EngineRegistration, pulumiRun } from "../support/pulumiRun";
-import { promiseOf, recordParents, registrations, reset, useStackConfig } from "../support/mocks";
+import { type EngineRegistration, pulumiRun } from "../support/pulumi/pulumiRun";
+import { promiseOf, recordParents, registrations, reset, useStackConfig } from "../support/pulumi/mocks";
 import { runStack } from "../../components/stack/program";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nCONSUMERTEST\n-----END OPENSSH PRIVATE KEY-----\n";

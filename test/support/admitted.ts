@@ -1,8 +1,8 @@
 // Reads each layer's rendering back into the traffic it admits, and decides admission with
 // node's net.BlockList: an oracle that shares no code with the policy core.
 import * as net from "node:net";
-import type { AwsRule } from "../../components/render/awsRules";
-import type { HcloudRule } from "../../components/render/hcloudRules";
+import type { AwsRule } from "../../components/cloud/awsRules";
+import type { HcloudRule } from "../../components/cloud/hcloudRules";
 import type { FirewallConfig } from "../../components/policy/types";
 
 export type Direction = "in" | "out";

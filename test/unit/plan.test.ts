@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PolicyError } from "../../components/policy/errors";
-import { renderPlan } from "../../components/render/plan";
+import { renderPlan } from "../../components/plan/plan";
 import { parseStackSettings } from "../../components/stack/settings";
 import { readStackFile } from "../../components/stack/stackFile";
 import { docProgram } from "../support/markdown";

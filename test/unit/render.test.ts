@@ -2,12 +2,12 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { PolicyError } from "../../components/policy/errors";
 import { parsePolicy } from "../../components/policy/parse";
-import { renderAwsRules } from "../../components/render/awsRules";
-import { renderHcloudRules } from "../../components/render/hcloudRules";
-import { renderSshReplies } from "../../components/render/sshReplies";
-import { assertWithinQuotas, quotaProblems } from "../../components/render/quotas";
-import { renderAdmittedTable } from "../../components/render/table";
-import { renderUfwRules } from "../../components/render/ufwRules";
+import { renderAwsRules } from "../../components/cloud/awsRules";
+import { renderHcloudRules } from "../../components/cloud/hcloudRules";
+import { renderSshReplies } from "../../components/hardening/sshReplies";
+import { assertWithinQuotas, quotaProblems } from "../../components/cloud/quotas";
+import { renderAdmittedTable } from "../../components/plan/table";
+import { renderUfwRules } from "../../components/hardening/ufwRules";
 import { documentedOutgoing, validConfig } from "../support/configs";
 
 const seed = parsePolicy({

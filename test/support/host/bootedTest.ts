@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import { BootedHost, bootedImage, type Variant } from "./bootedHost";
 import type { Target } from "./netprobe";
-import { mirrorRoot } from "./openclawMirror";
+import { mirrorRoot } from "../openclaw/openclawMirror";
 import { reportProbeRounds } from "./hostTest";
 
 /** Returns a function that boots a fresh host; all of them are destroyed after the file. */

@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import type * as Random from "@pulumi/random";
-import type { OpenClawSecretInputs } from "../openclaw/parse";
-import type { OpenClawSpec } from "../openclaw/types";
-import { seconds } from "./options";
+import type { OpenClawSecretInputs } from "./parse";
+import type { OpenClawSpec } from "./types";
+import { seconds } from "../hardening/options";
 import {
   composeOpenClawInstall,
   parseOpenClawVersion,
@@ -11,8 +11,8 @@ import {
   renderOpenClawRemoveScript,
   renderOpenClawSecrets,
   renderOpenClawVerifyScript,
-} from "./openclawScript";
-import { REMOTE_SHELL } from "./script";
+} from "./script";
+import { REMOTE_SHELL } from "../hardening/script";
 
 /** npm installs about 650 MB for OpenClaw: the install step gets at least this long. */
 export const MIN_INSTALL_SECONDS = 20 * 60;

@@ -6,7 +6,7 @@
 // environment variables and arguments. cmd/run then picks ts-node (the project's, or the one
 // vendored in @pulumi/pulumi) and the project's typescript, decides type-checking from the
 // tsconfig's `noCheck`, and loads the program: all of that is Pulumi's code, run unchanged.
-// The engine is the one stand-in: test/support/mockEngine.cjs, preloaded.
+// The engine is the one stand-in: test/support/pulumi/mockEngine.cjs, preloaded.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";

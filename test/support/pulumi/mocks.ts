@@ -258,7 +258,7 @@ export function useStackConfig(
   privateKey: string,
   overrides: Record<string, unknown> = {},
 ): void {
-  const file = path.join(__dirname, "..", "..", "stacks", `Pulumi.${stack}.yaml`);
+  const file = path.join(__dirname, "..", "..", "..", "stacks", `Pulumi.${stack}.yaml`);
   const config = (parseYaml(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> }).config;
   setConfig({ ...config, "openclaw:sshPrivateKey": privateKey, ...overrides });
 }

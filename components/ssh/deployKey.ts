@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { assign } from "./script";
+import { assign } from "../hardening/script";
 
 /** The key step's command text: the login user's own shell, no sudo (it edits only their files). */
 export const USER_SHELL = "exec /bin/sh -s";

@@ -4,7 +4,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DEFAULT_NODE_VERSION } from "../../components/openclaw/types";
+import { DEFAULT_NODE_VERSION } from "../../../components/openclaw/types";
 
 /** The OpenClaw versions the mirror serves: an upgrade and a downgrade go between them. */
 export const MIRROR_OPENCLAW_VERSIONS = ["2026.9.5", "2026.9.6"] as const;
@@ -50,7 +50,7 @@ export function openclawMirror(): MirrorInfo {
   if (info) return info;
   const dir = execFileSync(process.execPath, ["--import", "tsx", BUILD], {
     encoding: "utf8",
-    cwd: path.join(__dirname, "../.."),
+    cwd: path.join(__dirname, "../../.."),
     stdio: ["ignore", "pipe", "inherit"],
   }).trim();
   const manifest = JSON.parse(fs.readFileSync(path.join(dir, "complete.json"), "utf8")) as Omit<
@@ -91,7 +91,7 @@ export async function serveMirror(netns: string, address: string, port: number):
   const child: ChildProcess = spawn(
     "ip",
     ["netns", "exec", netns, process.execPath, "--import", "tsx", SERVER, dir, address, String(port)],
-    { cwd: path.join(__dirname, "../.."), stdio: ["ignore", "pipe", "pipe"] },
+    { cwd: path.join(__dirname, "../../.."), stdio: ["ignore", "pipe", "pipe"] },
   );
   child.stderr!.on("data", (d: Buffer) => errors.push(d.toString()));
   const base = await new Promise<string>((resolve, reject) => {

@@ -2,7 +2,7 @@ import * as path from "node:path";
 import { Findings } from "../policy/errors";
 import { closestName } from "../policy/suggest";
 import { OPENCLAW_DIRECTORIES } from "../openclaw/types";
-import { SSHD_ALIASES, SSHD_FIXED, SSHD_REFUSED } from "../render/sshdConfig";
+import { SSHD_ALIASES, SSHD_FIXED, SSHD_REFUSED } from "./sshdConfig";
 import { checkSshdSetting } from "./sshdSettings";
 
 /** How the hardening steps run. Every field is optional; see `HOST_DEFAULTS`. */

@@ -1,6 +1,6 @@
 // One test suite (a test file) run in its own process through node's test runner, with its
 // report whole and the counts the runner sums: tests, failures, skips, and the probe rounds the
-// host suites report (test/support/hostTest.ts, reportProbeRounds).
+// host suites report (test/support/host/hostTest.ts, reportProbeRounds).
 import { run } from "node:test";
 import { spec } from "node:test/reporters";
 import * as path from "node:path";

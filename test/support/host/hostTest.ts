@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import { Sandbox, probeStats } from "./sandbox";
 import type { Verdict } from "./verdicts";
 import { applySteps, remoteSteps, sandboxOverrides, type RemoteStep } from "./deploy";
-import { inCI } from "./cannotRun";
+import { inCI } from "../cannotRun";
 
 /** The home stack's firewall as shipped; tests replace or extend parts of it. */
 export const HOME_FIREWALL = {

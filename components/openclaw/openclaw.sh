@@ -1,6 +1,6 @@
 # The host side of OpenClaw: install or upgrade (with rollback), verify, remove.
 #
-# components/host/openclawScript.ts renders each step as: a header that sets every global
+# components/openclaw/script.ts renders each step as: a header that sets every global
 # (VERSION, PORT, BIND, NODE_*, UNIT_TEXT, ...), then this file; the install step then gets
 # the secrets (SECRET_GATEWAY_TOKEN, SECRET_ANTHROPIC_API_KEY, SECRET_OPENAI_API_KEY) as plain
 # shell variables, never exported, and last the call (install_main, verify_main or

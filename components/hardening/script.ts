@@ -1,10 +1,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { FirewallPolicy } from "../policy/types";
-import { UFW_COMMENT_PREFIX, renderUfwRules } from "../render/ufwRules";
-import { DOCKER_CHAIN, renderDockerRules } from "../render/dockerRules";
-import { SSH_REPLIES_CHAIN, renderSshReplies } from "../render/sshReplies";
-import { SSHD_DROPIN, SSHD_MAIN, renderSshdConfig } from "../render/sshdConfig";
+import { UFW_COMMENT_PREFIX, renderUfwRules } from "./ufwRules";
+import { DOCKER_CHAIN, renderDockerRules } from "./dockerRules";
+import { SSH_REPLIES_CHAIN, renderSshReplies } from "./sshReplies";
+import { SSHD_DROPIN, SSHD_MAIN, renderSshdConfig } from "./sshdConfig";
 import { HOST_DEFAULTS, type HostSettings, seconds } from "./options";
 import { sshdEffective } from "./sshdSettings";
 
@@ -73,7 +73,7 @@ function render(entry: string, policy: FirewallPolicy, given: Partial<ScriptSett
   ];
   return [
     "#!/bin/bash",
-    `# openclaw hardening: ${entry}. Generated from the declared policy; see components/host/hardening.sh.`,
+    `# openclaw hardening: ${entry}. Generated from the declared policy; see components/hardening/hardening.sh.`,
     ...globals.map(([name, value]) => assign(name, value)),
     assign("OPENCLAW_GLOBALS", globals.map(([name]) => name).join(" ")),
     "",

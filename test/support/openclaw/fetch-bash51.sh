@@ -2,7 +2,7 @@
 # Bash 5.1, as Ubuntu 22.04 and Debian 11 ship it, for the test that runs OpenClaw's scripts under
 # it (test/unit/openclawScript.test.ts): Debian 11's bash package, its digest pinned, unpacked
 # with dpkg -x into a cache directory (not installed). Prints the cache directory. Run by .ci/run;
-# by hand: sudo bash test/support/fetch-bash51.sh
+# by hand: sudo bash test/support/openclaw/fetch-bash51.sh
 set -euo pipefail
 # Plain HTTP, as apt fetches it: the pinned SHA-256 is what is trusted.
 DEB_URL=http://deb.debian.org/debian/pool/main/b/bash/bash_5.1-2+deb11u1_amd64.deb

@@ -1,4 +1,4 @@
-import { OPENCLAW_HOST, type OpenClawSpec } from "../openclaw/types";
+import { OPENCLAW_HOST, type OpenClawSpec } from "./types";
 
 /** The gateway's config file, inside its state directory (OPENCLAW_CONFIG_PATH). */
 export const OPENCLAW_CONFIG_FILE = `${OPENCLAW_HOST.stateDir}/openclaw.json`;

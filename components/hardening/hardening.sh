@@ -1,6 +1,6 @@
 # The host side of the hardening: converge, verify-and-confirm, and rollback.
 #
-# components/host/script.ts renders each step as: a header that sets every global (STATE,
+# components/hardening/script.ts renders each step as: a header that sets every global (STATE,
 # DESIRED, WANT_*, ...; OPENCLAW_GLOBALS lists them), then this file, then one call
 # (converge_main or verify_main). Everything here is a function and nothing here assigns a
 # global, so a script cut short in transit runs nothing, and the rollback script the host

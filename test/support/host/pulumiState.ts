@@ -1,7 +1,7 @@
 // Plays `pulumi up` over the hardening steps the way Pulumi decides what to run, with the state
 // it keeps between runs. A step runs when its inputs differ from those saved after its last
 // success: its stdin, or its triggers, which hold the step before it's stdout (see
-// components/host/hardening.ts). A failed step keeps its old inputs, so it runs again next
+// components/hardening/steps.ts). A failed step keeps its old inputs, so it runs again next
 // time; the run stops at the first failure. An interruption (Ctrl-C, a CI job killed) stops it
 // after a given step, whose result is saved as Pulumi saves it.
 import { type RemoteStep, runStep } from "./deploy";

@@ -32,6 +32,21 @@ export function availableMiB(): number {
 /** The machine's logical cores, as the scheduler counts them. */
 export const CORES = os.availableParallelism();
 
+/** Clock ticks per second, as /proc counts CPU time (sysconf(_SC_CLK_TCK), 100 on Linux). */
+const CLOCK_TICKS = 100;
+
+/**
+ * CPU seconds used by this process's children that have ended and been waited for, and by
+ * theirs in turn (cutime + cstime in /proc/self/stat): a finished suite's whole process tree,
+ * the booted hosts' systemd and everything under it included, whatever else the machine ran.
+ */
+export function childrenCpuSeconds(): number {
+  // Fields after the command's closing parenthesis; cutime and cstime are fields 16 and 17.
+  const stat = fs.readFileSync("/proc/self/stat", "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+}
+
 /**
  * Samples the machine every `intervalMs`: `busyCores` is the cores busy over the last interval,
  * `peak*` and `mean*` cover every interval since start() or reset(). stop() ends the sampling.

@@ -1,7 +1,7 @@
 # The host side of `npm run blocks`: prints the lines UFW logged for blocked packets since
 # $SINCE, from UFW's log file and its rotations or, on a host without one, from the journal.
 #
-# components/host/blocksScript.ts renders it as: a header that sets SINCE (`<n>h`, `<n>d` or a
+# components/blocks/script.ts renders it as: a header that sets SINCE (`<n>h`, `<n>d` or a
 # date `date -d` reads) and UFW_LOG, then this file, then `blocks_main`. It only reads.
 #
 # Output: `#openclaw key=value` lines (now, since, logging, source), then the log lines.

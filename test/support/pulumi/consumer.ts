@@ -7,7 +7,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-export const ROOT = path.join(__dirname, "..", "..");
+export const ROOT = path.join(__dirname, "..", "..", "..");
 const NPM = process.platform === "win32" ? "npm.cmd" : "npm";
 
 /**
@@ -85,7 +85,7 @@ export function tarballProblems(files: string[]): string[] {
       return e.name.endsWith(".ts") ? [] : [path.relative(path.join(ROOT, "components"), file)];
     });
   const assets = walk(path.join(ROOT, "components"));
-  if (!assets.includes(path.join("host", "hardening.sh")))
+  if (!assets.includes(path.join("hardening", "hardening.sh")))
     problems.push("no host scripts found in components/");
   for (const a of assets) if (!files.includes(`dist/${a}`)) problems.push(`dist/${a} is missing`);
   return problems;

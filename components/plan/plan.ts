@@ -1,13 +1,13 @@
-import { parseHostKey } from "../host/hostKey";
+import { parseHostKey } from "../ssh/hostKey";
 import { formatWarning } from "../policy/errors";
 import { formatPortRange } from "../policy/ports";
 import type { StackSettings } from "../stack/settings";
-import { renderAwsRules } from "./awsRules";
-import { DOCKER_CHAIN } from "./dockerRules";
-import { renderHcloudRules } from "./hcloudRules";
-import { SSH_REPLIES_CHAIN } from "./sshReplies";
+import { renderAwsRules } from "../cloud/awsRules";
+import { DOCKER_CHAIN } from "../hardening/dockerRules";
+import { renderHcloudRules } from "../cloud/hcloudRules";
+import { SSH_REPLIES_CHAIN } from "../hardening/sshReplies";
 import { columns, renderAdmittedTable } from "./table";
-import { renderUfwRules } from "./ufwRules";
+import { renderUfwRules } from "../hardening/ufwRules";
 
 function describeTarget(s: StackSettings): string {
   switch (s.target.kind) {

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { assign } from "./script";
+import { assign } from "../hardening/script";
 
 /** Where UFW's log is on Ubuntu and Debian with rsyslog (its rsyslog.d/20-ufw.conf). */
 export const UFW_LOG = "/var/log/ufw.log";
@@ -9,13 +9,13 @@ export const UFW_LOG = "/var/log/ufw.log";
 const LIBRARY = fs.readFileSync(path.join(__dirname, "blocks.sh"), "utf8");
 
 /**
- * The script `npm run blocks` sends on stdin (under script.ts's REMOTE_SHELL): it prints UFW's
+ * The script `npm run blocks` sends on stdin (under hardening/script.ts's REMOTE_SHELL): it prints UFW's
  * block lines since `since` (`<n>h`, `<n>d` or `YYYY-MM-DD[ HH:MM]`, validated by the caller).
  */
 export function renderBlocksScript(since: string): string {
   return [
     "#!/bin/bash",
-    "# openclaw blocks: reads UFW's log. See components/host/blocks.sh.",
+    "# openclaw blocks: reads UFW's log. See components/blocks/blocks.sh.",
     assign("SINCE", since),
     assign("UFW_LOG", UFW_LOG),
     "",

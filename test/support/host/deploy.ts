@@ -4,8 +4,16 @@
 // SSH connection with its own command, stdin and connection settings, its host key included,
 // in the order Pulumi would run them.
 import * as pulumi from "@pulumi/pulumi";
-import { runStack } from "../../components/stack/program";
-import { deployer, promiseOf, registrations, reset, runProgram, unwrapSecret, useStackConfig } from "./mocks";
+import { runStack } from "../../../components/stack/program";
+import {
+  deployer,
+  promiseOf,
+  registrations,
+  reset,
+  runProgram,
+  unwrapSecret,
+  useStackConfig,
+} from "../pulumi/mocks";
 import type { RunResult, Sandbox } from "./sandbox";
 
 export interface RemoteStep {

@@ -1,14 +1,14 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { OPENCLAW_HOST, type OpenClawSecretValues, type OpenClawSpec } from "../openclaw/types";
+import { OPENCLAW_HOST, type OpenClawSecretValues, type OpenClawSpec } from "./types";
 import {
   OPENCLAW_CONFIG_FILE,
   OPENCLAW_UNIT_PATH,
   nodeBinary,
   openclawServiceEnvironment,
   renderOpenClawUnit,
-} from "../render/openclawUnit";
-import { assign } from "./script";
+} from "./systemdUnit";
+import { assign } from "../hardening/script";
 
 // Real files, so they can be read, linted and run on their own; rendered verbatim.
 const LIBRARY = fs.readFileSync(path.join(__dirname, "openclaw.sh"), "utf8");
@@ -73,7 +73,7 @@ function render(step: string, spec: OpenClawSpec, host?: { hardeningStateDir: st
   ];
   return [
     "#!/bin/bash",
-    `# openclaw gateway: ${step}. Generated from the validated openclaw block; see components/host/openclaw.sh.`,
+    `# openclaw gateway: ${step}. Generated from the validated openclaw block; see components/openclaw/openclaw.sh.`,
     ...globals.map(([name, value]) => assign(name, value)),
     "",
     LIBRARY.trimEnd(),
