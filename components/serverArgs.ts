@@ -285,7 +285,7 @@ export function parseServerArgs(raw: unknown, keys: ArgKeys, options: ParseOptio
       keys.target(kind),
       isDeferred(rawTarget) ? "(an Output or a Promise)" : (rawTarget ?? undefined),
       rawTarget === null ? `is required when the target is ${kind}` : "is not an object",
-      `an object with the ${kind} settings (see README)`,
+      `an object with the ${kind} settings (see docs/configuration.md)`,
     );
   } else {
     target = parseTarget(f, keys, kind, rawTarget, later);

@@ -20,7 +20,11 @@ export interface HardeningOptions {
    * default 120.
    */
   rollbackAfter?: number;
-  /** Where the host keeps its lock, the pre-change snapshot and the rollback record. Default /var/lib/openclaw. */
+  /**
+   * Where the host keeps its lock, the pre-change snapshot and the rollback record. Default
+   * /var/lib/openclaw. An absolute, normalised path only root can write to: not under a directory
+   * every user can write to (/tmp, /var/tmp, ...), nor in OpenClaw's directories.
+   */
   stateDir?: string;
   /**
    * Make the policy govern ports Docker publishes, through Docker's DOCKER-USER chain (they are
@@ -78,7 +82,7 @@ export const HOST_DEFAULTS: HostSettings = {
 /**
  * The shortest window: it runs from the change in force to the verify step's new connection
  * (harden's session ending, Pulumi starting the next step, a dial), which takes about a second
- * on the sandbox (README, "The safety model"); 30 also leaves room for one lost dial.
+ * on the sandbox (docs/safety.md, "The rollback"); 30 also leaves room for one lost dial.
  */
 export const MIN_ROLLBACK_AFTER = 30;
 

@@ -147,7 +147,7 @@ export function openOutbound(ipv6: boolean): Entry[] {
 
 /**
  * What the operator declared, read straight from the raw config: the ground truth. Takes a
- * config the parser accepts; defaults as the README gives them.
+ * config the parser accepts; defaults as docs/configuration.md gives them.
  */
 export function declaredEntries(c: FirewallConfig): Entry[] {
   const entries = (
@@ -184,8 +184,8 @@ export function declaredEntries(c: FirewallConfig): Entry[] {
 
 /**
  * With outgoing denied, sshd's packets that open no connection leave by their source port to
- * anyone (README, outgoing allow-list), so that the session that enables UFW gets out even when
- * conntrack never saw it; a connection opened from that port follows the allow-list.
+ * anyone (docs/configuration.md, outgoing allow-list), so that the session that enables UFW gets
+ * out even when conntrack never saw it; a connection opened from that port follows the allow-list.
  */
 export function sshReplyEntries(c: FirewallConfig): Entry[] {
   if (c.outgoing?.policy !== "deny") return [];

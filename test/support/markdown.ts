@@ -76,3 +76,52 @@ export function docPages(root: string): string[] {
   const pages = fs.existsSync(docs) ? fs.readdirSync(docs).filter((f) => f.endsWith(".md")) : [];
   return ["README.md", ...pages.sort().map((f) => `docs/${f}`)];
 }
+
+/** A fenced block of the docs, with the page it is on (relative to the root). */
+export interface DocBlock extends CodeBlock {
+  readonly page: string;
+}
+
+/** Every fenced code block in README.md and docs/, in page order. */
+export function docBlocks(root: string): DocBlock[] {
+  return docPages(root).flatMap((page) =>
+    readMarkdown(path.join(root, page)).blocks.map((block) => ({ ...block, page })),
+  );
+}
+
+/**
+ * The one block marked `<!-- program: NAME -->` in README.md or docs/: the program a test runs
+ * is the one a reader copies. Fails, naming the pages, when no block or several carry the name.
+ */
+export function docProgram(root: string, name: string): DocBlock {
+  const found = docBlocks(root).filter((b) => b.program === name);
+  if (found.length === 0)
+    throw new Error(`no code block in README.md or docs/*.md is marked <!-- program: ${name} -->`);
+  if (found.length > 1) {
+    const where = found.map((b) => `${b.page}:${b.line}`).join(", ");
+    throw new Error(`<!-- program: ${name} --> marks ${found.length} blocks (${where}): a name marks one`);
+  }
+  return found[0]!;
+}
+
+/**
+ * Whether a block is a program a reader would run: a Pulumi YAML program (`resources:`) or a
+ * stack file (`config:`), or TypeScript, Python or Go that imports Pulumi or this package.
+ */
+export function isProgram(block: CodeBlock): boolean {
+  switch (block.lang) {
+    case "yaml":
+    case "yml":
+      return /^(resources|config):/m.test(block.text);
+    case "ts":
+    case "typescript":
+      return /^import\b.*["'](@pulumi\/[\w-]+|openclaw-server)["']/m.test(block.text);
+    case "python":
+    case "py":
+      return /^(import|from)\s+(pulumi|pulumi_openclaw_server)\b/m.test(block.text);
+    case "go":
+      return /"github\.com\/pulumi\/|openclaw-server/.test(block.text);
+    default:
+      return false;
+  }
+}

@@ -1,7 +1,7 @@
 // A scratch consumer project, as a user makes one with `pulumi new typescript` and then
 // `npm install openclaw-server`: the template's Pulumi.yaml, package.json and tsconfig.json
-// (github:pulumi/templates, typescript/), this package from its `npm pack` tarball, and the
-// README's TypeScript snippet as index.ts.
+// (github:pulumi/templates, typescript/), this package from its `npm pack` tarball, and a program
+// as index.ts (the tests give it the README's).
 import { execFileSync } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
@@ -36,14 +36,6 @@ export function templateTsconfig(modules: "nodenext" | "commonjs"): string {
     null,
     4,
   );
-}
-
-/** The README's TypeScript program for a stack of your own (the block after its marker). */
-export function readmeProgram(): string {
-  const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-  const m = /<!-- consumer-program[^>]*-->\s*```ts\n([\s\S]*?)```/.exec(readme);
-  if (!m) throw new Error("README.md: no ```ts block after <!-- consumer-program -->");
-  return m[1]!;
 }
 
 export interface Packed {
