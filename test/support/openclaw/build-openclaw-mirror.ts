@@ -553,7 +553,7 @@ async function proveOffline(work: string, nodeDir: string, staging: string, vers
         NODE_DIR: nodeDir,
         PREFIX: prefix,
       },
-      cwd: path.join(__dirname, "../.."),
+      cwd: path.join(__dirname, "../../.."),
       stdio: ["ignore", "pipe", "inherit"],
     });
     let stdout = "";
