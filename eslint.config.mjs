@@ -21,7 +21,7 @@ export default tseslint.config(
     },
   },
   {
-    // CommonJS preloads (test/support/mockEngine.cjs) load with require() by design.
+    // CommonJS preloads (test/support/pulumi/mockEngine.cjs) load with require() by design.
     files: ["**/*.cjs"],
     languageOptions: { sourceType: "commonjs", globals: { require: "readonly", module: "writable" } },
     rules: { "@typescript-eslint/no-require-imports": "off" },

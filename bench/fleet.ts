@@ -4,7 +4,7 @@
 // Prints, as its last line, the resource count and the milliseconds from the process's start
 // until all registered (the program's own log lines come before it).
 import * as pulumi from "@pulumi/pulumi";
-import { promiseOf, registrations } from "../test/support/mocks";
+import { promiseOf, registrations } from "../test/support/pulumi/mocks";
 import { createFleet } from "./fleetServers";
 
 const servers = createFleet(Number(process.argv[2]));

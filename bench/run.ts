@@ -7,9 +7,9 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Sandbox, sandboxUnavailable } from "../test/support/sandbox";
-import { type RemoteStep, remoteSteps, runStep, sandboxOverrides } from "../test/support/deploy";
-import { REMOTE_SHELL } from "../components/host/script";
+import { Sandbox, sandboxUnavailable } from "../test/support/host/sandbox";
+import { type RemoteStep, remoteSteps, runStep, sandboxOverrides } from "../test/support/host/deploy";
+import { REMOTE_SHELL } from "../components/hardening/script";
 import { benchStartup, fleetResult, replaceStartupBlock, startupBlock } from "./startup";
 
 const RUNS = Number(process.env["BENCH_RUNS"] ?? 5);
@@ -265,7 +265,7 @@ function writeResults(rows: string[], notes: string[], startup: string): void {
     `- Date: ${new Date().toISOString()}`,
     `- Machine: ${cpu.length} cores (${cpu[0]?.model.trim() ?? "unknown"}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB memory, Linux ${os.release()}, Node ${process.version}`,
     `- Command: \`npm run bench\` (as root; \`BENCH_RUNS=${RUNS}\`)`,
-    `- Each figure is the median of ${RUNS} runs; each baseline ran beside ours, in the same run, on the same sandbox host (test/support/sandbox.ts), over the same SSH connection settings.`,
+    `- Each figure is the median of ${RUNS} runs; each baseline ran beside ours, in the same run, on the same sandbox host (test/support/host/sandbox.ts), over the same SSH connection settings.`,
     "",
     ...rows,
     "",

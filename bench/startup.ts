@@ -1,5 +1,5 @@
 // Start-up under Pulumi's own loader: from the program's process start until every resource is
-// registered, as `pulumi up` starts it (test/support/pulumiRun.ts: @pulumi/pulumi's cmd/run and
+// registered, as `pulumi up` starts it (test/support/pulumi/pulumiRun.ts: @pulumi/pulumi's cmd/run and
 // its ts-node, the engine mocked), with ts-node's cache empty each run, as in a fresh CI
 // container. Each figure beside its baseline, measured alternately in the same run:
 // - each stack in stacks/: Pulumi.yaml as it is (transpile-only) beside it without its tsconfig
@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { pulumiRun } from "../test/support/pulumiRun";
+import { pulumiRun } from "../test/support/pulumi/pulumiRun";
 
 const ROOT = path.join(__dirname, "..");
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nbench\n-----END OPENSSH PRIVATE KEY-----\n";

@@ -1,7 +1,7 @@
 // npm run plan -- --stack <name>: validates a stack's config and prints what every layer would enforce.
 import { parseArgs } from "node:util";
 import { PolicyError } from "../components/policy/errors";
-import { renderPlan } from "../components/render/plan";
+import { renderPlan } from "../components/plan/plan";
 import { parseStackSettings } from "../components/stack/settings";
 import { StackFileError, readStackFile, stacksDir } from "../components/stack/stackFile";
 

@@ -1,15 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { type AwsServerArgs, type HcloudServerArgs, createAwsServer, createHcloudServer } from "./cloud/lazy";
-import { authorizeKey } from "./host/deployKey";
-import { hardenHost, sshConnection } from "./host/hardening";
-import { pinHostKey } from "./host/hostKeyPin";
-import { type HardeningOptions, seconds } from "./host/options";
-import { installOpenClaw } from "./host/openclaw";
-import { waitForSsh } from "./host/sshWait";
+import { authorizeKey } from "./ssh/deployKey";
+import { hardenHost, sshConnection } from "./hardening/steps";
+import { pinHostKey } from "./ssh/hostKeyPin";
+import { type HardeningOptions, seconds } from "./hardening/options";
+import { installOpenClaw } from "./openclaw/steps";
+import { waitForSsh } from "./ssh/wait";
 import type { OpenClawArgs } from "./openclaw/parse";
 import { Findings, type PolicyProblem, formatWarning } from "./policy/errors";
 import type { FirewallConfig, FirewallPolicy } from "./policy/types";
-import { renderAdmittedTable } from "./render/table";
+import { renderAdmittedTable } from "./plan/table";
 import { type ArgKeys, type ParseOptions, componentKeys, parseServerArgs } from "./serverArgs";
 
 /** Run on a new EC2 instance. The region comes from the AWS provider. */
@@ -22,7 +22,10 @@ export type HcloudTarget = HcloudServerArgs;
 export interface ExistingTarget {
   /** Address the deployer reaches the host at. */
   address: pulumi.Input<string>;
-  /** SSH port the deployer reaches; defaults to the policy's SSH port. */
+  /**
+   * SSH port the deployer reaches; defaults to the policy's SSH port. Behind a port-forward it
+   * differs from `firewall.ssh.port`.
+   */
   sshPort?: pulumi.Input<number>;
   /**
    * The NAT router in front of the host. Declared, it turns source restrictions on forwarded
@@ -43,13 +46,16 @@ export interface RouterArgs {
 
 /** The SSH identity the hardening logs in with. */
 export interface SshArgs {
-  /** Login user; defaults: `ubuntu` (aws), `root` (hcloud). Required for existing hosts. */
+  /**
+   * Login user; defaults: `ubuntu` (aws), `root` (hcloud). Required for existing hosts. A user
+   * other than root needs passwordless `sudo`.
+   */
   user?: pulumi.Input<string>;
   /** Private key for that user; wrapped as a secret whatever it arrives as. */
   privateKey: pulumi.Input<string>;
   /**
-   * The host's public key (`TYPE BASE64`, ssh-ed25519 or ECDSA), the only one the SSH steps
-   * accept. Unset, the key the host presents at first contact is pinned instead (trust on first
+   * The host's public key (`TYPE BASE64`, with or without a comment; ssh-ed25519 or ECDSA), the
+   * only one the SSH steps accept. Unset, the key the host presents at first contact is pinned instead (trust on first
    * use), and kept in the stack's state until the host is replaced.
    */
   hostKey?: pulumi.Input<string>;
@@ -106,9 +112,9 @@ const COMPONENT_TYPE = "openclaw-server:index:OpenClawServer";
 export class OpenClawServer extends pulumi.ComponentResource {
   /** Public IPv4 address (the address hardened, for an existing host). */
   public readonly publicIpv4: pulumi.Output<string | undefined>;
-  /** Public IPv6 address, where the target has one. */
+  /** Public IPv6 address, where the target has one (Hetzner; AWS in an IPv6 subnet). */
   public readonly publicIpv6: pulumi.Output<string | undefined>;
-  /** The command that reaches the host over SSH. */
+  /** The command that reaches the host over SSH, e.g. `ssh -p 22 ubuntu@203.0.113.10`. */
   public readonly sshCommand: pulumi.Output<string>;
   /**
    * The host key every SSH step accepts (`TYPE BASE64`): the one given, or the one the host
@@ -119,11 +125,21 @@ export class OpenClawServer extends pulumi.ComponentResource {
   public readonly sshHostKeyFingerprint: pulumi.Output<string>;
   /** The security group or Hetzner firewall id; undefined for an existing host. */
   public readonly cloudFirewallId: pulumi.Output<string | undefined>;
-  /** The layers enforcing the policy, outermost first. An existing host has only `ufw`. */
+  /**
+   * The layers enforcing the policy, outermost first: `["aws-security-group", "ufw"]`,
+   * `["hcloud-firewall", "ufw"]`, or `["ufw"]` for an existing host.
+   */
   public readonly firewallLayers: pulumi.Output<string[]>;
-  /** Who may reach which port, over which protocol and family, as a text table. */
+  /**
+   * Who may reach which port, over which protocol and family, as a text table (as `npm run plan`
+   * prints it). The declared policy only: rules kept by `hardening.unmanagedRules: keep` are not
+   * in it.
+   */
   public readonly admittedTraffic: pulumi.Output<string>;
-  /** `ufw status verbose` as read on the host after the policy was verified there. */
+  /**
+   * The verify report (with `hardening.unmanagedRules: keep`, the rules kept), then
+   * `ufw status verbose` as read on the host after the policy was verified there.
+   */
   public readonly hostFirewallStatus: pulumi.Output<string>;
   /**
    * Where the gateway answers: `http://127.0.0.1:<port>` through `sshTunnelCommand` when it is
@@ -131,11 +147,20 @@ export class OpenClawServer extends pulumi.ComponentResource {
    * when OpenClaw is not installed.
    */
   public readonly gatewayUrl: pulumi.Output<string | undefined>;
-  /** The SSH tunnel to the gateway's port (`ssh -N -L ...`); undefined without OpenClaw. */
+  /**
+   * The SSH tunnel to the gateway's port, e.g. `ssh -N -L 18789:127.0.0.1:18789 -p 22
+   * root@198.51.100.20`; undefined without OpenClaw.
+   */
   public readonly sshTunnelCommand: pulumi.Output<string | undefined>;
-  /** The token the gateway requires, given or generated; a secret. Undefined without OpenClaw. */
+  /**
+   * The token the gateway requires, given or generated; a secret (`pulumi stack output
+   * --show-secrets gatewayToken`). Undefined without OpenClaw.
+   */
   public readonly gatewayToken: pulumi.Output<string | undefined>;
-  /** The OpenClaw version the host reported after the install; undefined without OpenClaw. */
+  /**
+   * The OpenClaw version the host reported after the install and verify passed, not the version
+   * declared; undefined without OpenClaw.
+   */
   public readonly openclawVersion: pulumi.Output<string | undefined>;
   /**
    * The normalised policy every layer was rendered from, for TypeScript programs. A getter, so

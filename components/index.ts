@@ -8,7 +8,7 @@ export type {
   RouterArgs,
   SshArgs,
 } from "./OpenClawServer";
-export { type HardeningOptions, UnmanagedRules } from "./host/options";
+export { type HardeningOptions, UnmanagedRules } from "./hardening/options";
 export type { OpenClawArgs, OpenClawNodeArgs } from "./openclaw/parse";
 export { type OpenClawSpec, OPENCLAW_HOST, GATEWAY_SERVICE } from "./openclaw/types";
 export {
@@ -23,7 +23,7 @@ export {
 } from "./policy/types";
 export { parsePolicy } from "./policy/parse";
 export { PolicyError, type PolicyProblem, type PolicyWarning } from "./policy/errors";
-export { renderAwsRules } from "./render/awsRules";
-export { renderHcloudRules } from "./render/hcloudRules";
-export { renderUfwRules } from "./render/ufwRules";
-export { renderAdmittedTable } from "./render/table";
+export { renderAwsRules } from "./cloud/awsRules";
+export { renderHcloudRules } from "./cloud/hcloudRules";
+export { renderUfwRules } from "./hardening/ufwRules";
+export { renderAdmittedTable } from "./plan/table";

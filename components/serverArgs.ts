@@ -5,9 +5,9 @@ import { type RouterConfig, natWarnings, parseRouter } from "./policy/nat";
 import { parsePolicy } from "./policy/parse";
 import { parsePortRange } from "./policy/ports";
 import type { FirewallPolicy, ServiceConfig } from "./policy/types";
-import { HOST_KEY_ACCEPTED, parseHostKey } from "./host/hostKey";
-import { type HostSettings, parseHardeningOptions } from "./host/options";
-import { quotaProblems } from "./render/quotas";
+import { HOST_KEY_ACCEPTED, parseHostKey } from "./ssh/hostKey";
+import { type HostSettings, parseHardeningOptions } from "./hardening/options";
+import { quotaProblems } from "./cloud/quotas";
 import { closestName } from "./policy/suggest";
 import { type OpenClawSecretInputs, type OpenClawSecretName, parseOpenClaw } from "./openclaw/parse";
 import type { OpenClawSpec } from "./openclaw/types";
@@ -285,7 +285,7 @@ export function parseServerArgs(raw: unknown, keys: ArgKeys, options: ParseOptio
       keys.target(kind),
       isDeferred(rawTarget) ? "(an Output or a Promise)" : (rawTarget ?? undefined),
       rawTarget === null ? `is required when the target is ${kind}` : "is not an object",
-      `an object with the ${kind} settings (see README)`,
+      `an object with the ${kind} settings (see docs/configuration.md)`,
     );
   } else {
     target = parseTarget(f, keys, kind, rawTarget, later);

@@ -1,5 +1,5 @@
 // `npm run test:measure`: runs each suite alone, one after the other, and writes its share of the
-// machine to test/suites.json for the runner's schedule (test/support/schedule.ts): its wall
+// machine to test/suites.json for the runner's schedule (test/support/runner/schedule.ts): its wall
 // time, the cores it kept busy on average (the CPU time of its whole process tree, read from
 // this process's waited-for children, over its wall time) and the memory the machine gave up at
 // its peak. The CPU time is the suite's own whatever else runs; the wall time and the memory are
@@ -9,9 +9,9 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { CORES, LoadSampler, childrenCpuSeconds } from "./support/machineLoad";
-import { type SuiteCosts, allSuites, costsFile, loadCosts, planSuites } from "./support/suites";
-import { runSuite } from "./support/suiteRun";
+import { CORES, LoadSampler, childrenCpuSeconds } from "./support/runner/machineLoad";
+import { type SuiteCosts, allSuites, costsFile, loadCosts, planSuites } from "./support/runner/suites";
+import { runSuite } from "./support/runner/suiteRun";
 
 const ROOT = path.join(__dirname, "..");
 /** How long the machine is watched before each suite, for what it does without it. */

@@ -1,15 +1,15 @@
 // `npm test`: every suite (test/unit, test/component, test/host), each in its own process through
-// node's test runner, started by the schedule in test/support/schedule.ts: longest first, while
+// node's test runner, started by the schedule in test/support/runner/schedule.ts: longest first, while
 // the machine has room for the next suite's measured share (test/suites.json). Each suite's report
 // is printed whole when it ends, then a summary: the tests, the time, the machine's load, and the
-// probe rounds the host suites voided (test/support/verdicts.ts).
+// probe rounds the host suites voided (test/support/host/verdicts.ts).
 //
 //   npm test [-- FILE...] [-- --test-name-pattern=REGEX]
 import * as path from "node:path";
-import { CORES, LoadSampler, availableMiB } from "./support/machineLoad";
-import { type Suite, nextToStart, queueOrder } from "./support/schedule";
-import { SUITE_DIRS, allSuites, planSuites } from "./support/suites";
-import { type SuiteResult, runSuite } from "./support/suiteRun";
+import { CORES, LoadSampler, availableMiB } from "./support/runner/machineLoad";
+import { type Suite, nextToStart, queueOrder } from "./support/runner/schedule";
+import { SUITE_DIRS, allSuites, planSuites } from "./support/runner/suites";
+import { type SuiteResult, runSuite } from "./support/runner/suiteRun";
 
 const ROOT = path.join(__dirname, "..");
 /** Memory the machine keeps for itself and the runner, whatever the suites' shares say. */

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import type { FirewallPolicy } from "../policy/types";
-import { renderAwsRules } from "../render/awsRules";
+import { renderAwsRules } from "./awsRules";
 
 /** Canonical's AWS account: the only owner we accept Ubuntu images from. */
 export const CANONICAL_OWNER = "099720109477";

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as hcloud from "@pulumi/hcloud";
 import { PolicyError } from "../policy/errors";
 import type { FirewallPolicy } from "../policy/types";
-import { renderHcloudRules } from "../render/hcloudRules";
+import { renderHcloudRules } from "./hcloudRules";
 
 export interface HcloudServerArgs {
   /** Server type, e.g. `cx23`, `cpx22` or `cax11`. */

@@ -24,20 +24,24 @@ export interface OpenClawArgs {
    * `existing` host, which may run OpenClaw already.
    */
   enabled?: boolean;
-  /** The exact `openclaw` npm version to install, e.g. `2026.9.6` (no ranges, no `latest`). */
+  /** The exact `openclaw` npm version to install (no ranges, no `latest`). Default 2026.9.6. */
   version?: string;
   /**
    * The gateway's port. Default: the port of the policy's `openclaw-gateway` service, else
    * 18789. Given with that service, it must be the same port.
    */
   port?: number;
-  /** The npm registry OpenClaw is installed from, e.g. a mirror. Default https://registry.npmjs.org/. */
+  /**
+   * The npm registry OpenClaw is installed from, e.g. a mirror. Default https://registry.npmjs.org/.
+   * https, or http with a warning (npm checks packages against what the same registry serves). No
+   * credentials or query in the URL.
+   */
   npmRegistry?: string;
   /** Where Node comes from. Default: the official tarball of a Node that OpenClaw supports. */
   node?: OpenClawNodeArgs;
   /**
-   * The gateway's token, at least 32 characters; a secret. Unset, one is generated (48
-   * characters) and kept in the stack's state.
+   * The gateway's token, at least 32 characters; a secret. Unset, one is generated (48 letters
+   * and digits) and kept in the stack's state.
    */
   gatewayToken?: pulumi.Input<string>;
   /** ANTHROPIC_API_KEY for the gateway; a secret. */
@@ -59,21 +63,29 @@ export interface OpenClawArgs {
 
 /** The Node OpenClaw runs on: an official tarball (SHA-256 checked) or an apt repository. */
 export interface OpenClawNodeArgs {
-  /** Exact Node version, satisfying OpenClaw's engines (>=24.16.0 <25 || >=26.1.0). */
+  /** Exact Node version, satisfying OpenClaw's engines (>=24.16.0 <25 || >=26.1.0). Default 24.22.3. */
   version?: string;
-  /** Base URL of the Node distribution (tarballs and SHASUMS256.txt). Default https://nodejs.org/dist/. */
+  /**
+   * Base URL of the Node distribution: `<distUrl>v<version>/node-v<version>-linux-<arch>.tar.xz`
+   * and SHASUMS256.txt. Default https://nodejs.org/dist/. Plain http only with `sha256` pinned.
+   */
   distUrl?: string;
-  /** SHA-256 of the linux tarball; unset, the distribution's SHASUMS256.txt is used. */
+  /** SHA-256 of the linux tarball, 64 hex digits; unset, the distribution's SHASUMS256.txt is used. */
   sha256?: string;
   /**
    * One apt source line (`deb [signed-by=...] URL SUITE COMPONENT`): Node from apt instead of a
-   * tarball. `signed-by` must name one keyring in /etc/apt/keyrings/ or /usr/share/keyrings/;
-   * `trusted=`, `allow-insecure=`, `allow-weak=` and `allow-downgrade-to-insecure=` are refused.
+   * tarball, so not with `distUrl` or `sha256`. The `nodejs` package whose version is `version`
+   * plus the repository's revision (NodeSource's `24.22.3-1nodesource1`), run as /usr/bin/node.
+   * `signed-by` must name one keyring in /etc/apt/keyrings/ or /usr/share/keyrings/, a plain
+   * name ending `.gpg` or `.asc`; `trusted=`, `allow-insecure=`, `allow-weak=` and
+   * `allow-downgrade-to-insecure=` are refused.
    */
   aptSource?: string;
   /**
    * The apt repository's ASCII-armoured OpenPGP public key, written to the source's `signed-by`
-   * keyring. Only with `aptSource`.
+   * keyring: armoured when its name ends `.asc`, else in binary as apt reads it (NodeSource's
+   * /usr/share/keyrings/nodesource.gpg). Only with `aptSource`. Its armour, checksum and packets
+   * must be a public key's: a secret key is refused, and never shown.
    */
   aptKey?: string;
 }
@@ -151,7 +163,7 @@ export function parseOpenClaw(
       block,
       ctx.isDeferred(raw) ? "(an Output or a Promise)" : raw,
       "is not an object",
-      `an object with ${KNOWN.join(", ")} (see README, OpenClaw on the server)`,
+      `an object with ${KNOWN.join(", ")} (see docs/configuration.md, OpenClawArgs)`,
     );
     return undefined;
   }

@@ -1,7 +1,10 @@
 import { type Cidr, contains, coversFamily, parseCidr } from "./cidr";
 import { Findings, type PolicyWarning } from "./errors";
 import { type PortRange, formatPortRange, mergePortRanges, overlaps, parsePortRange } from "./ports";
+import { closestName } from "./suggest";
 import type { FirewallPolicy } from "./types";
+
+const ROUTER_KEYS = ["address", "forwards", "masquerade"];
 
 /** The NAT router in front of an existing host, as its stack declares it. */
 export interface RouterConfig {
@@ -22,8 +25,14 @@ export function parseRouter(f: Findings, key: string, raw: unknown): RouterConfi
   }
   const o = raw as Record<string, unknown>;
   for (const name of Object.keys(o)) {
-    if (!["address", "forwards", "masquerade"].includes(name))
-      f.fail(`${key}.${name}`, o[name], "is not a router setting", "address, forwards, masquerade");
+    if (ROUTER_KEYS.includes(name)) continue;
+    const guess = closestName(name, ROUTER_KEYS);
+    f.fail(
+      `${key}.${name}`,
+      o[name],
+      guess ? `is not a known key; did you mean ${guess}?` : "is not a known key",
+      `one of ${ROUTER_KEYS.join(", ")}`,
+    );
   }
   const address = parseCidr(o["address"]);
   const host = address.ok && address.cidr.prefix === (address.cidr.family === 4 ? 32 : 128);

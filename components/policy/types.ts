@@ -21,12 +21,15 @@ export type OutgoingPolicy = (typeof OutgoingPolicy)[keyof typeof OutgoingPolicy
  * checks it and reports every problem with its key.
  */
 export interface FirewallConfig {
+  /** Who may reach SSH, and at which port. Required: the deployer logs in over it. */
   ssh?: SshPolicyConfig;
+  /** The ports the host serves, each open only to its sources. Default none. */
   services?: ServiceConfig[];
   /** UFW logging level. Default `medium`. */
   logging?: LoggingLevel;
   /** Enforce IPv6 as well as IPv4. Default true; false drops all IPv6 on the host. */
   ipv6?: boolean;
+  /** What the host (and, on a host with Docker, its containers) may reach. Default: anything. */
   outgoing?: OutgoingConfig;
 }
 
@@ -44,6 +47,7 @@ export interface SshPolicyConfig {
 export interface OutgoingConfig {
   /** `allow` (default) lets the host reach anything; `deny` admits only `allow` below. */
   policy?: OutgoingPolicy;
+  /** With `policy: deny`, the only destinations the host may reach; refused with `allow`. */
   allow?: OutboundConfig[];
 }
 
@@ -52,10 +56,16 @@ export interface OutgoingConfig {
  * schema has no number-or-text type. A stack file may still write a range as `port`/`ports`.
  */
 export interface ServiceConfig {
+  /**
+   * Names the service and the UFW rules made for it (`openclaw:<name>`): 1-48 letters, digits,
+   * `.`, `_` and `-`, starting with a letter or digit, unique among the services. Required.
+   */
   name?: string;
+  /** What the service is, for the plan and the cloud rules: up to 200 characters. Default its name. */
   description?: string;
   /** One port, e.g. `8000`. Use `ports` for several, `portRanges` for ranges. */
   port?: number;
+  /** Several ports, e.g. `[8000, 8443]`; with `port` and `portRanges`, or alone. */
   ports?: number[];
   /** Ranges `"from-to"`, e.g. `["8080-8090"]`; with `port` or `ports`, or alone. */
   portRanges?: string[];
@@ -69,13 +79,21 @@ export interface ServiceConfig {
   public?: boolean;
 }
 
+/** One destination the host may reach when `outgoing.policy` is `deny`. */
 export interface OutboundConfig {
+  /** Names the entry and its UFW rules (`openclaw:out:<name>`), as a service's name. Required. */
   name?: string;
+  /** What the entry is for: up to 200 characters. Default its name. */
   description?: string;
+  /** One destination port, e.g. `443`. */
   port?: number;
+  /** Several destination ports, e.g. `[80, 443]`. */
   ports?: number[];
+  /** Destination port ranges `"from-to"`, e.g. `["1024-65535"]`. */
   portRanges?: string[];
+  /** `tcp` (default) or `udp`. */
   protocol?: string;
+  /** The networks the host may reach on those ports: a non-empty list of CIDRs (the world needs no `public`). */
   destinations?: string[];
 }
 

@@ -2,7 +2,7 @@ import { Findings, type PolicyProblem, type PolicyWarning } from "../policy/erro
 import type { RouterConfig } from "../policy/nat";
 import { closestName } from "../policy/suggest";
 import type { FirewallPolicy } from "../policy/types";
-import type { HostSettings } from "../host/options";
+import type { HostSettings } from "../hardening/options";
 import { OPENCLAW_SECRETS, type OpenClawSecretName } from "../openclaw/parse";
 import type { OpenClawSpec } from "../openclaw/types";
 import { type ArgKeys, TARGET_KINDS, parseServerArgs, stackKeys } from "../serverArgs";

@@ -1,17 +1,19 @@
-// OpenClawServer as another language uses it: the README's Pulumi YAML program's inputs, sent
+// OpenClawServer as another language uses it: the Pulumi YAML program's inputs in
+// docs/multi-language.md (`<!-- program: yaml-program -->`), sent
 // as plain JSON through the component provider's construct(), the way `pulumi package add`
 // serves it, must register exactly what the TypeScript constructor registers for the same config.
 import { describe, test, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
-import { type Registration, promiseOf, recordParents, registrations, reset } from "../support/mocks";
+import { type Registration, promiseOf, recordParents, registrations, reset } from "../support/pulumi/mocks";
 import { type OpenClawServerArgs, OpenClawServer } from "../../components/OpenClawServer";
 import { PolicyError, type PolicyProblem } from "../../components/policy/errors";
 import { componentProvider, providerName } from "../../bin/schema";
+import { docProgram } from "../support/markdown";
 
+const ROOT = path.join(__dirname, "..", "..");
 const PRIVATE_KEY =
   "-----BEGIN OPENSSH PRIVATE KEY-----\nCONSTRUCTKEY-41c2\n-----END OPENSSH PRIVATE KEY-----\n";
 const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIConstructConstructConstructConst0 yaml@example";
@@ -36,16 +38,13 @@ interface YamlProgram {
   resources: Record<string, { type: string; properties: Record<string, unknown> }>;
 }
 
-/** The README's Pulumi YAML program: the one whose resource is an OpenClawServer. */
-function readmeProgram(): { name: string; type: string; properties: Record<string, unknown> } {
-  const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
-  for (const [, text] of readme.matchAll(/```yaml\n([\s\S]*?)```/g)) {
-    const program = parseYaml(text!) as Partial<YamlProgram> | null;
-    for (const [name, r] of Object.entries(program?.resources ?? {})) {
-      if (r.type.endsWith(":OpenClawServer")) return { name, ...r };
-    }
-  }
-  return assert.fail("the README has no Pulumi YAML program with an OpenClawServer");
+/** The docs' Pulumi YAML program's OpenClawServer resource. */
+function yamlProgram(): { name: string; type: string; properties: Record<string, unknown> } {
+  const program = parseYaml(docProgram(ROOT, "yaml-program").text) as YamlProgram;
+  const found = Object.entries(program.resources).filter(([, r]) => r.type.endsWith(":OpenClawServer"));
+  assert.equal(found.length, 1, "the Pulumi YAML program has one OpenClawServer");
+  const [name, r] = found[0]!;
+  return { name, ...r };
 }
 
 /** What the YAML runtime sends for `${sshPublicKey}` and `${sshPrivateKey}`: the config's values. */
@@ -93,10 +92,10 @@ const comparable = (rs: readonly Registration[]) => rs.map((r) => JSON.stringify
 
 beforeEach(reset);
 
-describe("construct() with the README's Pulumi YAML inputs", () => {
-  const yaml = readmeProgram();
+describe("construct() with the docs' Pulumi YAML inputs", () => {
+  const yaml = yamlProgram();
 
-  test("the README's program uses this package's type token", () => {
+  test("the Pulumi YAML program uses this package's type token", () => {
     assert.equal(yaml.type, TYPE);
   });
 
@@ -124,7 +123,7 @@ describe("construct() with the README's Pulumi YAML inputs", () => {
 });
 
 describe("construct() refuses bad inputs with the constructor's keyed errors, before any child", () => {
-  const base = () => interpolate(readmeProgram().properties) as Record<string, unknown>;
+  const base = () => interpolate(yamlProgram().properties) as Record<string, unknown>;
   const firewall = () => base()["firewall"] as Record<string, unknown>;
   for (const [label, patch, keys] of [
     ["two targets", { existing: { address: "192.0.2.10" } }, ["edge"]],

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { promiseOf, registrations, reset, setConfig } from "../support/mocks";
+import { promiseOf, registrations, reset, setConfig } from "../support/pulumi/mocks";
 
 test("the fleet example registers distinct names for every instance in one stack", async () => {
   reset();

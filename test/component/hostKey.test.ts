@@ -17,9 +17,9 @@ import {
   setPreview,
   unwrapSecret,
   type Registration,
-} from "../support/mocks";
+} from "../support/pulumi/mocks";
 import { OpenClawServer, type OpenClawServerArgs } from "../../components/OpenClawServer";
-import { HOST_KEY_SCRIPT } from "../../components/host/hostKey";
+import { HOST_KEY_SCRIPT } from "../../components/ssh/hostKey";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nHOSTKEYTESTKEY-51c0\n-----END OPENSSH PRIVATE KEY-----\n";
 const PUBLIC =

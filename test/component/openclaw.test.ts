@@ -13,11 +13,11 @@ import {
   unwrapSecret,
   useStackConfig,
   type Registration,
-} from "../support/mocks";
+} from "../support/pulumi/mocks";
 import { OpenClawServer, type OpenClawServerArgs } from "../../components/OpenClawServer";
 import { PolicyError } from "../../components/policy/errors";
 import { componentKeys, parseServerArgs } from "../../components/serverArgs";
-import { REMOTE_SHELL } from "../../components/host/script";
+import { REMOTE_SHELL } from "../../components/hardening/script";
 import {
   parseOpenClawVersion,
   composeOpenClawInstall,
@@ -25,8 +25,8 @@ import {
   renderOpenClawRemoveScript,
   renderOpenClawSecrets,
   renderOpenClawVerifyScript,
-} from "../../components/host/openclawScript";
-import { HOST_DEFAULTS } from "../../components/host/options";
+} from "../../components/openclaw/script";
+import { HOST_DEFAULTS } from "../../components/hardening/options";
 import type { OpenClawSpec } from "../../components/openclaw/types";
 import { runStack } from "../../components/stack/program";
 

@@ -13,20 +13,20 @@ import {
   unwrapSecret,
   useStackConfig,
   type Registration,
-} from "../support/mocks";
+} from "../support/pulumi/mocks";
 import { OpenClawServer } from "../../components/OpenClawServer";
 import { runStack } from "../../components/stack/program";
 import { PolicyError } from "../../components/policy/errors";
 import { parsePolicy } from "../../components/policy/parse";
-import { renderAwsRules } from "../../components/render/awsRules";
-import { renderHcloudRules } from "../../components/render/hcloudRules";
+import { renderAwsRules } from "../../components/cloud/awsRules";
+import { renderHcloudRules } from "../../components/cloud/hcloudRules";
 import {
   REMOTE_SHELL,
   renderConfirmScript,
   renderConvergeScript,
   renderVerifyScript,
-} from "../../components/host/script";
-import { WAIT_FOR_SSH_SCRIPT } from "../../components/host/sshWait";
+} from "../../components/hardening/script";
+import { WAIT_FOR_SSH_SCRIPT } from "../../components/ssh/wait";
 import { readStackFile } from "../../components/stack/stackFile";
 import * as path from "node:path";
 

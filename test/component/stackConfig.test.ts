@@ -4,7 +4,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { registrations, reset, useStackConfig } from "../support/mocks";
+import { registrations, reset, useStackConfig } from "../support/pulumi/mocks";
 import { runStack, runStackProgram } from "../../components/stack/program";
 import { PolicyError } from "../../components/policy/errors";
 import { parseStackSettings } from "../../components/stack/settings";

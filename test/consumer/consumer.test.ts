@@ -1,7 +1,8 @@
 // The package as a user gets it, and the programs as `pulumi up` loads them: `npm pack`, installed
 // into a scratch project made from the `pulumi new typescript` template, whose program is the
-// README's snippet; then that program and this repository's own index.ts (each stack in stacks/)
-// are run by Pulumi's own cmd/run, under Pulumi's ts-node and mocks (test/support/pulumiRun.ts).
+// README's TypeScript program (`<!-- program: typescript-program -->`); then that program and this
+// repository's own index.ts (each stack in stacks/) are run by Pulumi's own cmd/run, under
+// Pulumi's ts-node and mocks (test/support/pulumi/pulumiRun.ts).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -13,13 +14,13 @@ import {
   ROOT,
   makeConsumer,
   pack,
-  readmeProgram,
   tarballProblems,
   templateTsconfig,
   type Packed,
-} from "../support/consumer";
-import { type EngineRegistration, pulumiRun } from "../support/pulumiRun";
-import { promiseOf, recordParents, registrations, reset, useStackConfig } from "../support/mocks";
+} from "../support/pulumi/consumer";
+import { docProgram } from "../support/markdown";
+import { type EngineRegistration, pulumiRun } from "../support/pulumi/pulumiRun";
+import { promiseOf, recordParents, registrations, reset, useStackConfig } from "../support/pulumi/mocks";
 import { runStack } from "../../components/stack/program";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nCONSUMERTEST\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -53,7 +54,7 @@ describe("a consumer project from the `pulumi new typescript` template", () => {
   before(() => {
     consumer = path.join(work, "consumer");
     fs.mkdirSync(consumer);
-    makeConsumer(consumer, tarball().tarball, readmeProgram());
+    makeConsumer(consumer, tarball().tarball, docProgram(ROOT, "typescript-program").text);
   });
 
   for (const modules of ["commonjs", "nodenext"] as const) {

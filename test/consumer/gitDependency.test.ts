@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ROOT, pack, tarballProblems } from "../support/consumer";
+import { ROOT, pack, tarballProblems } from "../support/pulumi/consumer";
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-gitdep-"));
 after(() => fs.rmSync(work, { recursive: true, force: true }));

@@ -4,9 +4,9 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
-import { type Peer, type Sandbox, logCaptureUnavailable, sandboxUnavailable } from "../support/sandbox";
-import { HOME_FIREWALL, applyOk, homeSteps, hostSuiteSkip, sandboxPool } from "../support/hostTest";
-import type { BlockGroup } from "../../components/report/blocks";
+import { type Peer, type Sandbox, logCaptureUnavailable, sandboxUnavailable } from "../support/host/sandbox";
+import { HOME_FIREWALL, applyOk, homeSteps, hostSuiteSkip, sandboxPool } from "../support/host/hostTest";
+import type { BlockGroup } from "../../components/blocks/report";
 
 const skip = hostSuiteSkip(sandboxUnavailable() ?? logCaptureUnavailable());
 const newSandbox = sandboxPool();

@@ -10,11 +10,11 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type BootedHost, bootedUnavailable } from "../support/bootedHost";
-import { logCaptureUnavailable } from "../support/sandbox";
-import { applyOk, hostSuiteSkip } from "../support/hostTest";
-import { bootedPool } from "../support/bootedTest";
-import type { BlockGroup } from "../../components/report/blocks";
+import { type BootedHost, bootedUnavailable } from "../support/host/bootedHost";
+import { logCaptureUnavailable } from "../support/host/sandbox";
+import { applyOk, hostSuiteSkip } from "../support/host/hostTest";
+import { bootedPool } from "../support/host/bootedTest";
+import type { BlockGroup } from "../../components/blocks/report";
 
 const skip = hostSuiteSkip(bootedUnavailable() ?? logCaptureUnavailable());
 const newHost = bootedPool();

@@ -4,10 +4,10 @@
 // imports modules from the SSH user's home, which is the steps' working directory.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { bootedUnavailable } from "../support/bootedHost";
-import { applySteps, runStep } from "../support/deploy";
-import { ONE_MORE_PORT, applyOk, hostSuiteSkip } from "../support/hostTest";
-import { bootedPool } from "../support/bootedTest";
+import { bootedUnavailable } from "../support/host/bootedHost";
+import { applySteps, runStep } from "../support/host/deploy";
+import { ONE_MORE_PORT, applyOk, hostSuiteSkip } from "../support/host/hostTest";
+import { bootedPool } from "../support/host/bootedTest";
 
 const skip = hostSuiteSkip(bootedUnavailable());
 const newHost = bootedPool();

@@ -6,18 +6,18 @@
 // that starts after the swap fails before any step, naming both fingerprints; a step that
 // starts after its run's check pins the key itself and is refused in the key exchange. The
 // deployer's own steps (wait, first contact, check) run for real in the admin namespace, and
-// each SSH step with its own connection.hostKey (test/support/deploy.ts).
+// each SSH step with its own connection.hostKey (test/support/host/deploy.ts).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type BootedHost, bootedUnavailable } from "../support/bootedHost";
-import { bootedPool } from "../support/bootedTest";
-import { DeployerState, deploySteps, runStep, type RemoteStep } from "../support/deploy";
-import { hostSuiteSkip } from "../support/hostTest";
-import { Impostor } from "../support/impostor";
+import { type BootedHost, bootedUnavailable } from "../support/host/bootedHost";
+import { bootedPool } from "../support/host/bootedTest";
+import { DeployerState, deploySteps, runStep, type RemoteStep } from "../support/host/deploy";
+import { hostSuiteSkip } from "../support/host/hostTest";
+import { Impostor } from "../support/host/impostor";
 
 const skip = hostSuiteSkip(bootedUnavailable());
 const newHost = bootedPool();

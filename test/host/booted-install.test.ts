@@ -8,9 +8,9 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type BootedHost, bootedImage, bootedUnavailable } from "../support/bootedHost";
-import { applyOk, hostSuiteSkip } from "../support/hostTest";
-import { bootedPool, probeTargets, SEED_PROBES } from "../support/bootedTest";
+import { type BootedHost, bootedImage, bootedUnavailable } from "../support/host/bootedHost";
+import { applyOk, hostSuiteSkip } from "../support/host/hostTest";
+import { bootedPool, probeTargets, SEED_PROBES } from "../support/host/bootedTest";
 
 const skip = hostSuiteSkip(bootedUnavailable());
 const newHost = bootedPool();

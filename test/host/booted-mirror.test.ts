@@ -4,10 +4,10 @@
 // reachable (the sandbox has no way out).
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { bootedUnavailable } from "../support/bootedHost";
-import { hostSuiteSkip } from "../support/hostTest";
-import { bootedPool } from "../support/bootedTest";
-import { MIRROR_OPENCLAW_VERSIONS, openclawMirror, serveMirror } from "../support/openclawMirror";
+import { bootedUnavailable } from "../support/host/bootedHost";
+import { hostSuiteSkip } from "../support/host/hostTest";
+import { bootedPool } from "../support/host/bootedTest";
+import { MIRROR_OPENCLAW_VERSIONS, openclawMirror, serveMirror } from "../support/openclaw/openclawMirror";
 
 const skip = hostSuiteSkip(bootedUnavailable());
 const newHost = bootedPool();

@@ -6,26 +6,26 @@
 import { after, before, describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { type BootedHost, bootedUnavailable } from "../support/bootedHost";
-import { hostSuiteSkip } from "../support/hostTest";
-import { bootedPool } from "../support/bootedTest";
+import { type BootedHost, bootedUnavailable } from "../support/host/bootedHost";
+import { hostSuiteSkip } from "../support/host/hostTest";
+import { bootedPool } from "../support/host/bootedTest";
 import {
   APT_KEYRING,
   MIRROR_NODE_VERSION,
   openclawMirror,
   serveMirror,
   type ServedMirror,
-} from "../support/openclawMirror";
-import type { RunResult } from "../support/sandbox";
-import { REMOTE_SHELL } from "../../components/host/script";
+} from "../support/openclaw/openclawMirror";
+import type { RunResult } from "../support/host/sandbox";
+import { REMOTE_SHELL } from "../../components/hardening/script";
 import {
   composeOpenClawInstall,
   parseOpenClawVersion,
   renderOpenClawInstallScript,
   renderOpenClawRemoveScript,
   renderOpenClawSecrets,
-} from "../../components/host/openclawScript";
-import { HOST_DEFAULTS } from "../../components/host/options";
+} from "../../components/openclaw/script";
+import { HOST_DEFAULTS } from "../../components/hardening/options";
 import { OPENCLAW_HOST, type OpenClawSpec } from "../../components/openclaw/types";
 
 const skip = hostSuiteSkip(bootedUnavailable());

@@ -8,13 +8,13 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type BootedHost, bootedUnavailable } from "../support/bootedHost";
-import { applyOk, HOME_FIREWALL, hostSuiteSkip } from "../support/hostTest";
-import { bootedPool, probeTargets } from "../support/bootedTest";
-import { MIRROR_NODE_VERSION, serveMirror, type ServedMirror } from "../support/openclawMirror";
-import type { RunResult } from "../support/sandbox";
-import { REMOTE_SHELL } from "../../components/host/script";
-import { HOST_DEFAULTS } from "../../components/host/options";
+import { type BootedHost, bootedUnavailable } from "../support/host/bootedHost";
+import { applyOk, HOME_FIREWALL, hostSuiteSkip } from "../support/host/hostTest";
+import { bootedPool, probeTargets } from "../support/host/bootedTest";
+import { MIRROR_NODE_VERSION, serveMirror, type ServedMirror } from "../support/openclaw/openclawMirror";
+import type { RunResult } from "../support/host/sandbox";
+import { REMOTE_SHELL } from "../../components/hardening/script";
+import { HOST_DEFAULTS } from "../../components/hardening/options";
 import {
   OPENCLAW_RECOVERY_DIR,
   OPENCLAW_STEP_LOG,
@@ -24,7 +24,7 @@ import {
   renderOpenClawRemoveScript,
   renderOpenClawSecrets,
   renderOpenClawVerifyScript,
-} from "../../components/host/openclawScript";
+} from "../../components/openclaw/script";
 import { OPENCLAW_HOST, type OpenClawSecretValues, type OpenClawSpec } from "../../components/openclaw/types";
 
 const skip = hostSuiteSkip(bootedUnavailable());

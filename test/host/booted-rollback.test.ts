@@ -2,10 +2,10 @@
 // seen in `systemctl list-timers` and in the journal.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { bootedUnavailable } from "../support/bootedHost";
-import { runStep } from "../support/deploy";
-import { HOME_FIREWALL, applyOk, deployerSsh, hostSuiteSkip } from "../support/hostTest";
-import { bootedPool } from "../support/bootedTest";
+import { bootedUnavailable } from "../support/host/bootedHost";
+import { runStep } from "../support/host/deploy";
+import { HOME_FIREWALL, applyOk, deployerSsh, hostSuiteSkip } from "../support/host/hostTest";
+import { bootedPool } from "../support/host/bootedTest";
 
 const skip = hostSuiteSkip(bootedUnavailable());
 const newHost = bootedPool();

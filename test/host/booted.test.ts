@@ -3,9 +3,9 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { BootedHost, bootedUnavailable } from "../support/bootedHost";
-import { applyOk, hostSuiteSkip } from "../support/hostTest";
-import { bootedPool, probeTargets, SEED_PROBES, watchMachine } from "../support/bootedTest";
+import { BootedHost, bootedUnavailable } from "../support/host/bootedHost";
+import { applyOk, hostSuiteSkip } from "../support/host/hostTest";
+import { bootedPool, probeTargets, SEED_PROBES, watchMachine } from "../support/host/bootedTest";
 
 const skip = hostSuiteSkip(bootedUnavailable());
 const newHost = bootedPool();

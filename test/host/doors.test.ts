@@ -3,10 +3,10 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { Sandbox, sandboxUnavailable } from "../support/sandbox";
-import { applySteps, runStep, type RemoteStep } from "../support/deploy";
-import { HOME_FIREWALL, applyOk, homeSteps, hostSuiteSkip, sandboxPool } from "../support/hostTest";
-import type { Target } from "../support/netprobe";
+import { Sandbox, sandboxUnavailable } from "../support/host/sandbox";
+import { applySteps, runStep, type RemoteStep } from "../support/host/deploy";
+import { HOME_FIREWALL, applyOk, homeSteps, hostSuiteSkip, sandboxPool } from "../support/host/hostTest";
+import type { Target } from "../support/host/netprobe";
 
 const skip = hostSuiteSkip(sandboxUnavailable());
 const newSandbox = sandboxPool();

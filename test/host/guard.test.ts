@@ -6,9 +6,9 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Sandbox, sandboxUnavailable } from "../support/sandbox";
-import { runStep } from "../support/deploy";
-import { ONE_MORE_PORT, applyOk, homeSteps, hostSuiteSkip, sandboxPool } from "../support/hostTest";
+import { Sandbox, sandboxUnavailable } from "../support/host/sandbox";
+import { runStep } from "../support/host/deploy";
+import { ONE_MORE_PORT, applyOk, homeSteps, hostSuiteSkip, sandboxPool } from "../support/host/hostTest";
 
 const skip = hostSuiteSkip(sandboxUnavailable());
 const newSandbox = sandboxPool();

@@ -2,13 +2,13 @@
 // real SSH connection, probed with real TCP connections over IPv4 and IPv6.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Sandbox, sandboxUnavailable } from "../support/sandbox";
-import { runStep } from "../support/deploy";
-import { HOME_FIREWALL, applyOk, homeSteps, hostSuiteSkip, sandboxPool } from "../support/hostTest";
-import type { Target } from "../support/netprobe";
+import { Sandbox, sandboxUnavailable } from "../support/host/sandbox";
+import { runStep } from "../support/host/deploy";
+import { HOME_FIREWALL, applyOk, homeSteps, hostSuiteSkip, sandboxPool } from "../support/host/hostTest";
+import type { Target } from "../support/host/netprobe";
 import { PolicyError } from "../../components/policy/errors";
 import { parsePolicy } from "../../components/policy/parse";
-import { renderUfwRules } from "../../components/render/ufwRules";
+import { renderUfwRules } from "../../components/hardening/ufwRules";
 
 const skip = hostSuiteSkip(sandboxUnavailable());
 const newSandbox = sandboxPool();

@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Sandbox, sandboxUnavailable } from "../support/sandbox";
-import { runStep } from "../support/deploy";
-import { HOME_FIREWALL, applyOk, homeSteps, hostSuiteSkip, sandboxPool } from "../support/hostTest";
+import { Sandbox, sandboxUnavailable } from "../support/host/sandbox";
+import { runStep } from "../support/host/deploy";
+import { HOME_FIREWALL, applyOk, homeSteps, hostSuiteSkip, sandboxPool } from "../support/host/hostTest";
 
 const skip = hostSuiteSkip(sandboxUnavailable());
 const newSandbox = sandboxPool();

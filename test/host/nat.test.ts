@@ -3,8 +3,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
-import { sandboxUnavailable } from "../support/sandbox";
-import { applyOk, homeSteps, hostSuiteSkip, sandboxPool } from "../support/hostTest";
+import { sandboxUnavailable } from "../support/host/sandbox";
+import { applyOk, homeSteps, hostSuiteSkip, sandboxPool } from "../support/host/hostTest";
 import { parseStackSettings } from "../../components/stack/settings";
 import { readStackFile } from "../../components/stack/stackFile";
 import { formatWarning } from "../../components/policy/errors";

@@ -5,12 +5,12 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { readmeOutgoing, splitPorts } from "../support/configs";
-import { type Sandbox, sandboxUnavailable } from "../support/sandbox";
-import { applySteps } from "../support/deploy";
-import { HOME_FIREWALL, applyOk, homeSteps, sandboxPool, hostSuiteSkip } from "../support/hostTest";
+import { documentedOutgoing, splitPorts } from "../support/configs";
+import { type Sandbox, sandboxUnavailable } from "../support/host/sandbox";
+import { applySteps } from "../support/host/deploy";
+import { HOME_FIREWALL, applyOk, homeSteps, sandboxPool, hostSuiteSkip } from "../support/host/hostTest";
 import { Oracle, declaredEntries } from "../support/admitted";
-import type { Target } from "../support/netprobe";
+import type { Target } from "../support/host/netprobe";
 import type { FirewallConfig } from "../../components/policy/types";
 import { PolicyError } from "../../components/policy/errors";
 import { parsePolicy } from "../../components/policy/parse";
@@ -185,13 +185,13 @@ async function observe(sandbox: Sandbox, c: FirewallConfig): Promise<{ got: stri
 /** Config of a live firewall that harden refuses to change (a reload would open the host). */
 const liveDefaults = (c: FirewallConfig) => `${c.ipv6} ${c.outgoing?.policy ?? "allow"}`;
 
-describe("the README's outgoing allow-list, applied as written", { skip }, () => {
+describe("the documented outgoing allow-list, applied as written", { skip }, () => {
   test("converges and verifies; https to both worlds, ntp to IPv4 only, nothing else", async () => {
     const sandbox = await newSandbox();
     await sandbox.listen(sandbox.untrusted, OUT_PORTS);
     const firewall = {
       ...HOME_FIREWALL,
-      outgoing: readmeOutgoing(),
+      outgoing: documentedOutgoing(),
     };
     const { harden, verify } = await applyOk(
       sandbox,

@@ -1,13 +1,13 @@
-// The probers' verdicts do not depend on the machine's speed (test/support/verdicts.ts). A
+// The probers' verdicts do not depend on the machine's speed (test/support/host/verdicts.ts). A
 // listener stopped for a moment (SIGSTOP), as a loaded machine may leave it, makes a round void
 // or a UDP answer late; neither becomes a verdict, and a wrong rule on the host is still caught.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { type Peer, type Sandbox, sandboxUnavailable } from "../support/sandbox";
-import { HOME_FIREWALL, applyOk, homeSteps, hostSuiteSkip, sandboxPool } from "../support/hostTest";
-import type { Target } from "../support/netprobe";
-import { type Round, decide } from "../support/verdicts";
+import { type Peer, type Sandbox, sandboxUnavailable } from "../support/host/sandbox";
+import { HOME_FIREWALL, applyOk, homeSteps, hostSuiteSkip, sandboxPool } from "../support/host/hostTest";
+import type { Target } from "../support/host/netprobe";
+import { type Round, decide } from "../support/host/verdicts";
 
 const skip = hostSuiteSkip(sandboxUnavailable());
 const newSandbox = sandboxPool();

@@ -5,9 +5,9 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Sandbox, sandboxUnavailable } from "../support/sandbox";
-import { runStep } from "../support/deploy";
-import { PulumiState } from "../support/pulumiState";
+import { Sandbox, sandboxUnavailable } from "../support/host/sandbox";
+import { runStep } from "../support/host/deploy";
+import { PulumiState } from "../support/host/pulumiState";
 import {
   HOME_FIREWALL,
   applyOk,
@@ -15,7 +15,7 @@ import {
   homeSteps,
   hostSuiteSkip,
   sandboxPool,
-} from "../support/hostTest";
+} from "../support/host/hostTest";
 
 const skip = hostSuiteSkip(sandboxUnavailable());
 const newSandbox = sandboxPool();

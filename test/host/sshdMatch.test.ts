@@ -5,11 +5,11 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Sandbox, sandboxUnavailable } from "../support/sandbox";
-import { runStep } from "../support/deploy";
-import { applyOk, homeSteps, sandboxPool, hostSuiteSkip } from "../support/hostTest";
+import { Sandbox, sandboxUnavailable } from "../support/host/sandbox";
+import { runStep } from "../support/host/deploy";
+import { applyOk, homeSteps, sandboxPool, hostSuiteSkip } from "../support/host/hostTest";
 import { PolicyError } from "../../components/policy/errors";
-import { SSHD_ALIASES } from "../../components/render/sshdConfig";
+import { SSHD_ALIASES } from "../../components/hardening/sshdConfig";
 
 const skip = hostSuiteSkip(sandboxUnavailable());
 const newSandbox = sandboxPool();

@@ -3,14 +3,14 @@
 // what happens to the rest. Probed from trusted and untrusted peers over IPv4 and IPv6.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { type Sandbox, sandboxUnavailable } from "../support/sandbox";
-import { applySteps } from "../support/deploy";
-import { HOME_FIREWALL, applyOk, homeSteps, sandboxPool, hostSuiteSkip } from "../support/hostTest";
+import { type Sandbox, sandboxUnavailable } from "../support/host/sandbox";
+import { applySteps } from "../support/host/deploy";
+import { HOME_FIREWALL, applyOk, homeSteps, sandboxPool, hostSuiteSkip } from "../support/host/hostTest";
 import { Oracle, declaredEntries } from "../support/admitted";
-import type { Target } from "../support/netprobe";
+import type { Target } from "../support/host/netprobe";
 import type { FirewallConfig } from "../../components/policy/types";
 import { parsePolicy } from "../../components/policy/parse";
-import { renderUfwRules } from "../../components/render/ufwRules";
+import { renderUfwRules } from "../../components/hardening/ufwRules";
 
 const skip = hostSuiteSkip(sandboxUnavailable());
 const newSandbox = sandboxPool();

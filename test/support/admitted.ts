@@ -1,8 +1,8 @@
 // Reads each layer's rendering back into the traffic it admits, and decides admission with
 // node's net.BlockList: an oracle that shares no code with the policy core.
 import * as net from "node:net";
-import type { AwsRule } from "../../components/render/awsRules";
-import type { HcloudRule } from "../../components/render/hcloudRules";
+import type { AwsRule } from "../../components/cloud/awsRules";
+import type { HcloudRule } from "../../components/cloud/hcloudRules";
 import type { FirewallConfig } from "../../components/policy/types";
 
 export type Direction = "in" | "out";
@@ -147,7 +147,7 @@ export function openOutbound(ipv6: boolean): Entry[] {
 
 /**
  * What the operator declared, read straight from the raw config: the ground truth. Takes a
- * config the parser accepts; defaults as the README gives them.
+ * config the parser accepts; defaults as docs/configuration.md gives them.
  */
 export function declaredEntries(c: FirewallConfig): Entry[] {
   const entries = (
@@ -184,8 +184,8 @@ export function declaredEntries(c: FirewallConfig): Entry[] {
 
 /**
  * With outgoing denied, sshd's packets that open no connection leave by their source port to
- * anyone (README, outgoing allow-list), so that the session that enables UFW gets out even when
- * conntrack never saw it; a connection opened from that port follows the allow-list.
+ * anyone (docs/configuration.md, outgoing allow-list), so that the session that enables UFW gets
+ * out even when conntrack never saw it; a connection opened from that port follows the allow-list.
  */
 export function sshReplyEntries(c: FirewallConfig): Entry[] {
   if (c.outgoing?.policy !== "deny") return [];

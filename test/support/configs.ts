@@ -1,7 +1,9 @@
-import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import type { FirewallConfig, OutgoingConfig } from "../../components/policy/types";
+import { docProgram } from "./markdown";
+
+const ROOT = path.join(__dirname, "..", "..");
 
 /** A small valid config; tests derive bad ones from it one change at a time. */
 export function validConfig(): FirewallConfig {
@@ -22,13 +24,10 @@ export function splitPorts(list: readonly (number | string)[]): { ports?: number
 }
 
 /**
- * The outgoing allow-list the README shows (its first YAML block under "Outgoing allow-list"),
- * read from the README itself, so the tests apply it as written.
+ * The outgoing allow-list docs/configuration.md shows (`<!-- program: outgoing-allow-list -->`),
+ * read from the page itself, so the tests apply it as written.
  */
-export function readmeOutgoing(): OutgoingConfig {
-  const readme = fs.readFileSync(path.join(__dirname, "../../README.md"), "utf8");
-  const section = readme.slice(readme.indexOf("### Outgoing allow-list"));
-  const block = /```yaml\n([\s\S]*?)```/.exec(section);
-  if (!block) throw new Error("the README has no YAML block under 'Outgoing allow-list'");
-  return (YAML.parse(block[1]!) as { outgoing: OutgoingConfig }).outgoing;
+export function documentedOutgoing(): OutgoingConfig {
+  const block = docProgram(ROOT, "outgoing-allow-list");
+  return (YAML.parse(block.text) as { outgoing: OutgoingConfig }).outgoing;
 }

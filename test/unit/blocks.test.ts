@@ -4,11 +4,11 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseUfwLog } from "../../components/report/ufwLog";
-import { renderBlocksJson, renderBlocksText, summariseBlocks } from "../../components/report/blocks";
-import { UsageError, parseBlocksArgs } from "../../components/report/options";
-import { blocksTarget } from "../../components/report/target";
-import { readBlocksOutput, renderBlocksScript } from "../../components/host/blocksScript";
+import { parseUfwLog } from "../../components/blocks/ufwLog";
+import { renderBlocksJson, renderBlocksText, summariseBlocks } from "../../components/blocks/report";
+import { UsageError, parseBlocksArgs } from "../../components/blocks/options";
+import { blocksTarget } from "../../components/blocks/target";
+import { readBlocksOutput, renderBlocksScript } from "../../components/blocks/script";
 import { parseStackSettings } from "../../components/stack/settings";
 import { readStackFile } from "../../components/stack/stackFile";
 
@@ -387,7 +387,7 @@ describe("npm run blocks: the host side", () => {
       const run = (since: string) => {
         const r = spawnSync(
           "bash",
-          ["-c", `SINCE='${since}' UFW_LOG='${log}'; . components/host/blocks.sh; blocks_main`],
+          ["-c", `SINCE='${since}' UFW_LOG='${log}'; . components/blocks/blocks.sh; blocks_main`],
           {
             encoding: "utf8",
             cwd: path.join(__dirname, "..", ".."),

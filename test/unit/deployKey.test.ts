@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { USER_SHELL, renderAuthorizeKeyScript } from "../../components/host/deployKey";
+import { USER_SHELL, renderAuthorizeKeyScript } from "../../components/ssh/deployKey";
 
 const OLD = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOldOldOldOldOldOldOldOldOldOldOldOld0 old@example";
 const NEW = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINewNewNewNewNewNewNewNewNewNewNewNew0 new@example";

@@ -3,8 +3,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { PolicyError } from "../../components/policy/errors";
-import { parseHardeningOptions } from "../../components/host/options";
-import { sshdEffective } from "../../components/host/sshdSettings";
+import { parseHardeningOptions } from "../../components/hardening/options";
+import { sshdEffective } from "../../components/hardening/sshdSettings";
 import { OPENCLAW_HOST } from "../../components/openclaw/types";
 
 const KEY = "openclaw:hardening";

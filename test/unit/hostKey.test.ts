@@ -13,7 +13,7 @@ import {
   parseHostKey,
   renderHostKeyMismatch,
   type HostKey,
-} from "../../components/host/hostKey";
+} from "../../components/ssh/hostKey";
 
 // Real keys (public halves), with the fingerprints `ssh-keygen -lf` printed for them.
 const ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJTiaHQXSl4i65h7hhJeN8ItUC+N03b07vch7uWlQRjA";

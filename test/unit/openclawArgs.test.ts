@@ -14,9 +14,9 @@ import {
   type OpenClawSpec,
 } from "../../components/openclaw/types";
 import type { FirewallConfig, ServiceConfig } from "../../components/policy/types";
-import { renderPlan } from "../../components/render/plan";
+import { renderPlan } from "../../components/plan/plan";
 import { problems } from "../support/problems";
-import { ARMOURED_PRIVATE_KEY, ARMOURED_PUBLIC_KEY } from "../support/openpgpKeys";
+import { ARMOURED_PRIVATE_KEY, ARMOURED_PUBLIC_KEY } from "../support/openclaw/openpgpKeys";
 
 const PUBLIC = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIArgsArgsArgsArgsArgsArgsArgsArgs0 a@example";
 const SECRET = "SuperSecretTokenValue-9d1e";

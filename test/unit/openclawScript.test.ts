@@ -4,9 +4,9 @@ import { type SpawnSyncReturns, execFileSync, spawnSync } from "node:child_proce
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { bash51 } from "../support/bash51";
+import { bash51 } from "../support/openclaw/bash51";
 import { cannotRun } from "../support/cannotRun";
-import { ARMOURED_PUBLIC_KEY } from "../support/openpgpKeys";
+import { ARMOURED_PUBLIC_KEY } from "../support/openclaw/openpgpKeys";
 import { analyzeUnit, hasSystemdAnalyze } from "../support/systemdAnalyze";
 import {
   OPENCLAW_INSTALL_ENTRY,
@@ -16,9 +16,9 @@ import {
   renderOpenClawRemoveScript,
   renderOpenClawSecrets,
   renderOpenClawVerifyScript,
-} from "../../components/host/openclawScript";
-import { HOST_DEFAULTS } from "../../components/host/options";
-import { nodeBinary, renderOpenClawUnit } from "../../components/render/openclawUnit";
+} from "../../components/openclaw/script";
+import { HOST_DEFAULTS } from "../../components/hardening/options";
+import { nodeBinary, renderOpenClawUnit } from "../../components/openclaw/systemdUnit";
 import {
   DEFAULT_NODE_DIST_URL,
   DEFAULT_NPM_REGISTRY,
@@ -26,7 +26,7 @@ import {
   type OpenClawSpec,
 } from "../../components/openclaw/types";
 
-const HOST = path.join(__dirname, "../../components/host");
+const HOST = path.join(__dirname, "../../components/openclaw");
 const LIBRARY = fs.readFileSync(path.join(HOST, "openclaw.sh"), "utf8");
 const HELPER = fs.readFileSync(path.join(HOST, "openclaw_helper.cjs"), "utf8");
 /** The helper as the host runs it: `node -e "$HELPER_JS" MODE ARGS`. */
@@ -658,7 +658,7 @@ test("check_room: the copy of the state must fit, with room to spare, or the ste
 test("under bash 5.1 (Ubuntu 22.04, Debian 11): every script parses, and secrets with ) ' and $( come back as given", (t) => {
   const old = bash51();
   if (!old) {
-    cannotRun(t, "bash 5.1 is not in its cache: run sudo bash test/support/fetch-bash51.sh");
+    cannotRun(t, "bash 5.1 is not in its cache: run sudo bash test/support/openclaw/fetch-bash51.sh");
     return;
   }
   assert.match(spawnSync(old, ["--version"], { encoding: "utf8" }).stdout, /version 5\.1\./);

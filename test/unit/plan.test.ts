@@ -5,9 +5,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PolicyError } from "../../components/policy/errors";
-import { renderPlan } from "../../components/render/plan";
+import { renderPlan } from "../../components/plan/plan";
 import { parseStackSettings } from "../../components/stack/settings";
 import { readStackFile } from "../../components/stack/stackFile";
+import { docProgram } from "../support/markdown";
 
 const ROOT = path.join(__dirname, "..", "..");
 const SHIPPED = path.join(ROOT, "stacks");
@@ -114,6 +115,25 @@ describe("npm run plan", () => {
       const stack = /^Pulumi\.(.+)\.yaml$/.exec(file)![1]!;
       const r = cli("plan", SHIPPED, "--stack", stack);
       assert.equal(r.status, 0, `${stack}: ${r.stderr}`);
+    }
+  });
+  test("the README's Hetzner stack plans cleanly: SSH from one address, the gateway on loopback", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-plan-"));
+    try {
+      fs.writeFileSync(path.join(dir, "Pulumi.mine.yaml"), docProgram(ROOT, "hetzner-stack").text);
+      const r = cli("plan", dir, "--stack", "mine");
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /^Stack mine: Hetzner Cloud cx23 in fsn1/m);
+      // No service: the only rule admits SSH from the deployer's address.
+      assert.deepEqual(
+        r.stdout.split("\n").filter((l) => l.startsWith("ufw allow")),
+        ["ufw allow from 198.51.100.10 to any port 22 proto tcp comment 'openclaw:ssh'"],
+      );
+      assert.match(r.stdout, /^gateway: port 18789, bound to loopback: reached through the SSH tunnel/m);
+      // The README says the plan warns that the host key is trusted at first contact.
+      assert.match(r.stdout, /^- openclaw:sshHostKey: is not set: the first contact trusts the key/m);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
   test("bad config exits 1 and prints every problem with its key", () => {

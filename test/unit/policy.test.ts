@@ -1,9 +1,14 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import * as path from "node:path";
+import YAML from "yaml";
 import { PolicyError, type PolicyProblem } from "../../components/policy/errors";
 import { parsePolicy } from "../../components/policy/parse";
 import type { FirewallConfig } from "../../components/policy/types";
 import { validConfig } from "../support/configs";
+import { docProgram } from "../support/markdown";
+
+const ROOT = path.join(__dirname, "..", "..");
 
 function problemsOf(config: unknown): readonly PolicyProblem[] {
   try {
@@ -304,4 +309,16 @@ describe("warnings", () => {
     assert.equal(warnings[0]!.key, "openclaw:firewall.ssh.rateLimit");
     assert.match(warnings[0]!.message, /deployer's own address can be blocked/);
   });
+});
+
+test("the firewall example in docs/configuration.md is a valid policy", () => {
+  const example = YAML.parse(docProgram(ROOT, "firewall-example").text) as {
+    "openclaw:firewall": unknown;
+  };
+  const { policy, warnings } = parsePolicy(example["openclaw:firewall"]);
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(
+    policy.services.map((s) => s.name),
+    ["openclaw-gateway"],
+  );
 });

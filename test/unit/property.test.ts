@@ -4,11 +4,11 @@ import * as net from "node:net";
 import fc from "fast-check";
 import { PolicyError } from "../../components/policy/errors";
 import { parsePolicy } from "../../components/policy/parse";
-import { renderAwsRules } from "../../components/render/awsRules";
-import { renderHcloudRules } from "../../components/render/hcloudRules";
-import { renderSshReplies } from "../../components/render/sshReplies";
-import { renderDockerRules } from "../../components/render/dockerRules";
-import { renderUfwRules } from "../../components/render/ufwRules";
+import { renderAwsRules } from "../../components/cloud/awsRules";
+import { renderHcloudRules } from "../../components/cloud/hcloudRules";
+import { renderSshReplies } from "../../components/hardening/sshReplies";
+import { renderDockerRules } from "../../components/hardening/dockerRules";
+import { renderUfwRules } from "../../components/hardening/ufwRules";
 import type { FirewallConfig } from "../../components/policy/types";
 import { splitPorts } from "../support/configs";
 import {

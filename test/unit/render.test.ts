@@ -2,13 +2,13 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { PolicyError } from "../../components/policy/errors";
 import { parsePolicy } from "../../components/policy/parse";
-import { renderAwsRules } from "../../components/render/awsRules";
-import { renderHcloudRules } from "../../components/render/hcloudRules";
-import { renderSshReplies } from "../../components/render/sshReplies";
-import { assertWithinQuotas, quotaProblems } from "../../components/render/quotas";
-import { renderAdmittedTable } from "../../components/render/table";
-import { renderUfwRules } from "../../components/render/ufwRules";
-import { readmeOutgoing, validConfig } from "../support/configs";
+import { renderAwsRules } from "../../components/cloud/awsRules";
+import { renderHcloudRules } from "../../components/cloud/hcloudRules";
+import { renderSshReplies } from "../../components/hardening/sshReplies";
+import { assertWithinQuotas, quotaProblems } from "../../components/cloud/quotas";
+import { renderAdmittedTable } from "../../components/plan/table";
+import { renderUfwRules } from "../../components/hardening/ufwRules";
+import { documentedOutgoing, validConfig } from "../support/configs";
 
 const seed = parsePolicy({
   ssh: { adminCidrs: ["0.0.0.0/0", "::/0"] },
@@ -85,13 +85,13 @@ describe("UFW rendering", () => {
     // With outgoing allowed, UFW lets everything out and the chain is not needed.
     assert.deepEqual(renderSshReplies(parsePolicy(validConfig()).policy), { v4: [], v6: [] });
   });
-  test("the README's allow-list renders as `ufw show added` prints it back on a real host", () => {
+  test("the documented allow-list renders as `ufw show added` prints it back on a real host", () => {
     // Read back from ufw 0.36.2 after adding each line: `to 0.0.0.0/0` comes back as
     // `allow out 123/udp` though the kernel keeps it IPv4-only, so an IPv4-only world is written
     // as its halves, exactly as inbound sources are.
     const { policy } = parsePolicy({
       ...validConfig(),
-      outgoing: readmeOutgoing(),
+      outgoing: documentedOutgoing(),
     });
     assert.deepEqual(
       renderUfwRules(policy).filter((l) => l.includes(" out ")),

@@ -1,4 +1,4 @@
-// The test runner's schedule (test/support/schedule.ts) and the shares it schedules by
+// The test runner's schedule (test/support/runner/schedule.ts) and the shares it schedules by
 // (test/suites.json): longest first, the next suite only while the plan and the machine's own
 // measure leave room for its share, and a measure for every suite there is.
 import { test } from "node:test";
@@ -10,7 +10,7 @@ import {
   defaultCost,
   nextToStart,
   queueOrder,
-} from "../support/schedule";
+} from "../support/runner/schedule";
 
 const suite = (file: string, seconds: number, cores: number, memoryMiB = 100): Suite => ({
   file,

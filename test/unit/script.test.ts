@@ -12,19 +12,19 @@ import {
   renderConfirmScript,
   renderConvergeScript,
   renderVerifyScript,
-} from "../../components/host/script";
-import { HOST_DEFAULTS, parseHardeningOptions } from "../../components/host/options";
+} from "../../components/hardening/script";
+import { HOST_DEFAULTS, parseHardeningOptions } from "../../components/hardening/options";
 import { PolicyError } from "../../components/policy/errors";
-import { renderUfwRules } from "../../components/render/ufwRules";
-import { renderDockerRules } from "../../components/render/dockerRules";
-import { renderSshdConfig } from "../../components/render/sshdConfig";
+import { renderUfwRules } from "../../components/hardening/ufwRules";
+import { renderDockerRules } from "../../components/hardening/dockerRules";
+import { renderSshdConfig } from "../../components/hardening/sshdConfig";
 
 const { policy } = parsePolicy({
   ssh: { adminCidrs: ["203.0.113.50", "2001:db8::/32"] },
   services: [{ name: "openclaw-api", ports: [8000, "9000-9010"], sources: ["192.168.1.0/24"] }],
   logging: "high",
 });
-const LIBRARY = fs.readFileSync(path.join(__dirname, "../../components/host/hardening.sh"), "utf8");
+const LIBRARY = fs.readFileSync(path.join(__dirname, "../../components/hardening/hardening.sh"), "utf8");
 
 const heredoc = (script: string) =>
   /<<'OPENCLAW_DESIRED'\n([\s\S]*?)\nOPENCLAW_DESIRED\n/.exec(script)![1]!.split("\n");

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import * as net from "node:net";
-import { WAIT_FOR_SSH_SCRIPT } from "../../components/host/sshWait";
+import { WAIT_FOR_SSH_SCRIPT } from "../../components/ssh/wait";
 
 interface Run {
   code: number | null;

@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-const LIBRARY = fs.readFileSync(path.join(__dirname, "../../components/host/hardening.sh"), "utf8");
+const LIBRARY = fs.readFileSync(path.join(__dirname, "../../components/hardening/hardening.sh"), "utf8");
 
 /** The body of one shell function in the library. */
 function fn(name: string): string {

@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { cannotRun } from "../support/cannotRun";
 
-const LIBRARY = fs.readFileSync(path.join(__dirname, "../../components/host/hardening.sh"), "utf8");
+const LIBRARY = fs.readFileSync(path.join(__dirname, "../../components/hardening/hardening.sh"), "utf8");
 
 function fn(name: string): string {
   const start = LIBRARY.indexOf(`\n${name}() {`);

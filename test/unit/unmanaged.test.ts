@@ -2,8 +2,8 @@
 // host scripts. What it does on a host is in test/host/unmanaged.test.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { HOST_DEFAULTS, parseHardeningOptions } from "../../components/host/options";
-import { renderConvergeScript, renderVerifyScript } from "../../components/host/script";
+import { HOST_DEFAULTS, parseHardeningOptions } from "../../components/hardening/options";
+import { renderConvergeScript, renderVerifyScript } from "../../components/hardening/script";
 import { PolicyError } from "../../components/policy/errors";
 import { parsePolicy } from "../../components/policy/parse";
 import { parseStackSettings } from "../../components/stack/settings";

@@ -1,11 +1,11 @@
-// The rule that turns probe rounds into verdicts (test/support/verdicts.ts), driven by scripted
+// The rule that turns probe rounds into verdicts (test/support/host/verdicts.ts), driven by scripted
 // rounds: silence counts as blocked only in a round whose controls answered, a UDP silence only
 // after a longer confirming round, a void round repeats with a longer wait, and a machine too
 // slow for any controlled round gets an error, never a verdict.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { Outcome, RoundResult, Target } from "../support/netprobe";
-import { type Round, UndecidedError, type VerdictOptions, decide } from "../support/verdicts";
+import type { Outcome, RoundResult, Target } from "../support/host/netprobe";
+import { type Round, UndecidedError, type VerdictOptions, decide } from "../support/host/verdicts";
 
 const OPTIONS: VerdictOptions = { waitMs: 100, confirmWaitMs: 400, maxVoidedInARow: 3, maxWaitMs: 1000 };
 const tcp = (port: number): Target => ({ host: "192.0.2.1", port });

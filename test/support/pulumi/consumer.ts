@@ -1,0 +1,176 @@
+// A scratch consumer project, as a user makes one with `pulumi new typescript` and then
+// `npm install openclaw-server`: the template's Pulumi.yaml, package.json and tsconfig.json
+// (github:pulumi/templates, typescript/), this package from its `npm pack` tarball, and a program
+// as index.ts (the tests give it the README's).
+import { execFileSync } from "node:child_process";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+export const ROOT = path.join(__dirname, "..", "..", "..");
+const NPM = process.platform === "win32" ? "npm.cmd" : "npm";
+
+/**
+ * typescript/tsconfig.json of github:pulumi/templates, verbatim but for `module` and
+ * `moduleResolution`: "nodenext" since commit 81e6522 (2026-03-25), "commonjs" and "node" from
+ * a3029400 (2024-04-12) until then, which is what most existing projects still have.
+ */
+export function templateTsconfig(modules: "nodenext" | "commonjs"): string {
+  return JSON.stringify(
+    {
+      compilerOptions: {
+        strict: true,
+        outDir: "bin",
+        target: "es2020",
+        module: modules,
+        moduleResolution: modules === "nodenext" ? "nodenext" : "node",
+        sourceMap: true,
+        experimentalDecorators: true,
+        pretty: true,
+        noFallthroughCasesInSwitch: true,
+        noImplicitReturns: true,
+        forceConsistentCasingInFileNames: true,
+      },
+      files: ["index.ts"],
+    },
+    null,
+    4,
+  );
+}
+
+export interface Packed {
+  readonly tarball: string;
+  readonly files: string[];
+}
+
+/**
+ * `npm pack` into `dir`: of this repository (its `prepare` builds dist/), or of `spec`, such as a
+ * git URL, which npm fetches as it does a dependency. Offline from the npm cache if it can.
+ */
+export function pack(dir: string, spec?: string): Packed {
+  const npm = (...args: string[]) =>
+    execFileSync(NPM, ["pack", "--json", "--pack-destination", dir, ...args, ...(spec ? [spec] : [])], {
+      cwd: ROOT,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  let out: string;
+  try {
+    out = npm("--offline");
+  } catch {
+    out = npm("--prefer-offline");
+  }
+  const [info] = JSON.parse(out) as { filename: string; files: { path: string }[] }[];
+  return { tarball: path.join(dir, info!.filename), files: info!.files.map((f) => f.path) };
+}
+
+/** What is wrong with a tarball's file list: anything but the build, or a missing asset. */
+export function tarballProblems(files: string[]): string[] {
+  const problems = files
+    .filter(
+      (f) => !f.startsWith("dist/") && !["package.json", "README.md", "CHANGELOG.md", "LICENSE"].includes(f),
+    )
+    .map((f) => `${f} is not part of the package`);
+  for (const f of ["dist/index.js", "dist/index.d.ts", "dist/OpenClawServer.d.ts", "LICENSE"]) {
+    if (!files.includes(f)) problems.push(`${f} is missing`);
+  }
+  problems.push(
+    ...files.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")).map((f) => `${f}: a TypeScript source`),
+  );
+  // Every file the components read at run time (anything not TypeScript) ships beside the JS.
+  const walk = (dir: string): string[] =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+      const file = path.join(dir, e.name);
+      if (e.isDirectory()) return walk(file);
+      return e.name.endsWith(".ts") ? [] : [path.relative(path.join(ROOT, "components"), file)];
+    });
+  const assets = walk(path.join(ROOT, "components"));
+  if (!assets.includes(path.join("hardening", "hardening.sh")))
+    problems.push("no host scripts found in components/");
+  for (const a of assets) if (!files.includes(`dist/${a}`)) problems.push(`dist/${a} is missing`);
+  return problems;
+}
+
+/**
+ * Writes the consumer project into `dir` and installs it. The lockfile pins every package to
+ * the version this repository's package-lock.json tested, so `npm ci --offline` installs from
+ * the npm cache that `npm ci` here filled; with a package missing from the cache it falls back
+ * to the registry.
+ */
+export function makeConsumer(dir: string, tarball: string, program: string): void {
+  const spec = `file:${path.basename(tarball)}`;
+  if (path.dirname(tarball) !== dir) fs.copyFileSync(tarball, path.join(dir, path.basename(tarball)));
+  // typescript/Pulumi.yaml and typescript/package.json of the template, ${PROJECT} = consumer;
+  // @types/node follows this package's engines (Node 20) rather than the template's ^18.
+  fs.writeFileSync(
+    path.join(dir, "Pulumi.yaml"),
+    "name: consumer\ndescription: A consumer of openclaw-server\nruntime: nodejs\n",
+  );
+  const manifest = {
+    name: "consumer",
+    main: "index.ts",
+    devDependencies: { "@types/node": "^20", typescript: "^5.0.0" },
+    dependencies: { "@pulumi/pulumi": "^3.113.0", "openclaw-server": spec },
+  };
+  fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify(manifest, null, 4));
+  fs.writeFileSync(path.join(dir, "index.ts"), program);
+  fs.writeFileSync(
+    path.join(dir, "package-lock.json"),
+    JSON.stringify(consumerLock(manifest, tarball), null, 2),
+  );
+  const npm = (...args: string[]) =>
+    execFileSync(NPM, ["ci", "--no-audit", "--no-fund", "--ignore-scripts", ...args], {
+      cwd: dir,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  try {
+    npm("--offline");
+  } catch {
+    npm("--prefer-offline");
+  }
+}
+
+interface LockEntry {
+  version?: string;
+  dependencies?: Record<string, string>;
+  dev?: boolean;
+  devOptional?: boolean;
+  peer?: boolean;
+  [key: string]: unknown;
+}
+
+/** This repository's runtime packages plus typescript and @types/node, at their locked versions. */
+function consumerLock(manifest: Record<string, unknown>, tarball: string): Record<string, unknown> {
+  const lock = JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as {
+    packages: Record<string, LockEntry>;
+  };
+  const own = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as LockEntry & {
+    name: string;
+    license: string;
+  };
+  const wanted = new Set([
+    "node_modules/typescript",
+    "node_modules/@types/node",
+    "node_modules/undici-types",
+  ]);
+  const packages: Record<string, LockEntry> = { "": manifest as LockEntry };
+  for (const [key, entry] of Object.entries(lock.packages)) {
+    if (key === "" || (entry.dev && !wanted.has(key))) continue;
+    // Every package is installed in the consumer, so none is marked dev-only.
+    const copy = { ...entry };
+    delete copy.dev;
+    delete copy.devOptional;
+    delete copy.peer;
+    packages[key] = copy;
+  }
+  const integrity = `sha512-${crypto.createHash("sha512").update(fs.readFileSync(tarball)).digest("base64")}`;
+  packages["node_modules/openclaw-server"] = {
+    version: own.version!,
+    resolved: `file:${path.basename(tarball)}`,
+    integrity,
+    license: own.license,
+    dependencies: own.dependencies!,
+    engines: own["engines"],
+  };
+  return { name: "consumer", lockfileVersion: 3, requires: true, packages };
+}
