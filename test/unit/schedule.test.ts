@@ -3,6 +3,7 @@
 // measure leave room for its share, and a measure for every suite there is.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import * as path from "node:path";
 import {
   type Machine,
   type Suite,
@@ -11,7 +12,9 @@ import {
   nextToStart,
   queueOrder,
 } from "../support/runner/schedule";
+import { allSuites, loadCosts } from "../support/runner/suites";
 
+const ROOT = path.join(__dirname, "..", "..");
 const suite = (file: string, seconds: number, cores: number, memoryMiB = 100): Suite => ({
   file,
   cost: { seconds, cores, memoryMiB },
@@ -59,4 +62,24 @@ test("a suite waits for memory, and the head is never passed by a smaller suite"
 test("an unmeasured suite is taken at a default share: a host suite a whole core", () => {
   assert.equal(defaultCost("test/host/new.test.ts").cores, 1);
   assert.ok(defaultCost("test/unit/new.test.ts").cores < 1);
+});
+
+test("test/suites.json measures every suite there is, and no suite that is gone", () => {
+  const costs = loadCosts(ROOT);
+  assert.ok(costs, "test/suites.json is missing: run `npm run test:measure` as root");
+  const suites = allSuites(ROOT);
+  const measured = Object.keys(costs.suites);
+  assert.deepEqual(
+    suites.filter((s) => !measured.includes(s)),
+    [],
+    "suites without a measure (they run at a default share): run `npm run test:measure -- FILE...` as root",
+  );
+  assert.deepEqual(
+    measured.filter((s) => !suites.includes(s)),
+    [],
+    "measures of suites that are gone: run `npm run test:measure`",
+  );
+  for (const [file, cost] of Object.entries(costs.suites)) {
+    assert.ok(cost.seconds > 0 && cost.cores > 0 && cost.memoryMiB >= 0, `${file}: ${JSON.stringify(cost)}`);
+  }
 });
