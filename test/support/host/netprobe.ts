@@ -57,50 +57,47 @@ function attempt(target: Target, waitMs: number): Promise<Outcome> {
   return target.protocol === "udp" ? attemptUdp(target, waitMs) : attemptTcp(target, waitMs);
 }
 
+/**
+ * One attempt's end: the first outcome wins, closes the socket and resolves; `arm` starts the
+ * wait once the packet is on its way.
+ */
+function settleOnce(close: () => void, resolve: (outcome: Outcome) => void) {
+  let cancel = () => {};
+  let settled = false;
+  const done = (outcome: Outcome) => {
+    if (settled) return;
+    settled = true;
+    cancel();
+    close();
+    resolve(outcome);
+  };
+  const arm = (waitMs: number) => {
+    if (!settled) cancel = expireAfter(performance.now(), waitMs, () => done("timeout"));
+  };
+  return { done, arm };
+}
+
 function attemptUdp({ host, port }: Target, waitMs: number): Promise<Outcome> {
   return new Promise((resolve) => {
     const socket = dgram.createSocket(net.isIPv6(host) ? "udp6" : "udp4");
-    let cancel = () => {};
-    let settled = false;
-    const done = (outcome: Outcome) => {
-      if (settled) return;
-      settled = true;
-      cancel();
-      socket.close();
-      resolve(outcome);
-    };
+    const { done, arm } = settleOnce(() => socket.close(), resolve);
     socket.on("message", () => done("open"));
     // Port unreachable comes back as ECONNREFUSED on a connected socket; a send the host's own
     // firewall drops fails with EPERM.
     socket.on("error", () => done("refused"));
-    socket.connect(port, host, () =>
-      socket.send("probe", (err) => {
-        if (err) done("refused");
-        else if (!settled) cancel = expireAfter(performance.now(), waitMs, () => done("timeout"));
-      }),
-    );
+    socket.connect(port, host, () => socket.send("probe", (err) => (err ? done("refused") : arm(waitMs))));
   });
 }
 
 function attemptTcp({ host, port }: Target, waitMs: number): Promise<Outcome> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
-    let cancel = () => {};
-    let settled = false;
-    const done = (outcome: Outcome) => {
-      if (settled) return;
-      settled = true;
-      cancel();
-      socket.destroy();
-      resolve(outcome);
-    };
+    const { done, arm } = settleOnce(() => socket.destroy(), resolve);
     socket.on("connect", () => done("open"));
     // A REJECT (port unreachable) or a closed port; a DROP shows up as the timeout.
     socket.on("error", () => done("refused"));
     // net.connect issues the SYN on the next tick: the wait starts on the tick after it.
-    process.nextTick(() => {
-      if (!settled) cancel = expireAfter(performance.now(), waitMs, () => done("timeout"));
-    });
+    process.nextTick(() => arm(waitMs));
   });
 }
 
