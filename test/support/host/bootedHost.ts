@@ -21,6 +21,14 @@ export const BOOTED_SUITE = "bookworm";
 const LISTEN_PORTS = [8000, 8001, 8080, 9000, 9001, 3306];
 /** systemd-nspawn's exit status when the container's systemd rebooted. */
 const REBOOTED = 133;
+/**
+ * The most a boot or a shutdown may take while systemd is still working through it. The waits
+ * below count their own deadline only once systemd says it is done: a loaded machine boots
+ * slowly, and how slowly is no finding. This bound is for a boot that hangs.
+ */
+const SYSTEMD_BUSY_LIMIT_MS = 10 * 60_000;
+/** What `systemctl is-system-running` says while the boot is under way. */
+const BOOTING = new Set(["", "initializing", "starting"]);
 
 /** Why booted hosts cannot run here, or undefined when they can. */
 export function bootedUnavailable(): string | undefined {
@@ -56,6 +64,8 @@ export class BootedHost extends Sandbox {
   readonly exits: (number | null)[] = [];
   private nspawn: ChildProcess | undefined;
   private exited: Promise<number | null> = Promise.resolve(null);
+  /** True once the current boot's systemd-nspawn has exited. */
+  private ended = false;
   /** The container's PID 1 (its systemd), as the machine sees it. */
   pid1 = 0;
   /** How long the copy of the base image took, in ms. */
@@ -152,15 +162,22 @@ export class BootedHost extends Sandbox {
     );
     fs.closeSync(out);
     this.nspawn = child;
-    this.exited = new Promise((resolve) => child.on("exit", (code) => resolve(code)));
+    this.ended = false;
+    this.exited = new Promise((resolve) =>
+      child.on("exit", (code) => {
+        this.ended = true;
+        resolve(code);
+      }),
+    );
     this.pid1 = await this.findPid1(child.pid!);
     if (ssh) await this.waitForSsh(60_000);
-    else await this.waitForBoot(60_000);
+    else await this.waitForBoot();
     await this.listen(this.server, LISTEN_PORTS);
   }
 
+  /** The container's init, once systemd-nspawn has started it (fails at once if nspawn ends). */
   private async findPid1(nspawnPid: number): Promise<number> {
-    const deadline = Date.now() + 20_000;
+    const limit = Date.now() + SYSTEMD_BUSY_LIMIT_MS;
     for (;;) {
       try {
         const children = fs
@@ -175,32 +192,46 @@ export class BootedHost extends Sandbox {
       } catch {
         // not there yet
       }
-      if (Date.now() > deadline)
-        throw new Error(`booted host ${this.id}: no container init; see ${this.console}`);
+      if (this.ended || Date.now() > limit)
+        throw new Error(
+          `booted host ${this.id}: no container init (systemd-nspawn ${this.ended ? "ended" : "still starting"}); see ${this.console}`,
+        );
       await new Promise((r) => setTimeout(r, 50));
     }
   }
 
+  /** What systemd says of the host as a whole (`systemctl is-system-running`), "" before it can. */
+  systemState(): string {
+    if (this.ended) return "ended";
+    try {
+      return this.onServer("systemctl is-system-running || true").trim();
+    } catch {
+      // not up far enough to enter yet
+      return "";
+    }
+  }
+
   /** Waits until systemd says the boot is over (running, or degraded if a unit failed). */
-  private async waitForBoot(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+  private async waitForBoot(): Promise<void> {
+    const limit = Date.now() + SYSTEMD_BUSY_LIMIT_MS;
     for (;;) {
-      let state = "";
-      try {
-        state = this.onServer("systemctl is-system-running || true").trim();
-      } catch {
-        // not up far enough to enter yet
-      }
+      const state = this.systemState();
       if (state === "running" || state === "degraded") return;
-      if (Date.now() > deadline)
-        throw new Error(`booted host ${this.id}: still ${state} after ${timeoutMs} ms`);
+      if (!BOOTING.has(state) || Date.now() > limit)
+        throw new Error(
+          `booted host ${this.id}: systemd is ${state || "not answering"}; see ${this.console}`,
+        );
       await new Promise((r) => setTimeout(r, 200));
     }
   }
 
-  /** Waits until the login user gets a shell over SSH from the admin peer. */
+  /**
+   * Waits until the login user gets a shell over SSH from the admin peer. `timeoutMs` counts from
+   * the end of the boot: while systemd is still starting the host, SSH is not late.
+   */
   async waitForSsh(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+    const limit = Date.now() + SYSTEMD_BUSY_LIMIT_MS;
+    let deadline = Date.now() + timeoutMs;
     const privateKey = fs.readFileSync(this.clientKey, "utf8");
     for (;;) {
       const r = await this.ssh({ host: this.server.v4, port: 22, user: this.user, privateKey }, "true", "", {
@@ -208,9 +239,11 @@ export class BootedHost extends Sandbox {
         perDialSeconds: 2,
       });
       if (r.code === 0) return;
-      if (Date.now() > deadline)
+      const state = this.systemState();
+      if (BOOTING.has(state) && Date.now() < limit) deadline = Date.now() + timeoutMs;
+      if (this.ended || Date.now() > deadline)
         throw new Error(
-          `booted host ${this.id}: no SSH after ${timeoutMs} ms: ${r.stderr}; see ${this.console}`,
+          `booted host ${this.id}: no SSH ${timeoutMs} ms after systemd was done booting (systemd: ${state}): ${r.stderr}; see ${this.console}`,
         );
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -222,16 +255,26 @@ export class BootedHost extends Sandbox {
    * Returns the ended boot's exit status (133 when systemd rebooted).
    */
   async rebooted(timeoutMs = 60_000, opts: { ssh: boolean } = { ssh: true }): Promise<number | null> {
-    const code = await Promise.race([
-      this.exited,
-      new Promise<"timeout">((r) => setTimeout(() => r("timeout"), timeoutMs).unref()),
-    ]);
-    if (code === "timeout") throw new Error(`booted host ${this.id}: did not shut down in ${timeoutMs} ms`);
-    this.exits.push(code);
-    if (code !== REBOOTED) return code;
+    // timeoutMs for the shutdown to begin; once systemd is stopping the host, it may take longer.
+    const deadline = Date.now() + timeoutMs;
+    const limit = Date.now() + SYSTEMD_BUSY_LIMIT_MS;
+    for (;;) {
+      const code = await Promise.race([
+        this.exited,
+        new Promise<"waiting">((r) => setTimeout(() => r("waiting"), 1000).unref()),
+      ]);
+      if (code !== "waiting") {
+        this.exits.push(code);
+        if (code !== REBOOTED) return code;
+        break;
+      }
+      const state = this.systemState();
+      if (Date.now() > (state === "stopping" || state === "" ? limit : deadline))
+        throw new Error(`booted host ${this.id}: did not shut down (systemd: ${state || "not answering"})`);
+    }
     this.recreateServerNamespace();
     await this.boot(opts.ssh);
-    return code;
+    return REBOOTED;
   }
 
   /**
@@ -260,9 +303,23 @@ export class BootedHost extends Sandbox {
     return path.join(this.root, "var/log/journal", machineId, "openclaw-blocks.journal");
   }
 
-  /** The host's journal, as journalctl prints it with `args`. */
+  /**
+   * The host's journal, as journalctl prints it with `args`: every line logged before the call
+   * (`--sync` waits until journald has written them; on a loaded machine it lags).
+   */
   journal(args: string): string {
-    return this.onServer(`journalctl --no-pager -q ${args}`);
+    return this.onServer(`journalctl --sync && journalctl --no-pager -q ${args}`);
+  }
+
+  /** Waits until `unit` is neither running nor starting or stopping; returns its last state. */
+  async unitSettled(unit: string): Promise<string> {
+    const limit = Date.now() + SYSTEMD_BUSY_LIMIT_MS;
+    for (;;) {
+      const state = this.onServer(`systemctl is-active ${unit} || true`).trim();
+      if (!/^(active|activating|deactivating|reloading|refreshing)$/.test(state)) return state;
+      if (Date.now() > limit) throw new Error(`booted host ${this.id}: ${unit} still ${state}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 
   /** The home stack's remote steps for this host, as its non-root sudo user. */
