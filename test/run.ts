@@ -8,6 +8,7 @@
 import * as path from "node:path";
 import { CORES, LoadSampler, availableMiB } from "./support/runner/machineLoad";
 import { type Suite, nextToStart, queueOrder } from "./support/runner/schedule";
+import { failureLines, fmtSeconds } from "./support/runner/report";
 import { SUITE_DIRS, allSuites, planSuites } from "./support/runner/suites";
 import { type SuiteResult, runSuite } from "./support/runner/suiteRun";
 
@@ -26,10 +27,6 @@ function parseArgs(argv: string[]): { files: string[]; namePatterns: string[] } 
     else files.push(path.relative(ROOT, path.resolve(arg)));
   }
   return { files, namePatterns };
-}
-
-function fmtSeconds(s: number): string {
-  return s >= 60 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${s.toFixed(1)} s`;
 }
 
 async function main(): Promise<number> {
@@ -99,6 +96,10 @@ async function main(): Promise<number> {
       `(mean ${load.meanBusyCores.toFixed(2)} busy, peak load average ${load.peakLoadAverage.toFixed(1)})`,
   );
   console.log(`# probe rounds: ${sum("probeRounds")}, void: ${sum("voidRounds")}`);
+  // Repeated last, where a CI log's tail shows it: which tests failed and what they said.
+  for (const r of results) {
+    for (const f of r.failures) console.log(`\n${failureLines(r.suite.file, f.name, f.error)}`);
+  }
   return sum("failed") > 0 ? 1 : 0;
 }
 

@@ -4,6 +4,7 @@
 import { run } from "node:test";
 import { spec } from "node:test/reporters";
 import * as path from "node:path";
+import { failureText } from "./report";
 import type { Suite } from "./schedule";
 
 export interface SuiteResult {
@@ -14,6 +15,13 @@ export interface SuiteResult {
   readonly skipped: number;
   readonly probeRounds: number;
   readonly voidRounds: number;
+  /** Each failed test's name and the first lines of its error, for the runner's summary. */
+  readonly failures: readonly Failure[];
+}
+
+export interface Failure {
+  readonly name: string;
+  readonly error: string;
 }
 
 /** Runs `suite` (its file relative to `root`); resolves with its report once it has ended. */
@@ -32,6 +40,7 @@ export async function runSuite(
   let skipped = 0;
   let probeRounds = 0;
   let voidRounds = 0;
+  const failures: Failure[] = [];
   stream.on("test:pass", (t) => {
     if (t.details.type === "suite") return;
     tests++;
@@ -42,6 +51,7 @@ export async function runSuite(
     if (t.details.type === "suite" && t.nesting > 0) return;
     tests++;
     failed++;
+    failures.push({ name: t.name, error: failureText(t.details.error) });
   });
   stream.on("test:diagnostic", (d) => {
     const m = /^probe rounds: (\d+), void: (\d+)$/.exec(d.message);
@@ -53,5 +63,5 @@ export async function runSuite(
   let report = "";
   for await (const chunk of stream.compose(new spec())) report += String(chunk);
   const seconds = (Date.now() - started) / 1000;
-  return { result: { suite, seconds, tests, failed, skipped, probeRounds, voidRounds }, report };
+  return { result: { suite, seconds, tests, failed, skipped, probeRounds, voidRounds, failures }, report };
 }

@@ -10,7 +10,8 @@ export const SUITE_DIRS = ["test/unit", "test/component", "test/host"];
 export interface SuiteCosts {
   /** When and where the shares were measured, and how. */
   readonly measured: { readonly date: string; readonly machine: string; readonly command: string };
-  readonly suites: Record<string, SuiteCost>;
+  /** Each suite's share; `measuredOn` where it was measured apart from the rest (a partial run). */
+  readonly suites: Record<string, SuiteCost & { readonly measuredOn?: string }>;
 }
 
 export function costsFile(root: string): string {
