@@ -40,8 +40,11 @@ test("a suite's failures are collected with their test's name and its assertion'
       [
         'import { test } from "node:test";',
         'import assert from "node:assert/strict";',
+        'import { describe } from "node:test";',
         'test("passes", () => {});',
-        'test("the door is shut", () => assert.equal("open", "blocked", "port 8000 from the untrusted peer"));',
+        'describe("the sandbox", () => {',
+        '  test("the door is shut", () => assert.equal("open", "blocked", "port 8000 from the untrusted peer"));',
+        "});",
       ].join("\n"),
     );
     // node:test runs no files from inside a test file, so the runner's own code runs in a process

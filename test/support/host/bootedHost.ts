@@ -27,8 +27,11 @@ const REBOOTED = 133;
  * slowly, and how slowly is no finding. This bound is for a boot that hangs.
  */
 const SYSTEMD_BUSY_LIMIT_MS = 10 * 60_000;
-/** What `systemctl is-system-running` says while the boot is under way. */
-const BOOTING = new Set(["", "initializing", "starting"]);
+/**
+ * What `systemctl is-system-running` says while the boot is under way: "offline" and "unknown"
+ * until the container's systemd answers on its socket, "" before nsenter can enter it at all.
+ */
+const BOOTING = new Set(["", "offline", "unknown", "initializing", "starting"]);
 
 /** Why booted hosts cannot run here, or undefined when they can. */
 export function bootedUnavailable(): string | undefined {

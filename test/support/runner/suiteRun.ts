@@ -47,8 +47,10 @@ export async function runSuite(
     if (t.skip !== undefined || t.todo !== undefined) skipped++;
   });
   stream.on("test:fail", (t) => {
-    // A suite fails with its tests; a file that could not load fails as a test of its own.
-    if (t.details.type === "suite" && t.nesting > 0) return;
+    // A suite (a describe, or the file) fails with its tests, which are counted; a file that
+    // could not load fails as a test of its own.
+    const cause = (t.details.error as { failureType?: string } | undefined)?.failureType;
+    if (cause === "subtestsFailed" || (t.details.type === "suite" && t.nesting > 0)) return;
     tests++;
     failed++;
     failures.push({ name: t.name, error: failureText(t.details.error) });
