@@ -9,19 +9,24 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { minVersion } from "semver";
 import { parse as parseYaml } from "yaml";
 import {
   ROOT,
+  installedVersions,
   makeConsumer,
+  makeSdkConsumer,
   pack,
   tarballProblems,
   templateTsconfig,
   type Packed,
 } from "../support/pulumi/consumer";
 import { docProgram } from "../support/markdown";
+import { nodeBinary } from "../support/pulumi/nodeRuntime";
 import { type EngineRegistration, pulumiRun } from "../support/pulumi/pulumiRun";
 import { promiseOf, recordParents, registrations, reset, useStackConfig } from "../support/pulumi/mocks";
 import { runStack } from "../../components/stack/program";
+import { DEFAULT_NODE_VERSION } from "../../components/openclaw/types";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nCONSUMERTEST\n-----END OPENSSH PRIVATE KEY-----\n";
 const VENDORED_TS_NODE = path.join("@pulumi", "pulumi", "vendor", "ts-node@7.0.1", "index.js");
@@ -36,6 +41,25 @@ function shape(r: EngineRegistration): string {
   const parentName = parent ? `${parent[2]!.split("$").at(-1)}::${parent[3]}` : "(none)";
   return `${r.type} ${r.name} <- ${parentName}`;
 }
+
+/** What the README's program registers, as the engine sees it. */
+const README_PROGRAM = [
+  "command:local:Command agent-host-key <- openclaw-server:index:OpenClawServer::agent",
+  "command:local:Command agent-wait-ssh <- openclaw-server:index:OpenClawServer::agent",
+  "command:remote:Command agent-authorize-key <- openclaw-server:index:OpenClawServer::agent",
+  "command:remote:Command agent-confirm <- openclaw-server:index:OpenClawServer::agent",
+  "command:remote:Command agent-harden <- openclaw-server:index:OpenClawServer::agent",
+  "command:remote:Command agent-openclaw <- openclaw-server:index:OpenClawServer::agent",
+  "command:remote:Command agent-openclaw-remove <- openclaw-server:index:OpenClawServer::agent",
+  "command:remote:Command agent-openclaw-verify <- openclaw-server:index:OpenClawServer::agent",
+  "command:remote:Command agent-verify <- openclaw-server:index:OpenClawServer::agent",
+  "hcloud:index/firewall:Firewall agent-firewall <- openclaw-server:index:OpenClawServer::agent",
+  "hcloud:index/server:Server agent-server <- openclaw-server:index:OpenClawServer::agent",
+  "hcloud:index/sshKey:SshKey agent-key <- openclaw-server:index:OpenClawServer::agent",
+  "openclaw-server:index:OpenClawServer agent <- pulumi:pulumi:Stack::consumer-dev",
+  "pulumi:pulumi:Stack consumer-dev <- (none)",
+  "random:index/randomPassword:RandomPassword agent-gateway-token <- openclaw-server:index:OpenClawServer::agent",
+];
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-consumer-"));
 after(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -70,23 +94,7 @@ describe("a consumer project from the `pulumi new typescript` template", () => {
       // on (the template's tsconfig has no noCheck).
       assert.ok(run.tsNode.endsWith(VENDORED_TS_NODE), run.tsNode);
       assert.equal(run.typescript, path.join("node_modules", "typescript", "lib", "typescript.js"));
-      assert.deepEqual(run.registrations.map(shape).sort(), [
-        "command:local:Command agent-host-key <- openclaw-server:index:OpenClawServer::agent",
-        "command:local:Command agent-wait-ssh <- openclaw-server:index:OpenClawServer::agent",
-        "command:remote:Command agent-authorize-key <- openclaw-server:index:OpenClawServer::agent",
-        "command:remote:Command agent-confirm <- openclaw-server:index:OpenClawServer::agent",
-        "command:remote:Command agent-harden <- openclaw-server:index:OpenClawServer::agent",
-        "command:remote:Command agent-openclaw <- openclaw-server:index:OpenClawServer::agent",
-        "command:remote:Command agent-openclaw-remove <- openclaw-server:index:OpenClawServer::agent",
-        "command:remote:Command agent-openclaw-verify <- openclaw-server:index:OpenClawServer::agent",
-        "command:remote:Command agent-verify <- openclaw-server:index:OpenClawServer::agent",
-        "hcloud:index/firewall:Firewall agent-firewall <- openclaw-server:index:OpenClawServer::agent",
-        "hcloud:index/server:Server agent-server <- openclaw-server:index:OpenClawServer::agent",
-        "hcloud:index/sshKey:SshKey agent-key <- openclaw-server:index:OpenClawServer::agent",
-        "openclaw-server:index:OpenClawServer agent <- pulumi:pulumi:Stack::consumer-dev",
-        "pulumi:pulumi:Stack consumer-dev <- (none)",
-        "random:index/randomPassword:RandomPassword agent-gateway-token <- openclaw-server:index:OpenClawServer::agent",
-      ]);
+      assert.deepEqual(run.registrations.map(shape).sort(), README_PROGRAM);
       assert.deepEqual(run.outputs, ["ssh"]);
       // The package's JavaScript ran (not its sources), and no AWS SDK for a Hetzner server.
       assert.ok(run.loadedPackages.includes("openclaw-server"));
@@ -115,6 +123,55 @@ describe("a consumer project from the `pulumi new typescript` template", () => {
       fs.writeFileSync(path.join(consumer, "index.ts"), program);
     }
   });
+});
+
+/** The @pulumi/pulumi versions a consumer may bring: this package's peer range, its lowest. */
+const PEER_RANGE = (
+  JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+    peerDependencies: Record<string, string>;
+  }
+).peerDependencies["@pulumi/pulumi"]!;
+const OLDEST_SDK = minVersion(PEER_RANGE)!.version;
+/** npm's `latest` of @pulumi/pulumi on 2026-12-03; it needs Node 22 or later. */
+const NEWEST_SDK = "3.276.0";
+/** The Node.js that the newest SDK runs on here: the one OpenClaw's hosts get. */
+const NEWEST_NODE = DEFAULT_NODE_VERSION;
+
+describe("the consumer's own @pulumi/pulumi serves the package and its providers: one copy", () => {
+  const cases = [
+    {
+      label: `the oldest supported, ${OLDEST_SDK}, on Node ${process.versions.node}`,
+      sdk: OLDEST_SDK,
+      nodeVersion: process.versions.node,
+      node: () => process.execPath,
+    },
+    {
+      label: `the newest, ${NEWEST_SDK}, on Node ${NEWEST_NODE}`,
+      sdk: NEWEST_SDK,
+      nodeVersion: NEWEST_NODE,
+      node: () => nodeBinary(NEWEST_NODE, work),
+    },
+  ];
+  for (const c of cases) {
+    test(c.label, async () => {
+      const dir = path.join(work, `sdk-${c.sdk}`);
+      fs.mkdirSync(dir);
+      makeSdkConsumer(dir, tarball().tarball, docProgram(ROOT, "typescript-program").text, c.sdk);
+      assert.deepEqual(installedVersions(dir, "@pulumi/pulumi"), [c.sdk]);
+      fs.writeFileSync(path.join(dir, "tsconfig.json"), templateTsconfig("nodenext"));
+      const run = await pulumiRun({
+        project: dir,
+        stack: "dev",
+        node: c.node(),
+        config: { "consumer:sshPublicKey": "ssh-ed25519 AAAAC3Nza consumer", "consumer:sshPrivateKey": KEY },
+        secretKeys: ["consumer:sshPrivateKey"],
+      });
+      assert.deepEqual(run.registrations.map(shape).sort(), README_PROGRAM);
+      assert.deepEqual(run.outputs, ["ssh"]);
+      assert.equal(run.node, `v${c.nodeVersion}`);
+      assert.deepEqual(run.sdkCopies, [path.join("node_modules", "@pulumi", "pulumi")]);
+    });
+  }
 });
 
 describe("this repository's index.ts, loaded as `pulumi up` loads it (Pulumi.yaml's runtime options)", () => {

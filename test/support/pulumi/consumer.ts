@@ -130,6 +130,52 @@ export function makeConsumer(dir: string, tarball: string, program: string): voi
   }
 }
 
+/**
+ * Writes a consumer project into `dir` that asks for @pulumi/pulumi at exactly `sdk`, and
+ * installs it with `npm install` as a user does: npm resolves every range itself (no lockfile),
+ * from its cache where it can, else from the registry.
+ */
+export function makeSdkConsumer(dir: string, tarball: string, program: string, sdk: string): void {
+  const spec = `file:${path.basename(tarball)}`;
+  if (path.dirname(tarball) !== dir) fs.copyFileSync(tarball, path.join(dir, path.basename(tarball)));
+  fs.writeFileSync(
+    path.join(dir, "Pulumi.yaml"),
+    "name: consumer\ndescription: A consumer of openclaw-server\nruntime: nodejs\n",
+  );
+  const manifest = {
+    name: "consumer",
+    main: "index.ts",
+    devDependencies: { "@types/node": "^20", typescript: "^5.0.0" },
+    dependencies: { "@pulumi/pulumi": sdk, "openclaw-server": spec },
+  };
+  fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify(manifest, null, 4));
+  fs.writeFileSync(path.join(dir, "index.ts"), program);
+  execFileSync(NPM, ["install", "--no-audit", "--no-fund", "--ignore-scripts", "--prefer-offline"], {
+    cwd: dir,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+/** Every version of `name` installed anywhere in the project at `dir`, as `npm ls` reads them. */
+export function installedVersions(dir: string, name: string): string[] {
+  interface Tree {
+    version?: string;
+    dependencies?: Record<string, Tree>;
+  }
+  const tree = JSON.parse(
+    execFileSync(NPM, ["ls", name, "--all", "--json"], { cwd: dir, encoding: "utf8" }),
+  ) as Tree;
+  const versions = new Set<string>();
+  const walk = (deps: Record<string, Tree> = {}) => {
+    for (const [dep, node] of Object.entries(deps)) {
+      if (dep === name && node.version) versions.add(node.version);
+      walk(node.dependencies);
+    }
+  };
+  walk(tree.dependencies);
+  return [...versions].sort();
+}
+
 interface LockEntry {
   version?: string;
   dependencies?: Record<string, string>;
@@ -170,6 +216,7 @@ function consumerLock(manifest: Record<string, unknown>, tarball: string): Recor
     integrity,
     license: own.license,
     dependencies: own.dependencies!,
+    peerDependencies: own["peerDependencies"],
     engines: own["engines"],
   };
   return { name: "consumer", lockfileVersion: 3, requires: true, packages };

@@ -94,12 +94,20 @@ monitor.signalAndWaitForShutdown = (_req, callback) => {
     const m = /node_modules[\\/](@pulumi[\\/][^\\/]+|openclaw-server)[\\/]/.exec(file);
     if (m) loaded.add(m[1].replace("\\", "/"));
   }
+  // Each copy of @pulumi/pulumi the process loaded: the program's, and any a dependency brought.
+  const sdkCopies = new Set();
+  for (const file of files) {
+    const m = /^(.*node_modules[\\/]@pulumi[\\/]pulumi)[\\/]/.exec(file);
+    if (m) sdkCopies.add(path.relative(pwd, m[1]));
+  }
   // Which ts-node and typescript cmd/run registered (the module files it loaded).
   const loadedFile = (re) => path.relative(pwd, files.find((f) => re.test(f)) ?? "");
   fs.writeFileSync(
     report,
     JSON.stringify({
       registeredMs: performance.now(),
+      node: process.version,
+      sdkCopies: [...sdkCopies].sort(),
       cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
       registrations,
       outputs: Object.keys(outputs).sort(),

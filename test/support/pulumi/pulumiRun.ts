@@ -26,6 +26,10 @@ export interface PulumiRun {
   readonly registeredMs: number;
   /** CPU time (user and system) the process had used by then: less sensitive to a busy machine. */
   readonly cpuMs: number;
+  /** The Node.js version that ran the program. */
+  readonly node: string;
+  /** Each copy of @pulumi/pulumi the program loaded, relative to its directory. */
+  readonly sdkCopies: string[];
   readonly registrations: EngineRegistration[];
   /** The stack's output names. */
   readonly outputs: string[];
@@ -49,6 +53,8 @@ export interface PulumiRunOptions {
   /** ts-node's cache; a new empty one when unset. */
   readonly tsNodeCache?: string;
   readonly env?: Record<string, string>;
+  /** The node binary that runs the program; this process's own when unset. */
+  readonly node?: string;
 }
 
 interface ProjectFile {
@@ -111,7 +117,7 @@ export function pulumiRun(opts: PulumiRunOptions): Promise<PulumiRun> {
       ([k]) => !k.startsWith("PULUMI_") && !k.startsWith("TS_NODE_") && k !== "NODE_OPTIONS",
     ),
   );
-  const child = spawn(process.execPath, args, {
+  const child = spawn(opts.node ?? process.execPath, args, {
     cwd,
     env: { ...base, ...env, MOCK_ENGINE_REPORT: report },
     stdio: ["ignore", "pipe", "pipe"],
