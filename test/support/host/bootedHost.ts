@@ -271,8 +271,10 @@ export class BootedHost extends Sandbox {
         if (code !== REBOOTED) return code;
         break;
       }
+      // Up as before: the shutdown has not begun. Anything else is systemd on its way down.
       const state = this.systemState();
-      if (Date.now() > (state === "stopping" || state === "" ? limit : deadline))
+      const up = state === "running" || state === "degraded";
+      if (Date.now() > (up ? deadline : limit))
         throw new Error(`booted host ${this.id}: did not shut down (systemd: ${state || "not answering"})`);
     }
     this.recreateServerNamespace();
