@@ -22,7 +22,8 @@ const LISTEN_PORTS = [8000, 8001, 8080, 9000, 9001, 3306];
 /** systemd-nspawn's exit status when the container's systemd rebooted. */
 const REBOOTED = 133;
 /**
- * The most a boot or a shutdown may take while systemd is still working through it. The waits
+ * The most a boot or a shutdown may take while systemd (or systemd-nspawn, before it) is still
+ * working through it. The waits
  * below count their own deadline only once systemd says it is done: a loaded machine boots
  * slowly, and how slowly is no finding. This bound is for a boot that hangs.
  */
@@ -32,6 +33,8 @@ const SYSTEMD_BUSY_LIMIT_MS = 10 * 60_000;
  * until the container's systemd answers on its socket, "" before nsenter can enter it at all.
  */
 const BOOTING = new Set(["", "offline", "unknown", "initializing", "starting"]);
+/** What it says once the shutdown has begun, until systemd-nspawn exits. */
+const SHUTTING_DOWN = new Set(["stopping", "offline", "unknown", ""]);
 
 /** Why booted hosts cannot run here, or undefined when they can. */
 export function bootedUnavailable(): string | undefined {
@@ -244,10 +247,14 @@ export class BootedHost extends Sandbox {
       if (r.code === 0) return;
       const state = this.systemState();
       if (BOOTING.has(state) && Date.now() < limit) deadline = Date.now() + timeoutMs;
-      if (this.ended || Date.now() > deadline)
+      if (this.ended || Date.now() > deadline) {
+        const bound = BOOTING.has(state)
+          ? `still booting after ${SYSTEMD_BUSY_LIMIT_MS} ms`
+          : `no SSH ${timeoutMs} ms after systemd was done booting`;
         throw new Error(
-          `booted host ${this.id}: no SSH ${timeoutMs} ms after systemd was done booting (systemd: ${state}): ${r.stderr}; see ${this.console}`,
+          `booted host ${this.id}: ${bound} (systemd: ${state}): ${r.stderr}; see ${this.console}`,
         );
+      }
       await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -271,10 +278,11 @@ export class BootedHost extends Sandbox {
         if (code !== REBOOTED) return code;
         break;
       }
-      // Up as before: the shutdown has not begun. Anything else is systemd on its way down.
+      // Only a shutdown under way may outlast timeoutMs; a host still up (or stuck in
+      // maintenance) has not begun one.
       const state = this.systemState();
-      const up = state === "running" || state === "degraded";
-      if (Date.now() > (up ? deadline : limit))
+      const shuttingDown = SHUTTING_DOWN.has(state);
+      if (Date.now() > (shuttingDown ? limit : deadline))
         throw new Error(`booted host ${this.id}: did not shut down (systemd: ${state || "not answering"})`);
     }
     this.recreateServerNamespace();

@@ -5,12 +5,10 @@ const NPM = process.platform === "win32" ? "npm.cmd" : "npm";
 
 /** Runs `npm args` in `cwd` with --offline, then once more with --prefer-offline if that failed. */
 export function npmCacheFirst(args: string[], cwd: string): string {
-  const run = (mode: string) =>
-    execFileSync(NPM, [...args, mode], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   try {
-    return run("--offline");
+    return npm([...args, "--offline"], cwd);
   } catch {
-    return run("--prefer-offline");
+    return npm([...args, "--prefer-offline"], cwd);
   }
 }
 
