@@ -23,9 +23,8 @@ const LISTEN_PORTS = [8000, 8001, 8080, 9000, 9001, 3306];
 const REBOOTED = 133;
 /**
  * The most a boot or a shutdown may take while systemd (or systemd-nspawn, before it) is still
- * working through it. The waits
- * below count their own deadline only once systemd says it is done: a loaded machine boots
- * slowly, and how slowly is no finding. This bound is for a boot that hangs.
+ * working through it. The waits below count their own deadline only once systemd says it is
+ * done: a loaded machine boots slowly, and how slowly is no finding. This bound is for a hang.
  */
 const SYSTEMD_BUSY_LIMIT_MS = 10 * 60_000;
 /**

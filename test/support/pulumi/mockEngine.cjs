@@ -90,15 +90,13 @@ monitor.registerResourceOutputs = (req, callback) => {
 monitor.signalAndWaitForShutdown = (_req, callback) => {
   const files = Object.keys(require.cache);
   const loaded = new Set();
-  for (const file of files) {
-    const m = /node_modules[\\/](@pulumi[\\/][^\\/]+|openclaw-server)[\\/]/.exec(file);
-    if (m) loaded.add(m[1].replace("\\", "/"));
-  }
   // Each copy of @pulumi/pulumi the process loaded: the program's, and any a dependency brought.
   const sdkCopies = new Set();
   for (const file of files) {
-    const m = /^(.*node_modules[\\/]@pulumi[\\/]pulumi)[\\/]/.exec(file);
-    if (m) sdkCopies.add(path.relative(pwd, m[1]));
+    const m = /node_modules[\\/](@pulumi[\\/][^\\/]+|openclaw-server)[\\/]/.exec(file);
+    if (m) loaded.add(m[1].replace("\\", "/"));
+    const sdk = /^(.*node_modules[\\/]@pulumi[\\/]pulumi)[\\/]/.exec(file);
+    if (sdk) sdkCopies.add(path.relative(pwd, sdk[1]));
   }
   // Which ts-node and typescript cmd/run registered (the module files it loaded).
   const loadedFile = (re) => path.relative(pwd, files.find((f) => re.test(f)) ?? "");
