@@ -84,6 +84,50 @@ export interface OpenClawSpec {
   readonly removeOnDestroy: boolean;
   /** Releases kept on the host, the one in service among them, and as many recovery points. */
   readonly keepReleases: number;
+  /** The gateway behind Caddy over HTTPS on the operator's domain; unset, no proxy. */
+  readonly https?: HttpsSpec;
+}
+
+/**
+ * The policy service that says who may reach the proxy: 443/tcp. Required with `https`; the
+ * gateway's own port then stays on loopback.
+ */
+export const HTTPS_SERVICE = "openclaw-https";
+/**
+ * The service `https` adds to the policy: 80/tcp from anywhere, for ACME's HTTP-01 challenge and
+ * the redirect to HTTPS. Derived, never written by the operator; every layer renders it.
+ */
+export const ACME_HTTP_SERVICE = "openclaw-acme-http";
+/** Let's Encrypt's production directory: the CA when none is given. */
+export const DEFAULT_ACME_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory";
+
+/** Where Caddy comes from: the distribution's own package, or an apt repository the stack names. */
+export type CaddySource =
+  | { readonly kind: "distribution" }
+  | {
+      readonly kind: "apt";
+      /** One-line apt source, checked as Node's is (signed-by under a keyring directory). */
+      readonly source: string;
+      /** The repository's OpenPGP public key, written to the `signed-by` keyring. */
+      readonly key?: string;
+    };
+
+/** HTTPS in front of the gateway: validated, pure data (no secrets in it). */
+export interface HttpsSpec {
+  /** Lower-case fully qualified domain name the certificate is for; the DNS record is the operator's. */
+  readonly domain: string;
+  /** The ACME account's contact address. */
+  readonly email: string;
+  /** The ACME directory URL (https). */
+  readonly acmeDirectory: string;
+  /**
+   * PEM certificates, for a CA that public trust stores do not hold: the roots the ACME
+   * directory's own TLS and the issued certificate chain to. Unset, the host's trust store.
+   */
+  readonly acmeRoot?: string;
+  readonly caddy: CaddySource;
+  /** Who may reach 443: the sources of the policy's `openclaw-https` service, as written there. */
+  readonly sources: readonly string[];
 }
 
 /** The secret values the host gets on stdin, in the 0600 environment file. */
