@@ -75,7 +75,7 @@ export interface OpenClawArgs {
 /** HTTPS in front of the gateway: Caddy, and its certificate from ACME over HTTP-01. */
 export interface OpenClawHttpsArgs {
   /**
-   * The domain the gateway is reached at, e.g. `openclaw.example.com`; required. Its DNS record
+   * The domain the gateway is reached at, e.g. `gateway.example.com`; required. Its DNS record
    * (A, and AAAA for IPv6) must point at the server. A fully qualified name: no IP address, no
    * wildcard; upper-case letters are lowered and a trailing dot is dropped.
    */
