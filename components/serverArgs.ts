@@ -11,7 +11,7 @@ import { quotaProblems } from "./cloud/quotas";
 import { closestName } from "./policy/suggest";
 import { type OpenClawSecretInputs, type OpenClawSecretName, parseOpenClaw } from "./openclaw/parse";
 import type { OpenClawSpec } from "./openclaw/types";
-import { withAcmeHttp } from "./openclaw/httpsPolicy";
+import { routerWarning, withAcmeHttp } from "./openclaw/httpsPolicy";
 
 /**
  * Where each part of the server's config lives, so that every problem names the key its author
@@ -415,6 +415,10 @@ export function parseServerArgs(raw: unknown, keys: ArgKeys, options: ParseOptio
     },
   );
   warnings.push(...f.warnings);
+  if (openclaw?.spec.https && target?.kind === "existing" && target.router) {
+    const w = routerWarning(target.router.forwards, `${keys.target("existing")}.router.forwards`);
+    if (w) warnings.push(w);
+  }
   // Derived once the block is checked against the declared policy; the quotas count what the
   // cloud will really hold.
   const policy = parsed && withAcmeHttp(parsed.policy, openclaw?.spec.https);

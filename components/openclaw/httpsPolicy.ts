@@ -125,6 +125,22 @@ export function checkHttpsPolicy(
 }
 
 /**
+ * A NAT router in front of an existing host must forward 80 and 443 to it, or neither the CA's
+ * validators nor the clients reach Caddy: a warning naming the ports it does not forward.
+ */
+export function routerWarning(forwards: readonly { from: number; to: number }[], key: string) {
+  const missing = [ACME_HTTP_PORT, HTTPS_PORT].filter((p) => !forwards.some((f) => f.from <= p && p <= f.to));
+  if (missing.length === 0) return undefined;
+  return {
+    key,
+    message:
+      `does not forward ${missing.join(" and ")}/tcp, which openclaw.https needs from the internet: ` +
+      `${ACME_HTTP_PORT} for the CA's HTTP-01 challenge (the certificate is not issued without it), ` +
+      `${HTTPS_PORT} for the clients. Forward both to the host on the router`,
+  };
+}
+
+/**
  * The policy every layer renders: the declared one, plus with `https` the service
  * `openclaw-acme-http`, 80/tcp from anywhere (IPv4, and IPv6 when the policy enforces it).
  */

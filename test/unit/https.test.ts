@@ -516,3 +516,26 @@ test("every admitted rule of the derived policy: the declared ones, and 80/tcp f
     "openclaw-https tcp/443 2001:db8:1::/48",
   ]);
 });
+
+test("an existing host behind a router that does not forward 80 and 443: a warning naming the ports", () => {
+  const spec = (forwards: number[]) =>
+    parseServerArgs(
+      {
+        firewall: firewall([httpsService({ sources: ["0.0.0.0/0", "::/0"], public: true })]),
+        existing: {
+          address: "192.168.1.100",
+          router: { address: "192.168.1.1", forwards, masquerade: false },
+        },
+        ssh: { user: "admin", privateKey: "k", hostKey: HOST_KEY },
+        openclaw: { enabled: true, https: HTTPS },
+      },
+      componentKeys("edge"),
+    ).warnings.filter((w) => w.key === "edge.existing.router.forwards");
+  const [w] = spec([443]);
+  assert.match(
+    w!.message,
+    /^does not forward 80\/tcp, which openclaw\.https needs from the internet: 80 for the CA's HTTP-01 challenge/,
+  );
+  assert.match(spec([8000])[0]!.message, /^does not forward 80 and 443\/tcp/);
+  assert.deepEqual(spec([80, 443]), []);
+});
