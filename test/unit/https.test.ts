@@ -539,3 +539,20 @@ test("an existing host behind a router that does not forward 80 and 443: a warni
   assert.match(spec([8000])[0]!.message, /^does not forward 80 and 443\/tcp/);
   assert.deepEqual(spec([80, 443]), []);
 });
+
+test("the cloud quotas count the derived service: 80 is a rule like any other", () => {
+  const sources = (n: number) => Array.from({ length: n }, (_, i) => `203.0.113.${i + 1}/32`);
+  const aws = (n: number) => () =>
+    parseServerArgs(
+      {
+        firewall: { ...firewall([httpsService({ sources: sources(n) })], false) },
+        aws: { instanceType: "t3.small", publicKey: PUBLIC },
+        ssh: { privateKey: "k", hostKey: HOST_KEY },
+        openclaw: { https: HTTPS },
+      },
+      componentKeys("edge"),
+    );
+  // SSH, 58 sources on 443 and 80 from anywhere: 60 IPv4 ingress rules, AWS's limit.
+  assert.ok(aws(58)().openclaw!.https);
+  oneProblem(aws(59), "edge.firewall.services", /renders to 61 IPv4 ingress rules/);
+});
