@@ -11,7 +11,8 @@ import { quotaProblems } from "./cloud/quotas";
 import { closestName } from "./policy/suggest";
 import { type OpenClawSecretInputs, type OpenClawSecretName, parseOpenClaw } from "./openclaw/parse";
 import type { OpenClawSpec } from "./openclaw/types";
-import { routerWarning, withAcmeHttp } from "./openclaw/httpsPolicy";
+import { routerWarning, strayHttpsWarning, withAcmeHttp } from "./openclaw/httpsPolicy";
+import { HTTPS_SERVICE } from "./openclaw/types";
 
 /**
  * Where each part of the server's config lives, so that every problem names the key its author
@@ -417,6 +418,14 @@ export function parseServerArgs(raw: unknown, keys: ArgKeys, options: ParseOptio
   warnings.push(...f.warnings);
   if (openclaw?.spec.https && target?.kind === "existing" && target.router) {
     const w = routerWarning(target.router.forwards, `${keys.target("existing")}.router.forwards`);
+    if (w) warnings.push(w);
+  }
+  if (parsed && !openclaw?.spec.https) {
+    const services = (rawFirewall as { services?: unknown }).services;
+    const i = Array.isArray(services)
+      ? services.findIndex((s) => isRecord(s) && s["name"] === HTTPS_SERVICE)
+      : -1;
+    const w = strayHttpsWarning(parsed.policy, `${keys.firewall}.services[${i}]`);
     if (w) warnings.push(w);
   }
   // Derived once the block is checked against the declared policy; the quotas count what the

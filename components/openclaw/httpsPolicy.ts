@@ -125,6 +125,21 @@ export function checkHttpsPolicy(
 }
 
 /**
+ * The proxy's service left in the policy without the proxy (https turned off, or OpenClaw off):
+ * every layer still admits 443, where nothing of ours listens. A warning, keyed by the service.
+ */
+export function strayHttpsWarning(policy: FirewallPolicy, serviceKey: string) {
+  if (!policy.services.some((s) => s.name === HTTPS_SERVICE)) return undefined;
+  return {
+    key: serviceKey,
+    message:
+      `is ${HTTPS_SERVICE}, the proxy's service, but openclaw.https is not in effect (unset, or OpenClaw ` +
+      `not installed): every layer still admits ${HTTPS_PORT}/tcp from its sources, and no proxy of ours ` +
+      `listens there. Remove the service to close ${HTTPS_PORT}, or set openclaw.https`,
+  };
+}
+
+/**
  * A NAT router in front of an existing host must forward 80 and 443 to it, or neither the CA's
  * validators nor the clients reach Caddy: a warning naming the ports it does not forward.
  */

@@ -556,3 +556,21 @@ test("the cloud quotas count the derived service: 80 is a rule like any other", 
   assert.ok(aws(58)().openclaw!.https);
   oneProblem(aws(59), "edge.firewall.services", /renders to 61 IPv4 ingress rules/);
 });
+
+test("openclaw-https left in the policy without https: a warning that 443 stays open with nothing of ours behind it", () => {
+  const spec = parseServerArgs(
+    {
+      firewall: firewall([{ name: "other", port: 22000, sources: OFFICE }, httpsService()]),
+      hcloud: { serverType: "cx23", location: "fsn1", publicKey: PUBLIC },
+      ssh: { privateKey: "k", hostKey: HOST_KEY },
+    },
+    componentKeys("edge"),
+  );
+  const w = spec.warnings.find((x) => x.key === "edge.firewall.services[1]");
+  assert.match(
+    w!.message,
+    /^is openclaw-https, the proxy's service, but openclaw\.https is not in effect.*Remove the service to close 443/,
+  );
+  assert.ok(!spec.policy.services.some((s) => s.name === ACME_HTTP_SERVICE), "80 opened without https");
+  assert.equal(parse(HTTPS).warnings.filter((x) => /not in effect/.test(x.message)).length, 0);
+});
