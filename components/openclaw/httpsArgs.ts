@@ -103,7 +103,7 @@ export function checkEmail(f: Findings, key: string, raw: unknown): string | und
     f.fail(key, raw, raw === undefined ? "is required with https" : "is not an email address", accepted);
     return undefined;
   }
-  // Its own words would name the domain key: the address's problem is said here, once.
+  // checkDomain words its problem for the domain key; the address's is said here, once.
   const domain = checkDomain(new Findings(), key, raw.slice(at + 1));
   if (domain === undefined) {
     f.fail(key, raw, "is not an email address: the part after @ is not a domain name", accepted);
