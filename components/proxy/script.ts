@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { HttpsSpec } from "../openclaw/types";
 import { assign } from "../hardening/script";
-import { CADDYFILE_MARKER, CADDY_HOST, renderCaddyfile } from "./caddyfile";
+import { CADDYFILE_MARKER, CADDY_HOST, type CaddyOptions, renderCaddyfile } from "./caddyfile";
 
 // A real file, so it can be read, linted and run on its own; rendered verbatim.
 const LIBRARY = fs.readFileSync(path.join(__dirname, "caddy.sh"), "utf8");
@@ -33,7 +33,11 @@ export function proxyShell(mode: ProxyMode): string {
 }
 
 /** The script's inputs as `[NAME, value]`: everything caddy.sh reads, from the spec and the gateway's port. */
-export function proxyGlobals(https: HttpsSpec, gatewayPort: number): [string, string | number][] {
+export function proxyGlobals(
+  https: HttpsSpec,
+  gatewayPort: number,
+  options: CaddyOptions = {},
+): [string, string | number][] {
   const caddy = https.caddy;
   return [
     ["DOMAIN", https.domain],
@@ -45,7 +49,7 @@ export function proxyGlobals(https: HttpsSpec, gatewayPort: number): [string, st
     ["CADDYFILE", CADDY_HOST.caddyfile],
     ["CADDYFILE_ORIGINAL", CADDY_HOST.original],
     ["CADDYFILE_MARKER", CADDYFILE_MARKER],
-    ["CADDYFILE_TEXT", renderCaddyfile(https, gatewayPort).trimEnd()],
+    ["CADDYFILE_TEXT", renderCaddyfile(https, gatewayPort, options).trimEnd()],
     ["CADDY_KIND", caddy.kind],
     ["CADDY_APT_SOURCE", caddy.kind === "apt" ? caddy.source : ""],
     ["CADDY_APT_KEY", caddy.kind === "apt" ? (caddy.key?.trimEnd() ?? "") : ""],
@@ -65,12 +69,13 @@ export function proxyGlobals(https: HttpsSpec, gatewayPort: number): [string, st
  * The proxy step's stdin: a header setting every global, caddy.sh, and one call,
  * `proxy_main "$@"`, which runs the mode `bash -s MODE` was given (proxyShell). The same text
  * serves apply (create, update), remove (delete, from the state's stdin) and verify. No secrets.
+ * The component passes no `options`: Caddy's defaults.
  */
-export function renderProxyScript(https: HttpsSpec, gatewayPort: number): string {
+export function renderProxyScript(https: HttpsSpec, gatewayPort: number, options: CaddyOptions = {}): string {
   return [
     "#!/bin/bash",
     "# openclaw proxy (Caddy). Generated from the validated openclaw.https; see components/proxy/caddy.sh.",
-    ...proxyGlobals(https, gatewayPort).map(([name, value]) => assign(name, value)),
+    ...proxyGlobals(https, gatewayPort, options).map(([name, value]) => assign(name, value)),
     "",
     LIBRARY.trimEnd(),
     "",
