@@ -151,7 +151,7 @@ put_file() {
 }
 
 # Puts back the files apply changed, and Caddy as it was: restarted with them when it was
-# running, stopped (and disabled when it was) when it was not. Fails when Caddy does not come back.
+# running and this step restarted it, stopped (and disabled, unless it was) when it was not. Fails when Caddy does not come back.
 put_back() {
     local put=()
     if [ -e "$KEPT/unmask" ]; then systemctl unmask --runtime --quiet "$CADDY_UNIT" 2>/dev/null || true; fi
@@ -162,7 +162,8 @@ put_back() {
     if [ -f "$KEPT/keyring-path" ] && put_file "$(<"$KEPT/keyring-path")" keyring; then put+=("the apt keyring"); fi
     rm -f "$CADDYFILE.new" "$ACME_ROOT_FILE.new"
     if [ -e "$KEPT/was-active" ]; then
-        if [ ${#put[@]} -gt 0 ] || ! systemctl is-active --quiet "$CADDY_UNIT"; then
+        # Not restarted by this step, Caddy still runs what it read before: the files are that again.
+        if [ -e "$KEPT/restarted" ] || ! systemctl is-active --quiet "$CADDY_UNIT"; then
             say "putting back $(list "nothing changed" "${put[@]}"); restarting $CADDY_UNIT"
             systemctl restart "$CADDY_UNIT" || return 1
         fi
@@ -272,9 +273,9 @@ trust_args() {
 fetch_certificate() {
     local out
     # shellcheck disable=SC2046 # trust_args is two words by design
-    if ! out=$(openssl s_client -connect 127.0.0.1:443 -servername "$DOMAIN" -verify_hostname "$DOMAIN" \
+    if ! out=$(openssl s_client -connect "$LOCAL_TLS" -servername "$DOMAIN" -verify_hostname "$DOMAIN" \
         -verify_return_error $(trust_args) </dev/null 2>&1); then
-        grep -m 1 -iE 'verify error|error|refused|alert' <<<"$out" || echo "no TLS handshake on 127.0.0.1:443"
+        grep -m 1 -iE 'verify error|error|refused|alert' <<<"$out" || echo "no TLS handshake on $LOCAL_TLS"
         return 1
     fi
     openssl x509 -out "$1" <<<"$out" 2>/dev/null || {
@@ -315,7 +316,7 @@ renewal_pending() {
 
 # What the served certificate says, for the log: its issuer and end.
 certificate_summary() {
-    openssl s_client -connect 127.0.0.1:443 -servername "$DOMAIN" </dev/null 2>/dev/null |
+    openssl s_client -connect "$LOCAL_TLS" -servername "$DOMAIN" </dev/null 2>/dev/null |
         openssl x509 -noout -issuer -enddate 2>/dev/null | paste -sd' ' || true
 }
 
@@ -365,7 +366,7 @@ http_head() {
             tr -d '\r' | grep -iE '^(HTTP/|location:)' || true
     else
         # shellcheck disable=SC2046 # trust_args is two words by design
-        printf '%s' "$request" | timeout 10 openssl s_client -quiet -connect 127.0.0.1:443 -servername "$DOMAIN" \
+        printf '%s' "$request" | timeout 10 openssl s_client -quiet -connect "$LOCAL_TLS" -servername "$DOMAIN" \
             -verify_hostname "$DOMAIN" -verify_return_error $(trust_args) 2>/dev/null |
             tr -d '\r' | grep -iE '^HTTP/' || true
     fi
@@ -400,6 +401,7 @@ apply_main() {
     if [ ${#changed[@]} -gt 0 ] || ! systemctl is-active --quiet "$CADDY_UNIT"; then
         say "changed: $(list "caddy not running" "${changed[@]}"); restarting $CADDY_UNIT"
         systemctl reset-failed "$CADDY_UNIT" 2>/dev/null || true
+        mark restarted
         if ! systemctl restart "$CADDY_UNIT"; then
             caddy_journal 15 "$start" >&2
             mark why "$CADDY_UNIT did not start with the new Caddyfile (its last lines above)"
