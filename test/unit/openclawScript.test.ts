@@ -790,6 +790,24 @@ test("with https on, the audit fails on any finding about the proxy, origins or 
   const on = renderOpenClawInstallScript(https, HARDENING).split("\n");
   assert.ok(on.includes("HTTPS_ORIGIN='https://gateway.example.com'"));
   assert.ok(renderOpenClawVerifyScript(https).includes(`HTTPS_AUDIT_CHECKS='${checks}'`));
+  // The library hands both on: the origin to the config it writes, the checks to the audit.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-cfg-"));
+  try {
+    const written = withLibrary('helper_as_user() { "$NODE" -e "$HELPER_JS" "$@"; }\nwrite_config', {
+      NODE: process.execPath,
+      HELPER_JS: HELPER,
+      CONFIG_FILE: path.join(dir, "openclaw.json"),
+      PORT: "18789",
+      BIND: "loopback",
+      HTTPS_ORIGIN: "https://gateway.example.com",
+    });
+    assert.equal(written.stdout, "changed\n", written.stderr);
+    const cfg = JSON.parse(fs.readFileSync(path.join(dir, "openclaw.json"), "utf8"));
+    assert.deepEqual(cfg.gateway.controlUi.allowedOrigins, ["https://gateway.example.com"]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  assert.match(LIBRARY, /^ {4}if ! helper audit "\$HTTPS_AUDIT_CHECKS" <<<"\$report"; then$/m);
   const off = renderOpenClawInstallScript(APT_SPEC, HARDENING).split("\n");
   assert.ok(off.includes("HTTPS_ORIGIN=''") && off.includes("HTTPS_AUDIT_CHECKS=''"));
 });
