@@ -86,7 +86,8 @@ install_caddy() {
     log=$(mktemp)
     apt_get update >"$log" 2>&1 || apt_failed "$log" "apt-get update failed"
     if ! caddy_installed; then
-        systemctl mask --runtime --quiet "$CADDY_UNIT"
+        # systemd says the unit does not exist yet, and masks it all the same.
+        systemctl mask --runtime --quiet "$CADDY_UNIT" 2>/dev/null
         mark unmask
         apt_get install caddy >"$log" 2>&1 || apt_failed "$log" "apt-get install caddy failed"
         systemctl unmask --runtime --quiet "$CADDY_UNIT"
@@ -356,18 +357,21 @@ listener_problems() {
     [ -n "$(ss -H -lnt 'sport = :80')" ] || echo "nothing listens on TCP port 80"
 }
 
-# One HTTP request on loopback port $1 (80: plain; 443: TLS for the domain); prints the status line
-# and the Location header. Bash's /dev/tcp for plain HTTP: no curl needed.
+# One HTTP request for path $2 on loopback: $1 80 is plain HTTP to LOCAL_HTTP, 443 is TLS for the
+# domain to LOCAL_TLS; prints the status line and the Location header. Plain HTTP through bash's
+# /dev/tcp: no curl needed. The request is printf's own output, never a $(...), which would strip
+# its final line break.
 http_head() {
-    local request
-    request=$(printf 'GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' "$2" "$DOMAIN")
+    local format='GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n'
     if [ "$1" = 80 ]; then
-        timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/80 && printf "%s" "$1" >&3 && cat <&3' _ "$request" 2>/dev/null |
+        timeout 10 bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf "$3" "$4" "$5" >&3 && cat <&3' _ \
+            "${LOCAL_HTTP%:*}" "${LOCAL_HTTP##*:}" "$format" "$2" "$DOMAIN" 2>/dev/null |
             tr -d '\r' | grep -iE '^(HTTP/|location:)' || true
     else
+        # -quiet waits for the answer after stdin ends (it implies -ign_eof); Caddy then closes.
         # shellcheck disable=SC2046 # trust_args is two words by design
-        printf '%s' "$request" | timeout 10 openssl s_client -quiet -connect "$LOCAL_TLS" -servername "$DOMAIN" \
-            -verify_hostname "$DOMAIN" -verify_return_error $(trust_args) 2>/dev/null |
+        printf "$format" "$2" "$DOMAIN" | timeout 10 openssl s_client -quiet -connect "$LOCAL_TLS" \
+            -servername "$DOMAIN" -verify_hostname "$DOMAIN" -verify_return_error $(trust_args) 2>/dev/null |
             tr -d '\r' | grep -iE '^HTTP/' || true
     fi
 }

@@ -46,8 +46,9 @@ export function proxyGlobals(
     ["ACME_ROOT", https.acmeRoot?.trimEnd() ?? ""],
     ["ACME_ROOT_FILE", CADDY_HOST.acmeRootFile],
     ["GATEWAY_PORT", gatewayPort],
-    // Where verify meets Caddy's TLS listener: on loopback, with the domain as SNI.
+    // Where verify meets Caddy's listeners: on loopback, with the domain as SNI and Host.
     ["LOCAL_TLS", "127.0.0.1:443"],
+    ["LOCAL_HTTP", "127.0.0.1:80"],
     ["CADDYFILE", CADDY_HOST.caddyfile],
     ["CADDYFILE_ORIGINAL", CADDY_HOST.original],
     ["CADDYFILE_MARKER", CADDYFILE_MARKER],

@@ -8,6 +8,8 @@ import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as http from "node:http";
+import * as https from "node:https";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -509,6 +511,79 @@ test("the served chain must end in acmeRoot and name the domain (a real TLS hand
     check(wrongName, "ca.pem"),
     /serves no valid certificate .*: .*verify error.*hostname mismatch/,
   );
+});
+
+test("verify's requests: a redirect's status and Location over plain HTTP, a status over TLS for the domain", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "proxy-http-"));
+  const plain = http.createServer((req, res) => {
+    res.writeHead(req.headers.host === DOMAIN ? 308 : 404, { Location: `https://${DOMAIN}${req.url}` });
+    res.end();
+  });
+  await new Promise<void>((resolve) => plain.listen(0, "127.0.0.1", resolve));
+  t.after(() => {
+    plain.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const ossl = (...args: string[]) => assert.equal(spawnSync("openssl", args, { cwd: dir }).status, 0);
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+  ossl(
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    "key.pem",
+    "-out",
+    "cert.pem",
+    "-subj",
+    `/CN=${DOMAIN}`,
+    "-days",
+    "1",
+  );
+  // Node's server, as Caddy, answers only once the request's headers have ended.
+  const secure = https.createServer(
+    { key: fs.readFileSync(path.join(dir, "key.pem")), cert: fs.readFileSync(path.join(dir, "cert.pem")) },
+    (req, res) => {
+      res.writeHead(req.headers.host === DOMAIN && req.url === "/healthz" ? 200 : 404);
+      res.end("ok");
+    },
+  );
+  await new Promise<void>((resolve) => secure.listen(0, "127.0.0.1", resolve));
+  t.after(() => secure.close());
+  const port = (secure.address() as net.AddressInfo).port;
+  const globals = proxyGlobals(
+    { ...HTTPS, acmeRoot: fs.readFileSync(path.join(dir, "cert.pem"), "utf8") },
+    18789,
+  )
+    .map(([n, v]) =>
+      assign(
+        n,
+        n === "LOCAL_HTTP"
+          ? `127.0.0.1:${(plain.address() as net.AddressInfo).port}`
+          : n === "LOCAL_TLS"
+            ? `127.0.0.1:${port}`
+            : n === "ACME_ROOT_FILE"
+              ? path.join(dir, "cert.pem")
+              : v,
+      ),
+    )
+    .join("\n");
+  const run = (call: string) =>
+    new Promise<string>((resolve) => {
+      const child = spawn("bash", ["-c", `${globals}\n${LIBRARY}\nset -euo pipefail\n${call}`], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      child.on("close", () => resolve(out));
+    });
+  assert.equal(
+    await run("http_head 80 /"),
+    `HTTP/1.1 308 Permanent Redirect\nLocation: https://${DOMAIN}/\n`,
+  );
+  assert.equal(await run("http_head 443 /healthz"), "HTTP/1.1 200 OK\n");
+  assert.equal(await run("http_head 443 /missing"), "HTTP/1.1 404 Not Found\n");
+  // The same server not trusted (the host's store knows no such root): no answer counts.
+  assert.equal(await run("ACME_ROOT=''\nhttp_head 443 /healthz"), "");
 });
 
 test("listeners: 80 and 443 Caddy's alone, Caddy nowhere else beyond loopback, the gateway's port on loopback only", (t) => {
