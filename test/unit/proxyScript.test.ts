@@ -15,6 +15,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { CADDYFILE_MARKER, CADDY_HOST, renderCaddyfile } from "../../components/proxy/caddyfile";
 import {
+  CERT_TIMEOUT_SECONDS,
   MIN_DAYS_LEFT,
   PROXY_MODES,
   proxyGlobals,
@@ -108,6 +109,14 @@ test("the script's inputs: every value from the spec and the port, the Caddyfile
     ["distribution", "", ""],
   );
   assert.equal(globals.get("MIN_DAYS_LEFT"), MIN_DAYS_LEFT);
+  assert.equal(globals.get("CERT_TIMEOUT"), CERT_TIMEOUT_SECONDS);
+  // A test's options: Caddy's renew_interval, and a shorter wait for the certificate.
+  const quick = new Map(proxyGlobals(HTTPS, 18789, { renewInterval: "10s", certTimeoutSeconds: 30 }));
+  assert.equal(quick.get("CERT_TIMEOUT"), 30);
+  assert.equal(
+    quick.get("CADDYFILE_TEXT"),
+    renderCaddyfile(HTTPS, 18789, { renewInterval: "10s" }).trimEnd(),
+  );
   const apt = new Map(proxyGlobals(APT, 18789));
   assert.equal(apt.get("ACME_ROOT"), "");
   assert.deepEqual(
