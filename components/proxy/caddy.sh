@@ -47,8 +47,15 @@ dearmor() {
         block { print }' | base64 -d
 }
 
-# The signed-by keyring the apt source names, if any.
-apt_keyring() { sed -n 's/.*signed-by=\([^] ]*\).*/\1/p' <<<"$CADDY_APT_SOURCE"; }
+# The signed-by keyring apt source line $1 names, if any.
+keyring_of() { sed -n 's/.*signed-by=\([^] ]*\).*/\1/p' <<<"$1"; }
+
+# The keyrings that are ours: the one the spec's source names, and the one of the source in place
+# (another, when the stack changed its source or went back to the distribution's package).
+our_keyrings() {
+    if [ "$CADDY_KIND" = apt ]; then keyring_of "$CADDY_APT_SOURCE"; fi
+    if [ -f "$CADDY_APT_LIST" ]; then keyring_of "$(<"$CADDY_APT_LIST")"; fi
+}
 
 caddy_installed() { [ "$(dpkg-query -W -f '${Status}' caddy 2>/dev/null || true)" = "install ok installed" ]; }
 
@@ -62,7 +69,7 @@ apt_failed() {
 # The apt source and its key, as openclaw.sh writes Node's.
 write_apt_source() {
     local keyring
-    keyring=$(apt_keyring)
+    keyring=$(keyring_of "$CADDY_APT_SOURCE")
     if [ -n "$CADDY_APT_KEY" ]; then
         [ -n "$keyring" ] || fail "the apt source has no signed-by=PATH to write its key to: $CADDY_APT_SOURCE"
         (umask 022 && mkdir -p "$(dirname "$keyring")")
@@ -79,8 +86,13 @@ write_apt_source() {
 # The package starts Caddy with its own Caddyfile (a welcome page on port 80) as it installs:
 # masked until ours is written, it never serves that.
 install_caddy() {
-    local log
-    [ "$CADDY_KIND" != apt ] || write_apt_source
+    local log old
+    # A source this step no longer names goes, with its keyring.
+    old=$(keyring_of "$(cat "$CADDY_APT_LIST" 2>/dev/null || true)")
+    if [ "$CADDY_KIND" = apt ]; then write_apt_source; else rm -f "$CADDY_APT_LIST"; fi
+    if [ -n "$old" ] && { [ "$CADDY_KIND" != apt ] || [ "$old" != "$(keyring_of "$CADDY_APT_SOURCE")" ]; }; then
+        rm -f "$old"
+    fi
     if caddy_installed && command -v openssl >/dev/null 2>&1; then return 0; fi
     say "installing caddy from ${CADDY_APT_SOURCE:-the distribution}"
     log=$(mktemp)
@@ -115,7 +127,7 @@ keep_file() {
 }
 
 keep_previous() {
-    local keyring
+    local keyring n=0
     rm -rf "$KEPT"
     mkdir -p "$(dirname "$KEPT")"
     chmod 700 "$(dirname "$KEPT")"
@@ -123,11 +135,11 @@ keep_previous() {
     if systemctl is-active --quiet "$CADDY_UNIT"; then touch "$KEPT/was-active"; fi
     if systemctl is-enabled --quiet "$CADDY_UNIT" 2>/dev/null; then touch "$KEPT/was-enabled"; fi
     keep_file "$CADDY_APT_LIST" apt-list
-    keyring=$(apt_keyring)
-    if [ "$CADDY_KIND" = apt ] && [ -n "$keyring" ]; then
-        keep_file "$keyring" keyring
-        printf '%s\n' "$keyring" >"$KEPT/keyring-path"
-    fi
+    for keyring in $(our_keyrings | sort -u); do
+        n=$((n + 1))
+        keep_file "$keyring" "keyring$n"
+        printf '%s\n' "$keyring" >"$KEPT/keyring$n.path"
+    done
 }
 
 # Caddy's files, kept once the package is there: its own Caddyfile is what a first apply puts back.
@@ -154,13 +166,16 @@ put_file() {
 # Puts back the files apply changed, and Caddy as it was: restarted with them when it was
 # running and this step restarted it, stopped (and disabled, unless it was) when it was not. Fails when Caddy does not come back.
 put_back() {
-    local put=()
+    local put=() path
     if [ -e "$KEPT/unmask" ]; then systemctl unmask --runtime --quiet "$CADDY_UNIT" 2>/dev/null || true; fi
     if put_file "$CADDYFILE" caddyfile; then put+=("$CADDYFILE"); fi
     if put_file "$CADDYFILE_ORIGINAL" original; then put+=("$CADDYFILE_ORIGINAL"); fi
     if put_file "$ACME_ROOT_FILE" acme-root; then put+=("$ACME_ROOT_FILE"); fi
     if put_file "$CADDY_APT_LIST" apt-list; then put+=("$CADDY_APT_LIST"); fi
-    if [ -f "$KEPT/keyring-path" ] && put_file "$(<"$KEPT/keyring-path")" keyring; then put+=("the apt keyring"); fi
+    for path in "$KEPT"/keyring*.path; do
+        [ -f "$path" ] || continue
+        if put_file "$(<"$path")" "$(basename "$path" .path)"; then put+=("$(<"$path")"); fi
+    done
     rm -f "$CADDYFILE.new" "$ACME_ROOT_FILE.new"
     if [ -e "$KEPT/was-active" ]; then
         # Not restarted by this step, Caddy still runs what it read before: the files are that again.
@@ -470,9 +485,8 @@ remove_main() {
     elif ours "$CADDYFILE"; then
         rm -f "$CADDYFILE"
     fi
+    for keyring in $(our_keyrings); do rm -f "$keyring"; done
     rm -f "$ACME_ROOT_FILE" "$CADDYFILE.new" "$CADDY_APT_LIST"
-    keyring=$(apt_keyring)
-    if [ "$CADDY_KIND" = apt ] && [ -n "$keyring" ]; then rm -f "$keyring"; fi
     rm -rf "$KEPT"
     say "removed the proxy: $CADDY_UNIT stopped and disabled, our Caddyfile, the CA's root and Caddy's apt source gone"
     say "kept the caddy package and its certificates in $CADDY_HOME; remove them with: sudo apt-get purge caddy"

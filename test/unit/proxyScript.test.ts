@@ -403,6 +403,24 @@ test("apply: writes the files, keeps the package's Caddyfile once, restarts only
   assert.equal(host.read("CADDYFILE"), renderCaddyfile(HTTPS, 18789));
 });
 
+test("back to the distribution's package: the apt source and its keyring go once the certificate is served, and come back on failure", (t) => {
+  const host = fakeHost(t);
+  const list = host.paths["CADDY_APT_LIST"]!;
+  const source = `deb [signed-by=${host.keyring}] https://dl.example.test/caddy/deb debian any-version\n`;
+  fs.writeFileSync(list, source);
+  fs.writeFileSync(host.keyring, "key\n");
+  for (const s of ["installed", "active", "enabled"]) host.set(s);
+  const failed = host.run("apply_main");
+  assert.equal(failed.status, 1);
+  assert.equal(host.read(list), source);
+  assert.equal(host.read(host.keyring), "key\n");
+  fs.writeFileSync(host.state("cert.pem"), certificate(host.dir, 90));
+  const ok = host.run("apply_main");
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal(fs.existsSync(list), false);
+  assert.equal(fs.existsSync(host.keyring), false);
+});
+
 test(`certificate time left: over ${MIN_DAYS_LEFT} days, or over a third of a short lifetime, or due while Caddy renews it`, (t) => {
   const host = fakeHost(t);
   const at = (pem: string, hoursAhead: number, journal = "") => {
