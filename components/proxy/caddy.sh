@@ -434,7 +434,7 @@ apply_main() {
         printf '%s\n' "$why" >&2
         say "Caddy's lines about ACME since the restart:" >&2
         caddy_journal 20 "$start" acme >&2
-        mark why "no certificate for $DOMAIN within ${CERT_TIMEOUT}s: check that the DNS record of $DOMAIN points at this host, that port 80 is reachable from the CA for its HTTP-01 challenge, and the CA's rate limits (Caddy's lines above)"
+        mark why "no certificate for $DOMAIN within ${CERT_TIMEOUT}s: check that the DNS record of $DOMAIN points at this host, that ports 80 and 443 are reachable from the CA for its challenges (HTTP-01 on 80, TLS-ALPN-01 on 443), and the CA's rate limits (Caddy's lines above)"
         exit 1
     fi
     trap - EXIT

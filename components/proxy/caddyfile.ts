@@ -51,7 +51,8 @@ export interface CaddyOptions {
  * no layer admits). One site: the domain, proxied to the gateway on loopback. Caddy's reverse_proxy
  * passes WebSocket upgrades through, and sets X-Forwarded-For to the client's own address: it
  * trusts no incoming X-Forwarded-For unless told of trusted proxies, which it is not. Automatic
- * HTTPS answers HTTP-01 on port 80 and redirects everything else there to https.
+ * HTTPS answers the CA's challenges (HTTP-01 on port 80, TLS-ALPN-01 on 443) and redirects
+ * everything else on port 80 to https.
  */
 export function renderCaddyfile(https: HttpsSpec, gatewayPort: number, options: CaddyOptions = {}): string {
   if (!Number.isInteger(gatewayPort) || gatewayPort < 1 || gatewayPort > 65535) {

@@ -325,7 +325,7 @@ test("apply: no certificate in time puts back the previous Caddyfile and root an
   assert.doesNotMatch(r.stderr, /served key authentication/, "only the lines about ACME");
   assert.match(
     r.stderr,
-    /FAILED: no certificate for gateway\.example\.com within 0s: check that the DNS record of gateway\.example\.com points at this host, that port 80 is reachable from the CA for its HTTP-01 challenge, and the CA's rate limits/,
+    /FAILED: no certificate for gateway\.example\.com within 0s: check that the DNS record of gateway\.example\.com points at this host, that ports 80 and 443 are reachable from the CA for its challenges \(HTTP-01 on 80, TLS-ALPN-01 on 443\), and the CA's rate limits/,
   );
   assert.equal(host.read("CADDYFILE"), OLD_CADDYFILE);
   assert.equal(host.read("ACME_ROOT_FILE"), undefined, "there was none before");
