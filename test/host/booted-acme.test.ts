@@ -21,6 +21,26 @@ const skip = hostSuiteSkip(bootedUnavailable() ?? pebbleUnavailable() ?? browser
 const newHost = bootedPool();
 const APT_PORT = 8875;
 const PAGE = "served by Caddy for the ACME test";
+/**
+ * The certificates' lifetime: Pebble 2.4 takes `certificateValidityPeriod`. Caddy renews in the
+ * last third of a lifetime, looking every RENEW_CHECK.
+ */
+const LIFETIME_S = 90;
+const RENEW_CHECK = "10s";
+/** The hand-written Caddyfile: Pebble's directory, its listener's CA, the page. */
+const CADDYFILE = (directory: string) =>
+  [
+    "{",
+    "\temail tests@example.com",
+    `\tacme_ca ${directory}`,
+    "\tacme_ca_root /etc/caddy/acme-ca-root.pem",
+    `\trenew_interval ${RENEW_CHECK}`,
+    "}",
+    `${TEST_DOMAIN} {`,
+    `\trespond "${PAGE}" 200`,
+    "}",
+    "",
+  ].join("\n");
 
 describe("Pebble, Caddy from a local apt source, and Chromium, on a booted Debian host", { skip }, () => {
   let host: BootedHost;
@@ -33,7 +53,7 @@ describe("Pebble, Caddy from a local apt source, and Chromium, on a booted Debia
 
   before(async () => {
     host = await newHost();
-    pebble = await startPebble(host);
+    pebble = await startPebble(host, { validitySeconds: LIFETIME_S });
     repo = await serveCaddyRepository(host.trusted.ns, host.trusted.v4, APT_PORT);
   });
   after(() => {
@@ -83,28 +103,56 @@ describe("Pebble, Caddy from a local apt source, and Chromium, on a booted Debia
     assert.match(out, /NO_PUBKEY|not signed/, out);
   });
 
+  /** The router's hosts file: where Pebble looks the domain up before it validates. */
+  const routerHosts = () => `/etc/netns/${host.router}/hosts`;
+  const served = async () => await curl(host.untrusted.ns, [`https://${TEST_DOMAIN}/`]);
+  /** The serial of the certificate the WAN is served, as openssl prints it. */
+  const servedSerial = async () => {
+    const r = await host.exec(host.untrusted.ns, [
+      "sh",
+      "-c",
+      `openssl s_client -connect ${TEST_DOMAIN}:443 -servername ${TEST_DOMAIN} </dev/null 2>/dev/null | openssl x509 -noout -serial -enddate`,
+    ]);
+    return r.stdout.trim();
+  };
+
+  test("Pebble validates for real: the domain pointing elsewhere, Caddy gets no certificate", async (t) => {
+    if (!needsInstall(t)) return;
+    // From the CA's side, the domain is the trusted peer's address, where nothing listens.
+    const hosts = fs.readFileSync(routerHosts(), "utf8");
+    fs.writeFileSync(
+      routerHosts(),
+      hosts
+        .replace(`${host.server.v4} ${TEST_DOMAIN}`, `${host.trusted.v4} ${TEST_DOMAIN}`)
+        .replace(`${host.server.v6} ${TEST_DOMAIN}`, `${host.trusted.v6} ${TEST_DOMAIN}`),
+    );
+    try {
+      fs.writeFileSync(path.join(host.root, "etc/caddy/acme-ca-root.pem"), pebble.listenerCa);
+      fs.writeFileSync(path.join(host.root, "etc/caddy/Caddyfile"), CADDYFILE(pebble.directory));
+      host.onServer("systemctl restart caddy");
+      const deadline = Date.now() + 60_000;
+      while (!/set INVALID/.test(pebble.log()) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 500));
+      assert.match(pebble.log(), /set INVALID/);
+      assert.doesNotMatch(pebble.log(), /Issued certificate/);
+      const r = await served();
+      assert.notEqual(r.code, 0, r.stdout);
+    } finally {
+      // Caddy stopped first, so that no retry of its goes out while Pebble may still hold the
+      // wrong address: Go's resolver keeps a hosts file's contents for 5 seconds.
+      host.onServer("systemctl stop caddy");
+      fs.writeFileSync(routerHosts(), hosts);
+      await new Promise((r) => setTimeout(r, 6000));
+    }
+  });
+
   test("Caddy gets a certificate from Pebble, which validated the challenge against the host", async (t) => {
     if (!needsInstall(t)) return;
-    fs.writeFileSync(path.join(host.root, "etc/caddy/acme-ca-root.pem"), pebble.listenerCa);
-    fs.writeFileSync(
-      path.join(host.root, "etc/caddy/Caddyfile"),
-      [
-        "{",
-        "\temail tests@example.com",
-        `\tacme_ca ${pebble.directory}`,
-        "\tacme_ca_root /etc/caddy/acme-ca-root.pem",
-        "}",
-        `${TEST_DOMAIN} {`,
-        `\trespond "${PAGE}" 200`,
-        "}",
-        "",
-      ].join("\n"),
-    );
-    host.onServer("systemctl restart caddy");
+    host.onServer("systemctl start caddy");
     const deadline = Date.now() + 120_000;
     let last;
     for (;;) {
-      last = await curl(host.untrusted.ns, [`https://${TEST_DOMAIN}/`]);
+      last = await served();
       if (last.code === 0 || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 1000));
     }
@@ -112,14 +160,14 @@ describe("Pebble, Caddy from a local apt source, and Chromium, on a booted Debia
       `pebble: ${pebble
         .log()
         .split("\n")
-        .filter((l) => /valid|Issued|order/i.test(l))
+        .filter((l) => /VALID|Issued/.test(l))
         .join(" | ")}`,
     );
     assert.equal(last.code, 0, `${last.stderr}\n${host.journal("-u caddy -n 40")}\n${pebble.log()}`);
     assert.equal(last.stdout, PAGE);
     issued = true;
-    // Pebble connected to the host to validate: its log names the domain's challenge as valid.
-    assert.match(pebble.log(), new RegExp(`${TEST_DOMAIN.replace(/\./g, "\\.")}`));
+    // Pebble set the authorization valid by a challenge it checked against the host.
+    assert.match(pebble.log(), /set VALID by completed challenge/);
     assert.match(host.journal("-u caddy"), /certificate obtained successfully/);
     assert.match(host.journal("-u caddy"), new RegExp(ACME_HOST.replace(/\./g, "\\.")));
   });
@@ -173,5 +221,24 @@ describe("Pebble, Caddy from a local apt source, and Chromium, on a booted Debia
     } finally {
       await other.close();
     }
+  });
+
+  test(`renewal: a ${LIFETIME_S} s certificate is replaced unattended before it ends, and stays trusted`, async (t) => {
+    if (!needsCertificate(t)) return;
+    const first = await servedSerial();
+    assert.match(first, /^serial=/);
+    const deadline = Date.now() + LIFETIME_S * 1000;
+    let now = first;
+    while (now === first && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 2000));
+      now = await servedSerial();
+    }
+    t.diagnostic(`first: ${first.replace(/\n/g, " ")}; then: ${now.replace(/\n/g, " ")}`);
+    assert.notEqual(now, first, "the certificate was not renewed within its lifetime");
+    assert.match(host.journal("-u caddy"), /certificate renewed successfully/);
+    const r = await served();
+    assert.equal(r.code, 0, r.stderr);
+    // Pebble issued it: a second order validated and a second serial issued.
+    assert.ok((pebble.log().match(/Issued certificate serial/g)?.length ?? 0) >= 2, pebble.log());
   });
 });
