@@ -5,6 +5,7 @@ import { hardenHost, sshConnection } from "./hardening/steps";
 import { pinHostKey } from "./ssh/hostKeyPin";
 import { type HardeningOptions, seconds } from "./hardening/options";
 import { installOpenClaw } from "./openclaw/steps";
+import { installProxy } from "./proxy/steps";
 import { waitForSsh } from "./ssh/wait";
 import type { OpenClawArgs } from "./openclaw/parse";
 import { Findings, type PolicyProblem, formatWarning } from "./policy/errors";
@@ -320,6 +321,22 @@ export class OpenClawServer extends pulumi.ComponentResource {
         },
         this,
       );
+      if (openclaw.https) {
+        installProxy(
+          name,
+          {
+            connection: sshConnection(sshArgs, settings),
+            https: openclaw.https,
+            gatewayPort: openclaw.port,
+            timeout: settings.timeout,
+            hostIdentity,
+            confirm,
+            openclaw: steps.install,
+            ...onHost,
+          },
+          this,
+        );
+      }
       // Loopback: reached through the tunnel, whose local end is the same port. So is an
       // exposed gateway on a host known by an IPv6 address: OpenClaw listens on IPv4 only.
       const tunnelEnd = `http://127.0.0.1:${openclaw.port}`;

@@ -449,7 +449,7 @@ write_env_file() {
 
 write_config() {
     local result
-    result=$(helper_as_user config "$CONFIG_FILE" "$PORT" "$BIND") || fail "could not write $CONFIG_FILE"
+    result=$(helper_as_user config "$CONFIG_FILE" "$PORT" "$BIND" "$HTTPS_ORIGIN") || fail "could not write $CONFIG_FILE"
     echo "$result"
 }
 
@@ -771,9 +771,9 @@ verify_main() {
 
     errors=$(mktemp)
     report=$(run_audit "$errors") || true
-    if ! helper audit <<<"$report"; then
+    if ! helper audit "$HTTPS_AUDIT_CHECKS" <<<"$report"; then
         [ -n "$report" ] || tail -n 5 "$errors" | sed 's/^/  /'
-        problems+=("openclaw security audit found critical problems or could not run (above)")
+        problems+=("openclaw security audit found critical problems${HTTPS_ORIGIN:+, or problems with the proxy, origins or auth,} or could not run (above)")
     fi
     rm -f "$errors"
     if [ ${#problems[@]} -gt 0 ]; then

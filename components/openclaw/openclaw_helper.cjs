@@ -1,12 +1,16 @@
 // Run by openclaw.sh with the Node it installed: `node -e "$HELPER_JS" MODE ARGS...`.
-//   config FILE PORT BIND   sets the keys the install step owns in OpenClaw's config, keeping
+//   config FILE PORT BIND [ORIGIN]
+//                           sets the keys the install step owns in OpenClaw's config, keeping
 //                           everything else the operator or the gateway wrote; prints changed
-//                           or unchanged, and writes (atomically) only when something changed
+//                           or unchanged, and writes (atomically) only when something changed.
+//                           ORIGIN (https://<domain>): the gateway is behind the HTTPS proxy
 //   config-check FILE       exits 2, saying why, when FILE cannot be read as the config: checked
 //                           before the service is stopped, so that nothing is left half-done
 //   put FILE                writes stdin to FILE (0600) in one rename: a config put back
-//   audit                   reads `openclaw security audit --json` on stdin, prints warnings
-//                           and critical findings; exits 1 on any critical finding
+//   audit [CHECKS]          reads `openclaw security audit --json` on stdin, prints warnings
+//                           and critical findings; exits 1 on any critical finding, and on any
+//                           finding whose checkId is one of CHECKS (whitespace-separated; one
+//                           ending in "_" matches every checkId it starts)
 //   health URL TIMEOUT_MS   one GET; prints the body and exits 0 on a 2xx answer
 //   version DIR             the version of the openclaw package installed under DIR
 //   older-schema NEW OLD    exits 0 when the release in NEW declares an older state or agent
@@ -19,7 +23,11 @@ const path = require("node:path");
 // Under `node -e` the arguments start at argv[1]; run as a file (node openclaw_helper.cjs), at argv[2].
 const [mode, ...args] = process.argv.slice(require.main ? 2 : 1);
 
-function config(file, port, bind, check = false) {
+// The HTTPS proxy (Caddy) on the same host: it connects from loopback, over IPv4 or IPv6.
+const LOOPBACK_PROXIES = ["127.0.0.1", "::1"];
+const sameList = (a, b) => Array.isArray(a) && a.length === b.length && a.every((v, i) => v === b[i]);
+
+function config(file, port, bind, origin = "", check = false) {
   let text = "";
   try {
     text = fs.readFileSync(file, "utf8");
@@ -50,6 +58,21 @@ function config(file, port, bind, check = false) {
   // Retired in 2026.x and rejected by the current schema: insecure Control UI auth stays off.
   delete controlUi.allowInsecureAuth;
   delete controlUi.dangerouslyDisableDeviceAuth;
+  if (origin) {
+    // Behind the proxy: without trusting it, every client would come from loopback, and loopback
+    // clients are paired automatically and never locked out. Trusted, the gateway reads the
+    // client's own address from X-Forwarded-For, which Caddy sets (never X-Real-IP: no fallback).
+    gateway.trustedProxies = [...LOOPBACK_PROXIES];
+    delete gateway.allowRealIpFallback;
+    controlUi.allowedOrigins = [origin];
+    delete controlUi.dangerouslyAllowHostHeaderOriginFallback;
+  } else if (sameList(gateway.trustedProxies, LOOPBACK_PROXIES)) {
+    // https turned off: what the proxy needed goes with it, the origin it set with the proxies.
+    delete gateway.trustedProxies;
+    const origins = controlUi.allowedOrigins;
+    if (Array.isArray(origins) && origins.length === 1 && /^https:\/\//.test(origins[0]))
+      delete controlUi.allowedOrigins;
+  }
   // A non-loopback bind without allowed origins is a critical audit finding: the origins of the
   // SSH tunnel (what the gateway itself seeds at start), unless the operator listed others.
   controlUi.allowedOrigins ??= [`http://localhost:${port}`, `http://127.0.0.1:${port}`];
@@ -75,7 +98,10 @@ function put(file) {
   fs.renameSync(tmp, file);
 }
 
-function audit(input) {
+function audit(input, checks = "") {
+  const forbidden = checks.split(/\s+/).filter(Boolean);
+  const isForbidden = (id) =>
+    forbidden.some((c) => id === c || (c.endsWith("_") && String(id).startsWith(c)));
   let report;
   try {
     report = JSON.parse(input);
@@ -101,11 +127,17 @@ function audit(input) {
       `openclaw: FAILED: critical audit finding ${f.checkId}: ${f.title}. Remediation: ${f.remediation ?? "see https://docs.openclaw.ai/gateway/security"}`,
     );
   }
+  const flagged = report.findings.filter((f) => f.severity !== "critical" && isForbidden(f.checkId));
+  for (const f of flagged) {
+    console.log(
+      `openclaw: FAILED: audit finding ${f.checkId} (${f.severity}) about the proxy, origins or auth, with https on: ${f.title}. Remediation: ${f.remediation ?? "see https://docs.openclaw.ai/gateway/security"}`,
+    );
+  }
   const s = report.summary ?? {};
   console.log(
     `openclaw: security audit: ${s.critical ?? critical.length} critical, ${s.warn ?? 0} warnings, ${s.info ?? 0} info`,
   );
-  process.exit(critical.length ? 1 : 0);
+  process.exit(critical.length || flagged.length ? 1 : 0);
 }
 
 async function health(url, timeoutMs) {
@@ -136,10 +168,10 @@ function olderSchema(newDir, oldDir) {
   process.exit(older ? 0 : 1);
 }
 
-if (mode === "config") config(args[0], args[1], args[2]);
-else if (mode === "config-check") config(args[0], "0", "loopback", true);
+if (mode === "config") config(args[0], args[1], args[2], args[3]);
+else if (mode === "config-check") config(args[0], "0", "loopback", "", true);
 else if (mode === "put") put(args[0]);
-else if (mode === "audit") audit(fs.readFileSync(0, "utf8"));
+else if (mode === "audit") audit(fs.readFileSync(0, "utf8"), args[0]);
 else if (mode === "health") void health(args[0], args[1]);
 else if (mode === "version") version(args[0]);
 else if (mode === "older-schema") olderSchema(args[0], args[1]);

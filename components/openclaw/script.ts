@@ -34,6 +34,33 @@ export const OPENCLAW_STEP_LOG = "/var/log/openclaw-gateway-install.log";
 export const OPENCLAW_INSTALL_ENTRY = "install_main";
 
 /**
+ * With `https` on, the audit's checks about the proxy, the origins and auth: verify fails on any
+ * finding of these at any severity, not only on critical ones. An entry ending in `_` matches
+ * every checkId it starts. Read from `openclaw security audit` of 2026.9.6
+ * (dist/audit-*.mjs, docs/gateway/security/audit-checks.md).
+ */
+export const HTTPS_AUDIT_CHECKS: readonly string[] = [
+  "gateway.trusted_proxies_missing",
+  "gateway.loopback_no_auth",
+  "gateway.bind_no_auth",
+  "gateway.real_ip_fallback_enabled",
+  "gateway.trusted_proxy_",
+  "gateway.control_ui.allowed_origins_required",
+  "gateway.control_ui.allowed_origins_wildcard",
+  "gateway.control_ui.host_header_origin_fallback",
+  "gateway.token_placeholder_value",
+  "gateway.token_too_short",
+  "gateway.password_",
+  "gateway.auth_no_rate_limit",
+  "config.insecure_or_dangerous_flags",
+];
+
+/** The one origin the Control UI is served from behind the proxy, or "" without `https`. */
+export function httpsOrigin(spec: Pick<OpenClawSpec, "https">): string {
+  return spec.https ? `https://${spec.https.domain}` : "";
+}
+
+/**
  * Everything a step needs to know, as shell variables, then the library. No secrets, no call.
  * `host` is what only the install step needs: where the hardening keeps its state.
  */
@@ -67,6 +94,8 @@ function render(step: string, spec: OpenClawSpec, host?: { hardeningStateDir: st
     ["KEEP_RELEASES", spec.keepReleases],
     ...(host ? [["HARDENING_STATE_DIR", host.hardeningStateDir] as [string, string]] : []),
     ["CONFIG_FILE", OPENCLAW_CONFIG_FILE],
+    ["HTTPS_ORIGIN", httpsOrigin(spec)],
+    ["HTTPS_AUDIT_CHECKS", spec.https ? HTTPS_AUDIT_CHECKS.join(" ") : ""],
     ["SERVICE_ENV", openclawServiceEnvironment(spec).join("\n")],
     ["HEALTH_TIMEOUT", OPENCLAW_HEALTH_TIMEOUT_SECONDS],
     ["HELPER_JS", HELPER.trimEnd()],
