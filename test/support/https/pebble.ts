@@ -46,7 +46,7 @@ function routerAddressFor(host: BootedHost, ns: string): string {
 
 /**
  * Writes the names: in the router and the peers, TEST_DOMAIN is the server and ACME_HOST the
- * router; in the booted host, ACME_HOST is the router. Only in namespaces this sandbox made.
+ * router; in the booted host too. Only in namespaces this sandbox made.
  */
 function writeHostsFiles(host: BootedHost): void {
   for (const ns of [host.router, host.trusted.ns, host.untrusted.ns, host.admin.ns]) {
@@ -64,7 +64,11 @@ function writeHostsFiles(host: BootedHost): void {
       ].join("\n"),
     );
   }
-  fs.appendFileSync(path.join(host.root, "etc/hosts"), `192.168.1.1 ${ACME_HOST}\n`);
+  // The host's own name resolves to its own addresses, as the operator's DNS record makes it.
+  fs.appendFileSync(
+    path.join(host.root, "etc/hosts"),
+    `192.168.1.1 ${ACME_HOST}\n${host.server.v4} ${TEST_DOMAIN}\n${host.server.v6} ${TEST_DOMAIN}\n`,
+  );
 }
 
 /** The listener's CA and its certificate for ACME_HOST, made with openssl in `dir`. */
