@@ -86,7 +86,8 @@ install_caddy() {
     log=$(mktemp)
     apt_get update >"$log" 2>&1 || apt_failed "$log" "apt-get update failed"
     if ! caddy_installed; then
-        systemctl mask --runtime --quiet "$CADDY_UNIT"
+        # systemd says the unit does not exist yet, and masks it all the same.
+        systemctl mask --runtime --quiet "$CADDY_UNIT" 2>/dev/null
         mark unmask
         apt_get install caddy >"$log" 2>&1 || apt_failed "$log" "apt-get install caddy failed"
         systemctl unmask --runtime --quiet "$CADDY_UNIT"
@@ -151,7 +152,7 @@ put_file() {
 }
 
 # Puts back the files apply changed, and Caddy as it was: restarted with them when it was
-# running, stopped (and disabled when it was) when it was not. Fails when Caddy does not come back.
+# running and this step restarted it, stopped (and disabled, unless it was) when it was not. Fails when Caddy does not come back.
 put_back() {
     local put=()
     if [ -e "$KEPT/unmask" ]; then systemctl unmask --runtime --quiet "$CADDY_UNIT" 2>/dev/null || true; fi
@@ -162,7 +163,8 @@ put_back() {
     if [ -f "$KEPT/keyring-path" ] && put_file "$(<"$KEPT/keyring-path")" keyring; then put+=("the apt keyring"); fi
     rm -f "$CADDYFILE.new" "$ACME_ROOT_FILE.new"
     if [ -e "$KEPT/was-active" ]; then
-        if [ ${#put[@]} -gt 0 ] || ! systemctl is-active --quiet "$CADDY_UNIT"; then
+        # Not restarted by this step, Caddy still runs what it read before: the files are that again.
+        if [ -e "$KEPT/restarted" ] || ! systemctl is-active --quiet "$CADDY_UNIT"; then
             say "putting back $(list "nothing changed" "${put[@]}"); restarting $CADDY_UNIT"
             systemctl restart "$CADDY_UNIT" || return 1
         fi
@@ -272,9 +274,9 @@ trust_args() {
 fetch_certificate() {
     local out
     # shellcheck disable=SC2046 # trust_args is two words by design
-    if ! out=$(openssl s_client -connect 127.0.0.1:443 -servername "$DOMAIN" -verify_hostname "$DOMAIN" \
+    if ! out=$(openssl s_client -connect "$LOCAL_TLS" -servername "$DOMAIN" -verify_hostname "$DOMAIN" \
         -verify_return_error $(trust_args) </dev/null 2>&1); then
-        grep -m 1 -iE 'verify error|error|refused|alert' <<<"$out" || echo "no TLS handshake on 127.0.0.1:443"
+        grep -m 1 -iE 'verify error|error|refused|alert' <<<"$out" || echo "no TLS handshake on $LOCAL_TLS"
         return 1
     fi
     openssl x509 -out "$1" <<<"$out" 2>/dev/null || {
@@ -315,7 +317,7 @@ renewal_pending() {
 
 # What the served certificate says, for the log: its issuer and end.
 certificate_summary() {
-    openssl s_client -connect 127.0.0.1:443 -servername "$DOMAIN" </dev/null 2>/dev/null |
+    openssl s_client -connect "$LOCAL_TLS" -servername "$DOMAIN" </dev/null 2>/dev/null |
         openssl x509 -noout -issuer -enddate 2>/dev/null | paste -sd' ' || true
 }
 
@@ -355,18 +357,21 @@ listener_problems() {
     [ -n "$(ss -H -lnt 'sport = :80')" ] || echo "nothing listens on TCP port 80"
 }
 
-# One HTTP request on loopback port $1 (80: plain; 443: TLS for the domain); prints the status line
-# and the Location header. Bash's /dev/tcp for plain HTTP: no curl needed.
+# One HTTP request for path $2 on loopback: $1 80 is plain HTTP to LOCAL_HTTP, 443 is TLS for the
+# domain to LOCAL_TLS; prints the status line and the Location header. Plain HTTP through bash's
+# /dev/tcp: no curl needed. The request is printf's own output, never a $(...), which would strip
+# its final line break.
 http_head() {
-    local request
-    request=$(printf 'GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' "$2" "$DOMAIN")
+    local format='GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n'
     if [ "$1" = 80 ]; then
-        timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/80 && printf "%s" "$1" >&3 && cat <&3' _ "$request" 2>/dev/null |
+        timeout 10 bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf "$3" "$4" "$5" >&3 && cat <&3' _ \
+            "${LOCAL_HTTP%:*}" "${LOCAL_HTTP##*:}" "$format" "$2" "$DOMAIN" 2>/dev/null |
             tr -d '\r' | grep -iE '^(HTTP/|location:)' || true
     else
+        # -quiet waits for the answer after stdin ends (it implies -ign_eof); Caddy then closes.
         # shellcheck disable=SC2046 # trust_args is two words by design
-        printf '%s' "$request" | timeout 10 openssl s_client -quiet -connect 127.0.0.1:443 -servername "$DOMAIN" \
-            -verify_hostname "$DOMAIN" -verify_return_error $(trust_args) 2>/dev/null |
+        printf "$format" "$2" "$DOMAIN" | timeout 10 openssl s_client -quiet -connect "$LOCAL_TLS" \
+            -servername "$DOMAIN" -verify_hostname "$DOMAIN" -verify_return_error $(trust_args) 2>/dev/null |
             tr -d '\r' | grep -iE '^HTTP/' || true
     fi
 }
@@ -400,6 +405,7 @@ apply_main() {
     if [ ${#changed[@]} -gt 0 ] || ! systemctl is-active --quiet "$CADDY_UNIT"; then
         say "changed: $(list "caddy not running" "${changed[@]}"); restarting $CADDY_UNIT"
         systemctl reset-failed "$CADDY_UNIT" 2>/dev/null || true
+        mark restarted
         if ! systemctl restart "$CADDY_UNIT"; then
             caddy_journal 15 "$start" >&2
             mark why "$CADDY_UNIT did not start with the new Caddyfile (its last lines above)"

@@ -20,6 +20,12 @@ export const RENEWAL_PENDING_MINUTES = 20;
 export const PROXY_KEPT_DIR = "/var/lib/openclaw-proxy/before-step";
 /** Where apply writes once its session is gone: what it did after. */
 export const PROXY_STEP_LOG = "/var/log/openclaw-proxy.log";
+/** What a test may change besides Caddy's options: how long apply waits for the certificate. */
+export interface ProxyScriptOptions extends CaddyOptions {
+  /** Seconds; unset, CERT_TIMEOUT_SECONDS. A test of a failing CA need not wait five minutes. */
+  readonly certTimeoutSeconds?: number;
+}
+
 /** The modes of the one script; the step's command text passes one to `bash -s`. */
 export const PROXY_MODES = ["apply", "verify", "remove"] as const;
 export type ProxyMode = (typeof PROXY_MODES)[number];
@@ -36,7 +42,7 @@ export function proxyShell(mode: ProxyMode): string {
 export function proxyGlobals(
   https: HttpsSpec,
   gatewayPort: number,
-  options: CaddyOptions = {},
+  options: ProxyScriptOptions = {},
 ): [string, string | number][] {
   const caddy = https.caddy;
   return [
@@ -46,6 +52,9 @@ export function proxyGlobals(
     ["ACME_ROOT", https.acmeRoot?.trimEnd() ?? ""],
     ["ACME_ROOT_FILE", CADDY_HOST.acmeRootFile],
     ["GATEWAY_PORT", gatewayPort],
+    // Where verify meets Caddy's listeners: on loopback, with the domain as SNI and Host.
+    ["LOCAL_TLS", "127.0.0.1:443"],
+    ["LOCAL_HTTP", "127.0.0.1:80"],
     ["CADDYFILE", CADDY_HOST.caddyfile],
     ["CADDYFILE_ORIGINAL", CADDY_HOST.original],
     ["CADDYFILE_MARKER", CADDYFILE_MARKER],
@@ -57,7 +66,7 @@ export function proxyGlobals(
     ["CADDY_UNIT", CADDY_HOST.unit],
     ["CADDY_USER", CADDY_HOST.user],
     ["CADDY_HOME", CADDY_HOST.home],
-    ["CERT_TIMEOUT", CERT_TIMEOUT_SECONDS],
+    ["CERT_TIMEOUT", options.certTimeoutSeconds ?? CERT_TIMEOUT_SECONDS],
     ["MIN_DAYS_LEFT", MIN_DAYS_LEFT],
     ["RENEWAL_PENDING_MINUTES", RENEWAL_PENDING_MINUTES],
     ["KEPT", PROXY_KEPT_DIR],
@@ -71,7 +80,11 @@ export function proxyGlobals(
  * serves apply (create, update), remove (delete, from the state's stdin) and verify. No secrets.
  * The component passes no `options`: Caddy's defaults.
  */
-export function renderProxyScript(https: HttpsSpec, gatewayPort: number, options: CaddyOptions = {}): string {
+export function renderProxyScript(
+  https: HttpsSpec,
+  gatewayPort: number,
+  options: ProxyScriptOptions = {},
+): string {
   return [
     "#!/bin/bash",
     "# openclaw proxy (Caddy). Generated from the validated openclaw.https; see components/proxy/caddy.sh.",

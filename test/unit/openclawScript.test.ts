@@ -9,6 +9,7 @@ import { cannotRun } from "../support/cannotRun";
 import { ARMOURED_PUBLIC_KEY } from "../support/openclaw/openpgpKeys";
 import { analyzeUnit, hasSystemdAnalyze } from "../support/systemdAnalyze";
 import {
+  HTTPS_AUDIT_CHECKS,
   OPENCLAW_INSTALL_ENTRY,
   composeOpenClawInstall,
   parseOpenClawVersion,
@@ -699,4 +700,114 @@ test("under bash 5.1 (Ubuntu 22.04, Debian 11): every script parses, and secrets
       `${secrets.gatewayToken}\n${secrets.anthropicApiKey}\n${secrets.openaiApiKey}\n`,
     );
   }
+});
+
+test("behind the HTTPS proxy: loopback its one trusted proxy, the domain its one origin, no fallback or dangerous flag; off again, both go", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-cfg-"));
+  const file = path.join(dir, "openclaw.json");
+  const read = () => JSON.parse(fs.readFileSync(file, "utf8"));
+  try {
+    assert.equal(helper(["config", file, "18789", "loopback"]).stdout, "changed\n");
+    const before = read();
+    // The "fixes" guides suggest, and the origin a tunnel user had: all replaced by the proxy's.
+    before.gateway.allowRealIpFallback = true;
+    before.gateway.controlUi.dangerouslyAllowHostHeaderOriginFallback = true;
+    before.gateway.controlUi.allowInsecureAuth = true;
+    before.gateway.controlUi.dangerouslyDisableDeviceAuth = true;
+    fs.writeFileSync(file, JSON.stringify(before));
+    const on = helper(["config", file, "18789", "loopback", "https://gateway.example.com"]);
+    assert.equal(on.stdout, "changed\n", on.stderr);
+    const https = read();
+    assert.deepEqual(https.gateway.trustedProxies, ["127.0.0.1", "::1"]);
+    assert.deepEqual(https.gateway.controlUi, { allowedOrigins: ["https://gateway.example.com"] });
+    assert.equal(https.gateway.allowRealIpFallback, undefined);
+    assert.equal(https.gateway.bind, "loopback");
+    assert.equal(https.gateway.auth.mode, "token");
+    assert.equal(
+      helper(["config", file, "18789", "loopback", "https://gateway.example.com"]).stdout,
+      "unchanged\n",
+    );
+    // https off: the proxy's trust and origin go, the tunnel's origins come back.
+    assert.equal(helper(["config", file, "18789", "loopback"]).stdout, "changed\n");
+    assert.equal(read().gateway.trustedProxies, undefined);
+    assert.deepEqual(read().gateway.controlUi, {
+      allowedOrigins: ["http://localhost:18789", "http://127.0.0.1:18789"],
+    });
+    // Proxies the operator set themselves are theirs: kept, with their origins.
+    const own = read();
+    own.gateway.trustedProxies = ["10.0.0.1"];
+    own.gateway.controlUi.allowedOrigins = ["https://ui.example.com"];
+    fs.writeFileSync(file, JSON.stringify(own));
+    assert.equal(helper(["config", file, "18789", "loopback"]).stdout, "unchanged\n");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("with https on, the audit fails on any finding about the proxy, origins or auth, warnings included", () => {
+  const checks = HTTPS_AUDIT_CHECKS.join(" ");
+  const report = (checkId: string, severity = "warn") => ({
+    summary: { critical: 0, warn: 1, info: 0 },
+    findings: [{ checkId, severity, title: `the ${checkId} finding`, remediation: "do the thing" }],
+  });
+  const audit = (r: unknown, c = checks) => helper(["audit", c], JSON.stringify(r));
+  for (const id of [
+    "gateway.trusted_proxies_missing",
+    "gateway.real_ip_fallback_enabled",
+    "gateway.control_ui.allowed_origins_wildcard",
+    "config.insecure_or_dangerous_flags",
+    // A family: every trusted_proxy_ check.
+    "gateway.trusted_proxy_allow_loopback",
+  ]) {
+    const r = audit(report(id));
+    assert.equal(r.status, 1, id);
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `FAILED: audit finding ${id.replace(/\./g, "\\.")} \\(warn\\) about the proxy, origins or auth, with https on: the .* finding\\. Remediation: do the thing`,
+      ),
+    );
+    // Without https, a warning is printed and passes, as before.
+    assert.equal(audit(report(id), "").status, 0);
+  }
+  assert.equal(
+    audit(report("gateway.trusted_proxies_present")).status,
+    0,
+    "a prefix only where it ends in _",
+  );
+  assert.equal(audit(report("fs.state_dir.perms_readable")).status, 0);
+  // The install step passes the origin and the checks only with https.
+  const https = {
+    ...APT_SPEC,
+    https: {
+      domain: "gateway.example.com",
+      email: "ops@example.com",
+      acmeDirectory: "https://acme.example/dir",
+      caddy: { kind: "distribution" as const },
+      sources: ["0.0.0.0/0"],
+    },
+  };
+  const on = renderOpenClawInstallScript(https, HARDENING).split("\n");
+  assert.ok(on.includes("HTTPS_ORIGIN='https://gateway.example.com'"));
+  assert.ok(renderOpenClawVerifyScript(https).includes(`HTTPS_AUDIT_CHECKS='${checks}'`));
+  // The library hands both on: the origin to the config it writes, the checks to the audit.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-cfg-"));
+  try {
+    const written = withLibrary('helper_as_user() { "$NODE" -e "$HELPER_JS" "$@"; }\nwrite_config', {
+      NODE: process.execPath,
+      HELPER_JS: HELPER,
+      CONFIG_FILE: path.join(dir, "openclaw.json"),
+      PORT: "18789",
+      BIND: "loopback",
+      HTTPS_ORIGIN: "https://gateway.example.com",
+    });
+    assert.equal(written.stdout, "changed\n", written.stderr);
+    const cfg = JSON.parse(fs.readFileSync(path.join(dir, "openclaw.json"), "utf8"));
+    assert.deepEqual(cfg.gateway.controlUi.allowedOrigins, ["https://gateway.example.com"]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  assert.match(LIBRARY, /^ {4}if ! helper audit "\$HTTPS_AUDIT_CHECKS" <<<"\$report"; then$/m);
+  const off = renderOpenClawInstallScript(APT_SPEC, HARDENING).split("\n");
+  assert.ok(off.includes("HTTPS_ORIGIN=''") && off.includes("HTTPS_AUDIT_CHECKS=''"));
 });
