@@ -143,9 +143,10 @@ export class OpenClawServer extends pulumi.ComponentResource {
    */
   public readonly hostFirewallStatus: pulumi.Output<string>;
   /**
-   * Where the gateway answers: `http://127.0.0.1:<port>` through `sshTunnelCommand` when it is
-   * bound to loopback, `http://<publicIpv4>:<port>` when the policy admits its port. Undefined
-   * when OpenClaw is not installed.
+   * Where the gateway answers: `https://<domain>/` with `openclaw.https`; otherwise
+   * `http://127.0.0.1:<port>` through `sshTunnelCommand` when it is bound to loopback,
+   * `http://<publicIpv4>:<port>` when the policy admits its port. Undefined when OpenClaw is not
+   * installed.
    */
   public readonly gatewayUrl: pulumi.Output<string | undefined>;
   /**
@@ -340,8 +341,9 @@ export class OpenClawServer extends pulumi.ComponentResource {
       // Loopback: reached through the tunnel, whose local end is the same port. So is an
       // exposed gateway on a host known by an IPv6 address: OpenClaw listens on IPv4 only.
       const tunnelEnd = `http://127.0.0.1:${openclaw.port}`;
-      this.gatewayUrl =
-        openclaw.bind === "lan"
+      this.gatewayUrl = openclaw.https
+        ? pulumi.output(`https://${openclaw.https.domain}/`)
+        : openclaw.bind === "lan"
           ? this.publicIpv4.apply((ip) =>
               !ip || ip.includes(":") ? tunnelEnd : `http://${ip}:${openclaw.port}`,
             )

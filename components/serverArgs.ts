@@ -11,6 +11,8 @@ import { quotaProblems } from "./cloud/quotas";
 import { closestName } from "./policy/suggest";
 import { type OpenClawSecretInputs, type OpenClawSecretName, parseOpenClaw } from "./openclaw/parse";
 import type { OpenClawSpec } from "./openclaw/types";
+import { routerWarning, strayHttpsWarning, withAcmeHttp } from "./openclaw/httpsPolicy";
+import { HTTPS_SERVICE } from "./openclaw/types";
 
 /**
  * Where each part of the server's config lives, so that every problem names the key its author
@@ -127,6 +129,10 @@ export type ValidTarget = ValidAwsTarget | ValidHcloudTarget | ValidExistingTarg
 
 /** Everything `OpenClawServer` needs, validated; nothing here has reached a cloud or a host. */
 export interface ServerSpec {
+  /**
+   * The policy every layer is rendered from: the declared one, plus what `openclaw.https` adds
+   * (`openclaw-acme-http`, 80/tcp from anywhere).
+   */
   readonly policy: FirewallPolicy;
   /** The policy's warnings, and what the NAT router does to it. */
   readonly warnings: readonly PolicyWarning[];
@@ -315,7 +321,6 @@ export function parseServerArgs(raw: unknown, keys: ArgKeys, options: ParseOptio
   const warnings: PolicyWarning[] = [...(parsed?.warnings ?? [])];
   if (parsed && target) {
     if (target.kind !== "existing") {
-      f.problems.push(...quotaProblems(parsed.policy, target.kind, keys.firewall));
       const sshPort = parsed.policy.ssh.ports[0]!.from;
       if (sshPort !== 22) {
         f.fail(
@@ -411,10 +416,28 @@ export function parseServerArgs(raw: unknown, keys: ArgKeys, options: ParseOptio
     },
   );
   warnings.push(...f.warnings);
+  if (openclaw?.spec.https && target?.kind === "existing" && target.router) {
+    const w = routerWarning(target.router.forwards, `${keys.target("existing")}.router.forwards`);
+    if (w) warnings.push(w);
+  }
+  if (parsed && !openclaw?.spec.https) {
+    const services = (rawFirewall as { services?: unknown }).services;
+    const i = Array.isArray(services)
+      ? services.findIndex((s) => isRecord(s) && s["name"] === HTTPS_SERVICE)
+      : -1;
+    const w = strayHttpsWarning(parsed.policy, `${keys.firewall}.services[${i}]`);
+    if (w) warnings.push(w);
+  }
+  // Derived once the block is checked against the declared policy; the quotas count what the
+  // cloud will really hold.
+  const policy = parsed && withAcmeHttp(parsed.policy, openclaw?.spec.https);
+  if (policy && target && target.kind !== "existing") {
+    f.problems.push(...quotaProblems(policy, target.kind, keys.firewall));
+  }
 
   f.throwIfFailed();
   return {
-    policy: parsed!.policy,
+    policy: policy!,
     warnings,
     // Unset, the deployer reaches an existing host's SSH at the policy's port.
     target:

@@ -18,8 +18,17 @@ const EXAMPLE =
   "deb [signed-by=/etc/apt/keyrings/nodesource.asc] https://deb.nodesource.com/node_24.x nodistro main";
 const KEYRING_ACCEPTED = `signed-by=${KEYRING_DIRS[0]}NAME.gpg (or .asc), or under ${KEYRING_DIRS[1]}: one keyring, its name letters, digits, '.', '_' and '-'`;
 
-/** The apt source line if it is one and is safe to write with `hasKey`; problems go to `f`. */
-export function checkAptSource(f: Findings, key: string, raw: unknown, hasKey: boolean): string | undefined {
+/**
+ * The apt source line if it is one and is safe to write with `hasKey`; problems go to `f`.
+ * `keyName` is the option holding its key, as the problems name it (`node.aptKey`).
+ */
+export function checkAptSource(
+  f: Findings,
+  key: string,
+  raw: unknown,
+  hasKey: boolean,
+  keyName = "node.aptKey",
+): string | undefined {
   if (typeof raw !== "string" || !/^deb [\x20-\x7e]+$/.test(raw)) {
     f.fail(key, raw, "is not one apt source line", `one line starting \`deb \`, e.g. ${EXAMPLE}`);
     return undefined;
@@ -48,7 +57,7 @@ export function checkAptSource(f: Findings, key: string, raw: unknown, hasKey: b
       f.fail(
         key,
         raw,
-        `sets ${signedBy[0]}, which is not a keyring in ${KEYRING_DIRS.join(" or ")}: the install step writes node.aptKey there as root`,
+        `sets ${signedBy[0]}, which is not a keyring in ${KEYRING_DIRS.join(" or ")}: the install step writes ${keyName} there as root`,
         KEYRING_ACCEPTED,
       );
     }
@@ -56,7 +65,7 @@ export function checkAptSource(f: Findings, key: string, raw: unknown, hasKey: b
     f.fail(
       key,
       raw,
-      "has no signed-by= keyring to write node.aptKey to",
+      `has no signed-by= keyring to write ${keyName} to`,
       `the source with ${KEYRING_ACCEPTED}, e.g. ${EXAMPLE}`,
     );
   }

@@ -5,6 +5,8 @@ import { bool } from "../policy/parse";
 import { closestName } from "../policy/suggest";
 import type { FirewallPolicy, Service } from "../policy/types";
 import { checkAptKey, checkAptSource } from "./apt";
+import { parseHttpsValues } from "./httpsArgs";
+import { checkHttpsPolicy } from "./httpsPolicy";
 import {
   DEFAULT_GATEWAY_PORT,
   DEFAULT_KEEP_RELEASES,
@@ -59,6 +61,55 @@ export interface OpenClawArgs {
    * from 1 to 100; each release is about 650 MB, each recovery point a copy of the state.
    */
   keepReleases?: number;
+  /**
+   * The gateway over HTTPS on a domain you own: Caddy on the host in front of it, with a
+   * certificate from ACME (Let's Encrypt by default), renewed automatically. The gateway stays
+   * on loopback. The policy must then have a service named `openclaw-https` on 443/tcp (who may
+   * reach the proxy), and no service may admit the gateway's port; `openclaw-acme-http`, 80/tcp
+   * from anywhere for the HTTP-01 challenge and the redirect to HTTPS, is added to every layer.
+   * `gatewayUrl` becomes `https://<domain>/`. Unset, no proxy.
+   */
+  https?: OpenClawHttpsArgs;
+}
+
+/** HTTPS in front of the gateway: Caddy, and its certificate from ACME over HTTP-01. */
+export interface OpenClawHttpsArgs {
+  /**
+   * The domain the gateway is reached at, e.g. `gateway.example.com`; required. Its DNS record
+   * (A, and AAAA for IPv6) must point at the server. A fully qualified name: no IP address, no
+   * wildcard; upper-case letters are lowered and a trailing dot is dropped.
+   */
+  domain?: string;
+  /** The ACME account's contact address, where the CA writes about the certificate; required. */
+  email?: string;
+  /**
+   * The ACME directory URL, https, without credentials. Default Let's Encrypt's,
+   * https://acme-v02.api.letsencrypt.org/directory.
+   */
+  acmeDirectory?: string;
+  /**
+   * PEM `CERTIFICATE` blocks, CA certificates only (a private key is refused, and never shown):
+   * the roots a private ACME CA's directory and its certificates chain to. Unset, the host's
+   * trust store.
+   */
+  acmeRoot?: string;
+  /** Where Caddy comes from. Default: the distribution's `caddy` package. */
+  caddy?: OpenClawCaddyArgs;
+}
+
+/** Caddy from an apt repository instead of the distribution's package. */
+export interface OpenClawCaddyArgs {
+  /**
+   * One apt source line (`deb [signed-by=...] URL SUITE COMPONENT`) to install `caddy` from,
+   * checked as `node.aptSource` is: `signed-by` one keyring in /etc/apt/keyrings/ or
+   * /usr/share/keyrings/, nothing that turns apt's signature checks off.
+   */
+  aptSource?: string;
+  /**
+   * The repository's ASCII-armoured OpenPGP public key, written to the source's `signed-by`
+   * keyring; only with `aptSource`. A secret key is refused, and never shown.
+   */
+  aptKey?: string;
 }
 
 /** The Node OpenClaw runs on: an official tarball (SHA-256 checked) or an apt repository. */
@@ -109,6 +160,7 @@ const KNOWN = [
   ...OPENCLAW_SECRETS,
   "removeOnDestroy",
   "keepReleases",
+  "https",
 ] as const;
 const NODE_KNOWN = ["version", "distUrl", "sha256", "aptSource", "aptKey"] as const;
 
@@ -194,6 +246,12 @@ export function parseOpenClaw(
     );
   }
   const node = parseNode(f, `${block}.node`, o["node"], ctx);
+  const https =
+    o["https"] === undefined
+      ? undefined
+      : parseHttpsValues(f, `${block}.https`, o["https"], (v): v is Record<string, unknown> =>
+          isRecord(v, ctx),
+        );
   const secrets = parseSecrets(f, o, at, ctx);
 
   if (!enabled) {
@@ -210,12 +268,15 @@ export function parseOpenClaw(
   if (!ctx.policy) return undefined;
   const gateway = gatewayPort(f, keys, ctx, declaredPort, at("port"));
   if (gateway === undefined || node === undefined) return undefined;
+  if (o["https"] !== undefined && https === undefined) return undefined;
 
   const policy = ctx.policy;
   if (policy.ssh.ports.some((r) => covers(r, gateway))) {
     f.fail(at("port"), gateway, "is the SSH port", `a port sshd does not use, e.g. ${DEFAULT_GATEWAY_PORT}`);
     return undefined;
   }
+  const sources = https && httpsSources(f, keys, ctx, at("https"), gateway);
+  if (https && !sources) return undefined;
   const exposing = policy.services.filter(
     (s) => s.protocol === "tcp" && s.ports.some((r) => covers(r, gateway)),
   );
@@ -255,9 +316,34 @@ export function parseOpenClaw(
       node,
       removeOnDestroy,
       keepReleases,
+      ...(https && sources ? { https: { ...https, sources } } : {}),
     },
     secrets,
   };
+}
+
+/** Who may reach the proxy, once the policy is checked for what `https` asks of it. */
+function httpsSources(
+  f: Findings,
+  keys: OpenClawKeys,
+  ctx: OpenClawContext,
+  httpsKey: string,
+  gateway: number,
+): string[] | undefined {
+  return checkHttpsPolicy(
+    f,
+    {
+      firewall: keys.firewall,
+      https: httpsKey,
+      service: (name) => serviceKey(keys.firewall, ctx.rawFirewall, name),
+      portField: (name) => {
+        const written = rawService(ctx.rawFirewall, name) ?? {};
+        return ["port", "ports", "portRanges"].find((k) => written[k] !== undefined) ?? "port";
+      },
+    },
+    ctx.policy!,
+    gateway,
+  );
 }
 
 /**

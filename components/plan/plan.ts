@@ -8,6 +8,9 @@ import { renderHcloudRules } from "../cloud/hcloudRules";
 import { SSH_REPLIES_CHAIN } from "../hardening/sshReplies";
 import { columns, renderAdmittedTable } from "./table";
 import { renderUfwRules } from "../hardening/ufwRules";
+import { isPrivateAddress } from "../policy/cidr";
+import { ACME_HTTP_PORT, HTTPS_PORT } from "../openclaw/httpsPolicy";
+import { ACME_HTTP_SERVICE, DEFAULT_ACME_DIRECTORY, HTTPS_SERVICE, type HttpsSpec } from "../openclaw/types";
 
 function describeTarget(s: StackSettings): string {
   switch (s.target.kind) {
@@ -48,11 +51,58 @@ function describeOpenClaw(s: StackSettings): string {
       : `Node ${o.node.version} (tarball from ${o.node.distUrl}${o.node.sha256 ? `, sha256 ${o.node.sha256}` : ""})`;
   return [
     `openclaw ${o.version} from ${o.npmRegistry}, on ${node}`,
-    o.bind === "lan"
-      ? `gateway: port ${o.port}, bound to the LAN with token auth, reachable from ${o.exposedTo.join(", ")}`
-      : `gateway: port ${o.port}, bound to loopback: reached through the SSH tunnel (sshTunnelCommand)`,
+    o.https
+      ? `gateway: port ${o.port}, bound to loopback behind the proxy (and through the SSH tunnel, sshTunnelCommand)`
+      : o.bind === "lan"
+        ? `gateway: port ${o.port}, bound to the LAN with token auth, reachable from ${o.exposedTo.join(", ")}`
+        : `gateway: port ${o.port}, bound to loopback: reached through the SSH tunnel (sshTunnelCommand)`,
+    ...(o.https ? [describeHttps(s, o.https, o.port)] : []),
     `mDNS: ${o.mdns ? "on (the policy admits 5353/udp)" : "off"}; on destroy: ${o.removeOnDestroy ? "stopped and removed" : "left running"}`,
   ].join("\n");
+}
+
+/** The proxy in front of the gateway: where it comes from, its domain and CA, who reaches it, the DNS record. */
+function describeHttps(s: StackSettings, h: HttpsSpec, port: number): string {
+  const caddy =
+    h.caddy.kind === "apt" ? `Caddy from apt (${h.caddy.source})` : "Caddy from the distribution's packages";
+  const ca =
+    h.acmeDirectory === DEFAULT_ACME_DIRECTORY ? `${h.acmeDirectory} (Let's Encrypt)` : h.acmeDirectory;
+  const roots = h.acmeRoot ? (h.acmeRoot.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length : 0;
+  return [
+    `proxy: ${caddy}, on ${HTTPS_PORT}/tcp (TLS) and ${ACME_HTTP_PORT}/tcp, in front of the gateway at 127.0.0.1:${port}`,
+    `domain: ${h.domain}; gatewayUrl https://${h.domain}/`,
+    `CA: ACME directory ${ca}, HTTP-01 challenge, account ${h.email}` +
+      (roots > 0
+        ? `; trusted roots: ${roots} certificate${roots === 1 ? "" : "s"} from openclaw.https.acmeRoot`
+        : ""),
+    `reached: ${HTTPS_PORT}/tcp from ${h.sources.join(", ")} (${HTTPS_SERVICE}); ${ACME_HTTP_PORT}/tcp from anyone ` +
+      `(${ACME_HTTP_SERVICE}), for the ACME challenge and the redirect to HTTPS only`,
+    "DNS, yours to create (the certificate cannot be issued until it resolves to the server):",
+    ...dnsRecords(s, h.domain).map((r) => `  ${r}`),
+  ].join("\n");
+}
+
+/** The records the domain needs: the existing host's address, or where a new VM's will be. */
+function dnsRecords(s: StackSettings, domain: string): string[] {
+  const ipv6 = s.policy.ipv6;
+  if (s.target.kind === "existing") {
+    const address = s.target.address;
+    const type = address.includes(":") ? "AAAA" : "A";
+    return isPrivateAddress(address)
+      ? [
+          `${type} ${domain} -> the public address of the router in front of ${address} (a private address), ` +
+            `which must forward ${ACME_HTTP_PORT} and ${HTTPS_PORT}/tcp to it`,
+        ]
+      : [`${type} ${domain} -> ${address}`];
+  }
+  return [
+    `A ${domain} -> the server's public IPv4, known once it is created: the output publicIpv4 (pulumi stack output publicIpv4)`,
+    ...(ipv6
+      ? [
+          `AAAA ${domain} -> its public IPv6, when it has one: the output publicIpv6 (without one, no AAAA record)`,
+        ]
+      : []),
+  ];
 }
 
 /** How the SSH steps know the host is the host: the stack's trust model for its SSH host key. */

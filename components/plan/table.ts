@@ -1,6 +1,7 @@
 import { isWorld } from "../policy/cidr";
 import { formatPortRange } from "../policy/ports";
 import { type FirewallPolicy, inboundRules, outboundRules } from "../policy/types";
+import { ACME_HTTP_SERVICE } from "../openclaw/types";
 
 /** Aligns rows into columns separated by two spaces; the first row is the header. */
 export function columns(rows: readonly (readonly string[])[]): string {
@@ -28,9 +29,17 @@ export function renderAdmittedTable(policy: FirewallPolicy, docker = true): stri
     isWorld(r.source) ? `${r.source.text} (anyone)` : r.source.text,
     r.rateLimit ? "limit 6/30s" : "-",
   ]);
+  const acme = policy.services.find((s) => s.name === ACME_HTTP_SERVICE);
   const lines = [
     columns([["SERVICE", "PROTO", "PORT", "FAMILY", "SOURCE", "RATE"], ...rows]),
     "",
+    ...(acme
+      ? [
+          `${ACME_HTTP_SERVICE}: port ${acme.ports.map((p) => formatPortRange(p)).join(", ")} serves ACME's HTTP-01 ` +
+            "challenge, from anyone (the CA's validators), and a redirect to HTTPS: nothing else, the gateway is not " +
+            "reachable over it. Added by openclaw.https.",
+        ]
+      : []),
     `Incoming: everything else is denied${policy.ipv6 ? ", on IPv4 and IPv6" : "; IPv6 is dropped entirely"}.`,
   ];
   if (policy.outgoing.policy === "allow") {

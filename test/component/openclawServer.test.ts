@@ -28,6 +28,7 @@ import {
 } from "../../components/hardening/script";
 import { WAIT_FOR_SSH_SCRIPT } from "../../components/ssh/wait";
 import { readStackFile } from "../../components/stack/stackFile";
+import { parseStackSettings } from "../../components/stack/settings";
 import * as path from "node:path";
 
 const KEY =
@@ -37,6 +38,9 @@ const PARENT = `${COMPONENT}::openclaw`;
 const stackValue = (stack: string, key: string) =>
   readStackFile(path.join(__dirname, "..", "..", "stacks"), stack)(key);
 const stackFirewall = (stack: string) => stackValue(stack, "firewall");
+/** The policy every layer renders: the stack's, with what openclaw.https adds to it. */
+const stackPolicy = (stack: string) =>
+  parseStackSettings(readStackFile(path.join(__dirname, "..", "..", "stacks"), stack)).policy;
 
 /** Runs the stack program and waits until every resource has registered. */
 async function deploy(): Promise<{ server: OpenClawServer; outputs: Record<string, unknown> }> {
@@ -97,7 +101,7 @@ async function assertHardening(
   port: number,
   user: string,
 ) {
-  const policy = parsePolicy(stackFirewall(stack)).policy;
+  const policy = stackPolicy(stack);
   const converge = find("command:remote:Command", "openclaw-harden");
   const verify = find("command:remote:Command", "openclaw-verify");
   const keyStep = registrations.find((r) => r.name === "openclaw-authorize-key");
@@ -189,7 +193,7 @@ describe("stack dev: AWS", () => {
   test("security group, one rule per CIDR named from content, key pair, instance, hardening", async () => {
     useStackConfig("dev", KEY);
     const { server, outputs } = await deploy();
-    const policy = parsePolicy(stackFirewall("dev")).policy;
+    const policy = stackPolicy("dev");
     const rules = renderAwsRules(policy);
     assert.deepEqual(
       registrations.map((r) => `${r.type}::${r.name}`).sort(),
@@ -231,7 +235,28 @@ describe("stack dev: AWS", () => {
       });
     }
     assert.ok(rules.some((r) => r.cidrIpv6 === "2001:db8:1000::/48" && r.fromPort === 22));
-    assert.ok(rules.some((r) => r.cidrIpv4 === "198.51.100.0/24" && r.fromPort === 18789));
+    // The dev stack's gateway is behind the proxy: 443 from the office, 80 from anyone (ACME
+    // HTTP-01 and the redirect), the gateway's own port from no one.
+    assert.ok(rules.some((r) => r.cidrIpv4 === "198.51.100.0/24" && r.fromPort === 443));
+    for (const world of [{ cidrIpv4: "0.0.0.0/0" }, { cidrIpv6: "::/0" }]) {
+      assert.ok(
+        rules.some(
+          (r) =>
+            r.direction === "ingress" &&
+            r.fromPort === 80 &&
+            r.toPort === 80 &&
+            r.ipProtocol === "tcp" &&
+            (r.cidrIpv4 ?? r.cidrIpv6) === Object.values(world)[0],
+        ),
+        `80/tcp from ${JSON.stringify(world)}`,
+      );
+    }
+    assert.ok(!rules.some((r) => r.fromPort !== undefined && r.fromPort <= 18789 && 18789 <= r.toPort!));
+    assert.equal(outputs["gatewayUrl"], "https://openclaw.dev.example.com/");
+    assert.match(
+      String(outputs["admittedTraffic"]),
+      /^openclaw-acme-http +tcp +80 +IPv4 +0\.0\.0\.0\/0 \(anyone\)/m,
+    );
     assert.ok(
       rules.some((r) => r.direction === "egress" && r.ipProtocol === "-1" && r.cidrIpv4 === "0.0.0.0/0"),
     );

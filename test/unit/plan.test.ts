@@ -9,6 +9,7 @@ import { renderPlan } from "../../components/plan/plan";
 import { parseStackSettings } from "../../components/stack/settings";
 import { readStackFile } from "../../components/stack/stackFile";
 import { docProgram } from "../support/markdown";
+import { TEST_ROOT_PEM } from "../support/openclaw/acmeRoots";
 
 const ROOT = path.join(__dirname, "..", "..");
 const SHIPPED = path.join(ROOT, "stacks");
@@ -294,5 +295,103 @@ describe("stack settings", () => {
     assert.deepEqual(problems({ target: "hcloud", hcloud, firewall }), [
       "openclaw:hcloud.publicKey is not valid",
     ]);
+  });
+});
+
+describe("the plan with openclaw.https", () => {
+  const HTTPS_FIREWALL = {
+    ssh: { adminCidrs: ["203.0.113.50"] },
+    services: [{ name: "openclaw-https", port: 443, sources: ["198.51.100.0/24"] }],
+  };
+  const planOf = (values: Record<string, unknown>) =>
+    renderPlan(
+      "t",
+      parseStackSettings((key: string) => values[key]),
+    );
+  const existing = (
+    address: string,
+    https: Record<string, unknown> = {},
+    firewall: object = HTTPS_FIREWALL,
+  ) =>
+    planOf({
+      target: "existing",
+      existing: { address },
+      sshUser: "admin",
+      firewall,
+      openclaw: { enabled: true, https: { domain: "gw.example.net", email: "ops@example.net", ...https } },
+    });
+
+  test("--stack dev shows the proxy, the domain, the CA, the DNS records and port 80's purpose in words", () => {
+    const r = cli("plan", SHIPPED, "--stack", "dev");
+    assert.equal(r.status, 0, r.stderr);
+    for (const line of [
+      "openclaw-acme-http  tcp    80    IPv4    0.0.0.0/0 (anyone)  -",
+      "openclaw-acme-http  tcp    80    IPv6    ::/0 (anyone)       -",
+      "openclaw-acme-http: port 80 serves ACME's HTTP-01 challenge, from anyone (the CA's validators), and a redirect to HTTPS",
+      "ingress  tcp    80     0.0.0.0/0           in-tcp-80-80-0.0.0.0_0",
+      "ufw allow 80/tcp comment 'openclaw:openclaw-acme-http'",
+      "proxy: Caddy from the distribution's packages, on 443/tcp (TLS) and 80/tcp, in front of the gateway at 127.0.0.1:18789",
+      "domain: openclaw.dev.example.com; gatewayUrl https://openclaw.dev.example.com/",
+      "CA: ACME directory https://acme-v02.api.letsencrypt.org/directory (Let's Encrypt), HTTP-01 challenge",
+      "  A openclaw.dev.example.com -> the server's public IPv4, known once it is created: the output publicIpv4",
+      "  AAAA openclaw.dev.example.com -> its public IPv6, when it has one: the output publicIpv6",
+    ]) {
+      assert.ok(r.stdout.includes(line), `missing: ${line}\n${r.stdout}`);
+    }
+    // The gateway's own port is admitted by no layer.
+    assert.doesNotMatch(r.stdout, /18789 +\S*\/\d|port 18789 proto/);
+    // 443 is the office's, 80 the world's: the warning says so, and names the alternatives.
+    assert.match(
+      r.stdout,
+      /^- openclaw:firewall\.services\[0\]: admits 443 from .* only, but port 80 is opened to anyone .*challenge and a redirect to HTTPS only.*DNS-01.*SSH tunnel/m,
+    );
+  });
+
+  test("an existing host with a public address: its A record, and the roots and Caddy's source named", () => {
+    const out = existing("192.0.2.10", {
+      acmeDirectory: "https://ca.example.net/dir",
+      acmeRoot: TEST_ROOT_PEM,
+      caddy: {
+        aptSource: "deb [signed-by=/usr/share/keyrings/caddy.asc] https://dl.example.net/caddy any main",
+      },
+    });
+    assert.match(out, /^ {2}A gw\.example\.net -> 192\.0\.2\.10$/m);
+    assert.match(
+      out,
+      /^CA: ACME directory https:\/\/ca\.example\.net\/dir, HTTP-01 challenge, account ops@example\.net; trusted roots: 1 certificate from openclaw\.https\.acmeRoot$/m,
+    );
+    assert.match(
+      out,
+      /^proxy: Caddy from apt \(deb \[signed-by=\/usr\/share\/keyrings\/caddy\.asc\] https:\/\/dl\.example\.net\/caddy any main\)/m,
+    );
+  });
+
+  test("an existing host behind NAT: the record is the router's public address, which must forward 80 and 443", () => {
+    assert.match(
+      existing("192.168.1.100"),
+      /^ {2}A gw\.example\.net -> the public address of the router in front of 192\.168\.1\.100 \(a private address\), which must forward 80 and 443\/tcp to it$/m,
+    );
+    assert.match(existing("2001:db8::10"), /^ {2}AAAA gw\.example\.net -> 2001:db8::10$/m);
+  });
+
+  test("443 open to the world: no warning about 80; without IPv6, no AAAA record", () => {
+    const out = planOf({
+      target: "hcloud",
+      hcloud: {
+        serverType: "cx23",
+        location: "fsn1",
+        publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIArgsArgsArgsArgsArgsArgsArgsArgs0 a@example",
+      },
+      firewall: {
+        ...HTTPS_FIREWALL,
+        ipv6: false,
+        services: [{ name: "openclaw-https", port: 443, sources: ["0.0.0.0/0"], public: true }],
+      },
+      openclaw: { https: { domain: "gw.example.net", email: "ops@example.net" } },
+    });
+    assert.doesNotMatch(out, /port 80 is opened to anyone/);
+    assert.match(out, /^ {2}A gw\.example\.net -> the server's public IPv4/m);
+    assert.doesNotMatch(out, /AAAA/);
+    assert.match(out, /openclaw-acme-http +tcp +80 +IPv4 +0\.0\.0\.0\/0 \(anyone\)/);
   });
 });

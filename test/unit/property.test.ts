@@ -9,7 +9,9 @@ import { renderHcloudRules } from "../../components/cloud/hcloudRules";
 import { renderSshReplies } from "../../components/hardening/sshReplies";
 import { renderDockerRules } from "../../components/hardening/dockerRules";
 import { renderUfwRules } from "../../components/hardening/ufwRules";
-import type { FirewallConfig } from "../../components/policy/types";
+import type { FirewallConfig, FirewallPolicy, ServiceConfig } from "../../components/policy/types";
+import { componentKeys, parseServerArgs } from "../../components/serverArgs";
+import { ACME_HTTP_SERVICE, HTTPS_SERVICE } from "../../components/openclaw/types";
 import { splitPorts } from "../support/configs";
 import {
   type Entry,
@@ -91,7 +93,16 @@ const config = fc
         world: fc.constantFrom("none", "v4", "v6", "both"),
         rateLimit: fc.boolean(),
       });
+    // Who may reach the proxy when openclaw.https is on (about half the policies).
+    const https = fc.option(
+      fc.record({
+        sources: fc.array(source, { minLength: 1, maxLength: 3 }),
+        world: fc.constantFrom("none", "v4", "v6", "both"),
+      }),
+      { freq: 2 },
+    );
     return fc.record({
+      https,
       ipv6: fc.constant(ipv6),
       sshPort: fc.constant(sshPort),
       ssh: fc.array(source, { minLength: 1, maxLength: 3 }),
@@ -115,10 +126,13 @@ const config = fc
         : fc.constant(undefined),
     });
   })
-  .map(({ ipv6, sshPort, ssh, services, egress }): FirewallConfig => ({
+  .map(({ https, ipv6, sshPort, ssh, services, egress }): FirewallConfig => ({
     ipv6,
     ssh: { port: sshPort, adminCidrs: ssh },
-    services: services.map((s) => {
+    services: [
+      ...services,
+      ...(https ? [{ ...https, name: HTTPS_SERVICE, ports: [443], protocol: "tcp", rateLimit: false }] : []),
+    ].map((s) => {
       const world = [
         ...(s.world === "v4" || s.world === "both" ? ["0.0.0.0/0"] : []),
         ...(ipv6 && (s.world === "v6" || s.world === "both") ? ["::/0"] : []),
@@ -210,11 +224,46 @@ function repeatsOutgoing(c: FirewallConfig): boolean {
   });
 }
 
+const withHttps = (c: FirewallConfig) => (c.services ?? []).some((s) => s.name === HTTPS_SERVICE);
+
+/**
+ * The policy the layers are rendered from, as the component makes it: with an `openclaw-https`
+ * service, through the whole parse with `openclaw.https` on (so the derived `openclaw-acme-http`
+ * is in it); else the declared policy.
+ */
+function policyOf(c: FirewallConfig): FirewallPolicy {
+  if (!withHttps(c)) return parsePolicy(c).policy;
+  return parseServerArgs(
+    {
+      firewall: c,
+      existing: { address: "192.0.2.10" },
+      ssh: { user: "admin", privateKey: "k" },
+      openclaw: { enabled: true, https: { domain: "openclaw.example.com", email: "ops@example.com" } },
+    },
+    componentKeys("edge"),
+  ).policy;
+}
+
+/**
+ * What the layers must admit: the config as written, and with https, 80/tcp from anywhere as if
+ * the operator had declared it.
+ */
+function truthOf(c: FirewallConfig): FirewallConfig {
+  if (!withHttps(c)) return c;
+  const acme: ServiceConfig = {
+    name: ACME_HTTP_SERVICE,
+    port: 80,
+    sources: c.ipv6 === false ? ["0.0.0.0/0"] : ["0.0.0.0/0", "::/0"],
+  };
+  return { ...c, services: [...(c.services ?? []), acme] };
+}
+
 /** A port no generated rule names: the remote port of a reply, the local port of a client. */
 const EPHEMERAL = 50000;
 
 test(`AWS, Hetzner and UFW renderings admit exactly the declared traffic (${RUNS} random policies)`, () => {
   let repeats = 0;
+  let https = 0;
   fc.assert(
     fc.property(config, (c) => {
       if (repeatsOutgoing(c)) {
@@ -232,8 +281,9 @@ test(`AWS, Hetzner and UFW renderings admit exactly the declared traffic (${RUNS
         );
         return;
       }
-      const { policy } = parsePolicy(c);
-      const truth = declaredEntries(c);
+      if (withHttps(c)) https++;
+      const policy = policyOf(c);
+      const truth = declaredEntries(truthOf(c));
       // One resource name per AWS rule, and no two UFW rules that UFW would hold as one (it
       // ignores the comment when it compares rules): otherwise a layer collapses or collides.
       const keys = renderAwsRules(policy).map((r) => r.key);
@@ -319,6 +369,8 @@ test(`AWS, Hetzner and UFW renderings admit exactly the declared traffic (${RUNS
   );
   // The generator must really produce repeated outgoing entries for the refusal to be tested.
   assert.ok(repeats > RUNS / 20, `only ${repeats} of ${RUNS} policies repeated an outgoing entry`);
+  // And policies with openclaw.https, for its derived service to be tested on every layer.
+  assert.ok(https > RUNS / 5, `only ${https} of ${RUNS} policies had openclaw.https`);
 });
 
 test("the same config always renders byte-identical output, whatever order it is written in", () => {
@@ -343,7 +395,7 @@ test("the same config always renders byte-identical output, whatever order it is
         ),
       };
       const render = (x: FirewallConfig) => {
-        const { policy } = parsePolicy(x);
+        const policy = policyOf(x);
         return JSON.stringify([
           policy,
           renderAwsRules(policy),
