@@ -18,7 +18,8 @@ import { pebbleUnavailable, startPebble, TEST_DOMAIN, type Pebble } from "../sup
 import { serveCaddyRepository, type ServedCaddyRepository } from "../support/https/caddyApt";
 import { browserUnavailable, launchIn } from "../support/https/browser";
 import { testOutputDir } from "../support/https/output";
-import { OPENCLAW_CONFIG_FILE, openclawServiceEnvironment } from "../../components/openclaw/systemdUnit";
+import { OPENCLAW_CONFIG_FILE } from "../../components/openclaw/systemdUnit";
+import { readMarkdown } from "../support/markdown";
 import { REMOTE_SHELL } from "../../components/hardening/script";
 import { HOST_DEFAULTS } from "../../components/hardening/options";
 import {
@@ -32,7 +33,6 @@ import { proxyShell, renderProxyScript, type ProxyMode } from "../../components/
 import {
   ACME_HTTP_SERVICE,
   HTTPS_SERVICE,
-  OPENCLAW_HOST,
   type HttpsSpec,
   type OpenClawSecretValues,
   type OpenClawSpec,
@@ -139,22 +139,16 @@ describe("the gateway over HTTPS behind Caddy, on a booted Debian host (systemd-
     assert.equal(r.code, 0, `${what} failed:\n${r.stdout}\n${r.stderr}`);
 
   /**
-   * The `openclaw` CLI on the host as the gateway's own user, with its environment file (the
-   * token) and environment, over SSH with sudo: what an operator runs for `devices approve`.
+   * The `openclaw` CLI on the host as docs/openclaw.md tells operators to run it ("Approving a
+   * browser"): its `oc() { ... }` function, as written there, then `oc ARGS`, over SSH as the
+   * image's sudo user. So the documented command is the one proven.
    */
   function openclawCli(args: string): Promise<RunResult> {
-    const env = openclawServiceEnvironment(spec(true)).map((e) => `-p 'Environment=${e}'`);
-    return run(
-      REMOTE_SHELL,
-      [
-        "systemd-run --quiet --pipe --wait --collect",
-        `-p User=${OPENCLAW_HOST.user} -p Group=${OPENCLAW_HOST.user}`,
-        `-p EnvironmentFile=${OPENCLAW_HOST.envFile} -p WorkingDirectory=${OPENCLAW_HOST.stateDir}`,
-        ...env,
-        `${OPENCLAW_HOST.nodeRoot}/${MIRROR_NODE_VERSION}/bin/node`,
-        `${OPENCLAW_HOST.current}/node_modules/openclaw/openclaw.mjs ${args}`,
-      ].join(" "),
-    );
+    const doc = path.join(__dirname, "../../docs/openclaw.md");
+    const block = readMarkdown(doc).blocks.find((b) => /^oc\(\) \{/m.test(b.text));
+    assert.ok(block, `${doc} has no code block defining oc() { ... }`);
+    const definition = block.text.slice(block.text.indexOf("oc() {"), block.text.indexOf("; }") + 3);
+    return run("/bin/bash -s", `${definition}\noc ${args}\n`);
   }
 
   /** curl from namespace `ns`, trusting Pebble's root alone (no system store). */
@@ -309,7 +303,7 @@ describe("the gateway over HTTPS behind Caddy, on a booted Debian host (systemd-
       assert.deepEqual((await devices()).paired, []);
       assert.match(await text(), /Waiting for approval/);
 
-      // The operator approves it over SSH, as the README says; the page connects on its own.
+      // The operator approves it over SSH, as docs/openclaw.md says; the page connects on its own.
       const approve = await openclawCli(`devices approve ${request.requestId}`);
       assert.equal(approve.code, 0, `${approve.stdout}\n${approve.stderr}`);
       assert.match(approve.stdout, /^Approved /m);
