@@ -7,6 +7,8 @@ import * as os from "node:os";
 import { BootedHost, bootedImage, type Variant } from "./bootedHost";
 import type { Target } from "./netprobe";
 import { mirrorRoot } from "../openclaw/openclawMirror";
+import { caddyAptRoot } from "../https/caddyApt";
+import { testOutputRoot } from "../https/output";
 import { reportProbeRounds } from "./hostTest";
 
 /** Returns a function that boots a fresh host; all of them are destroyed after the file. */
@@ -66,7 +68,8 @@ const WATCHED = ((dirs: string[]) => {
 /**
  * Where, inside WATCHED, nothing is looked at: the kernel's, the checkouts under
  * /work, the temporary directory (every test's own directories are there), the image cache,
- * the OpenClaw mirrors' cache (a test builds it when missing), the machine's journal, npm's,
+ * the OpenClaw mirrors' and the Caddy apt repository's caches (a test builds them when missing),
+ * the HTTPS tests' output (screenshots), the machine's journal, npm's,
  * tsx's and pyenv's caches, and the namespaces' mount points and /etc/netns (each sandbox's own,
  * named from its id).
  */
@@ -78,6 +81,8 @@ const PRUNED = [
   os.tmpdir(),
   process.env["OPENCLAW_BOOTED_CACHE"] ?? "/var/cache/openclaw-booted",
   mirrorRoot(),
+  caddyAptRoot(),
+  testOutputRoot(),
   "/var/log/journal",
   "/root/.npm",
   "/root/.cache",
