@@ -80,8 +80,11 @@ install_ufw() {
 
 # --- Reading UFW's state -------------------------------------------------------------------
 
-# Our rules as UFW holds them: every rule we add carries a comment starting with $OWNED_TAG.
-owned() { ufw show added | grep -F " comment '$OWNED_TAG" || true; }
+# Every rule UFW holds, as `ufw show added` lists them: read once per step and passed to owned
+# and unmanaged_ufw, as each `ufw show added` is a Python start.
+ufw_added() { ufw show added; }
+# Our rules among them ($1: ufw_added): every rule we add carries a comment starting with $OWNED_TAG.
+owned() { printf '%s\n' "$1" | grep -F " comment '$OWNED_TAG" || true; }
 is_active() { grep -qx 'ENABLED=yes' /etc/ufw/ufw.conf && iptables -n -L ufw-user-input >/dev/null 2>&1; }
 conf() { sed -n "s/^$1=\"\{0,1\}\([^\"]*\)\"\{0,1\}$/\1/p" "$2"; }
 policy_word() { case $1 in ACCEPT) echo allow ;; DROP) echo deny ;; REJECT) echo reject ;; *) echo "$1" ;; esac; }
@@ -133,9 +136,9 @@ ufw_python() { sed -n '1s/^#! *\([^ ]*\).*/\1/p' "$(command -v ufw)"; }
 # Allow and limit rules (routed ones too) without our comment that differ from every declared
 # rule: what UFW admits beyond the policy. One that differs from a declared rule only by its
 # comment admits nothing more, and adding ours takes it over (ufw says "Rule updated"). Deny and
-# reject rules, fail2ban's bans among them, are never listed.
+# reject rules, fail2ban's bans among them, are never listed. $1: ufw_added.
 unmanaged_ufw() {
-    ufw show added | awk -v tag=" comment '$OWNED_TAG" -v desired="$DESIRED" '
+    printf '%s\n' "$1" | awk -v tag=" comment '$OWNED_TAG" -v desired="$DESIRED" '
         function bare(l) { sub(/ comment \047[^\047]*\047$/, "", l); return l }
         BEGIN { n = split(desired, d, "\n"); for (i = 1; i <= n; i++) declared[bare(d[i])] = 1 }
         /^ufw (route )?(allow|limit)( |$)/ && index($0, tag) == 0 && !(bare($0) in declared)'
@@ -153,8 +156,9 @@ unmanaged_kernel() {
             sed "s/^/$bin /" || true
     done
 }
+# $1: ufw_added.
 unmanaged() {
-    unmanaged_ufw
+    unmanaged_ufw "$1"
     unmanaged_kernel
 }
 unmanaged_message() {
@@ -417,11 +421,14 @@ own_drift() {
     [ "$(hook_line /etc/ufw/after.init "openclaw docker ipv6")" = "$(docker6_start_line)" ] ||
         echo "  /etc/ufw/after.init does not load the IPv6 Docker rules as UFW starts (IPV6=no), so they would not survive a reboot"
 }
+# Whether Docker's daemon listens on its socket: `docker info` asks it there, and without it
+# the client only spends a start-up and a failed dial finding out.
+docker_running() { [ -S /run/docker.sock ] || [ -S /var/run/docker.sock ]; }
 # Docker's nftables backend has no DOCKER-USER chain: rules here would not see its traffic.
 docker_backend_problem() {
     local backend=""
     command -v docker >/dev/null 2>&1 || [ -f /etc/docker/daemon.json ] || return 0
-    backend=$(docker info --format '{{.FirewallBackend.Driver}}' 2>/dev/null || true)
+    ! docker_running || backend=$(docker info --format '{{.FirewallBackend.Driver}}' 2>/dev/null || true)
     [ -n "$backend" ] || backend=$(sed -n 's/.*"firewall-backend"[[:space:]]*:[[:space:]]*"\([a-z]*\)".*/\1/p' /etc/docker/daemon.json 2>/dev/null || true)
     case $backend in
         nftables*) echo "Docker uses its nftables firewall backend, which has no DOCKER-USER chain, so the ports it publishes would bypass the policy. Switch Docker to the iptables backend (\"firewall-backend\": \"iptables\" in /etc/docker/daemon.json, then restart Docker), or set hardening.docker to false and restrict published ports yourself." ;;
@@ -897,9 +904,10 @@ converge() {
     rm -f "$STATE/change" "$STATE/rolled-back"
     declared=$(count_lines "$DESIRED")
 
-    local drift="" current problem sshd_changed=no extra
-    current=$(owned)
-    extra=$(unmanaged)
+    local drift="" current problem sshd_changed=no extra added
+    added=$(ufw_added)
+    current=$(owned "$added")
+    extra=$(unmanaged "$added")
     if [ -n "$extra" ] && [ "$UNMANAGED" = fail ]; then
         fail "refusing to harden, nothing was changed: $(unmanaged_message "$extra")"
     fi
@@ -1002,11 +1010,11 @@ verify_main() {
         problems+=("logging is '$(current_logging)', expected '$WANT_LOGGING'")
     [ "$(conf IPV6 /etc/default/ufw)" = "$WANT_IPV6" ] ||
         problems+=("IPV6 is not $WANT_IPV6 in /etc/default/ufw")
-    local diff
-    diff=$(diff <(printf '%s\n' "$DESIRED" | grep . | sort) <(owned | sort) || true)
+    local diff added extra
+    added=$(ufw_added)
+    diff=$(diff <(printf '%s\n' "$DESIRED" | grep . | sort) <(owned "$added" | sort) || true)
     [ -z "$diff" ] || problems+=("rules differ from the policy (< declared, > on the host):"$'\n'"$diff")
-    local extra
-    extra=$(unmanaged)
+    extra=$(unmanaged "$added")
     [ -z "$extra" ] || [ "$UNMANAGED" = keep ] || problems+=("$(unmanaged_message "$extra")")
     drift=$(own_drift)
     [ -z "$drift" ] || problems+=("the chains for forwarded traffic and sshd's replies differ from the policy:"$'\n'"$drift")

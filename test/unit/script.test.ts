@@ -450,10 +450,13 @@ test("Docker rules with IPv6 off: the IPv6 chain drops everything, as the host d
 });
 
 test("Docker's nftables backend fails the step with a clear message; the iptables backend passes", () => {
-  const problem = (driver: string) =>
+  const problem = (driver: string, running = true) =>
     spawnSync(
       "bash",
-      ["-c", `${fn("docker_backend_problem")}\ndocker() { echo "${driver}"; }\ndocker_backend_problem`],
+      [
+        "-c",
+        `${fn("docker_backend_problem")}\ndocker_running() { ${running}; }\ndocker() { echo "${driver}"; }\ndocker_backend_problem`,
+      ],
       { encoding: "utf8", env: { PATH: "/usr/bin:/bin" } },
     ).stdout;
   assert.match(
@@ -461,6 +464,8 @@ test("Docker's nftables backend fails the step with a clear message; the iptable
     /^Docker uses its nftables firewall backend, which has no DOCKER-USER chain/,
   );
   assert.equal(problem("iptables"), "");
+  // No daemon on its socket: the client is not started (it would answer nftables here).
+  assert.equal(problem("nftables", false), "");
 });
 
 test("sshd options: extra settings are rendered after the fixed ones; the fixed ones cannot be weakened", () => {
