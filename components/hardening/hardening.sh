@@ -150,8 +150,7 @@ unmanaged_ufw() {
 unmanaged_kernel() {
     local bin
     for bin in iptables ip6tables; do
-        command -v "$bin" >/dev/null 2>&1 || continue
-        { "$bin" -S INPUT; "$bin" -S OUTPUT; } 2>/dev/null | grep -E -- ' -j ACCEPT( |$)' |
+        printf '%s\n' "${KERNEL[$bin]}" | grep -E -- '^-A (INPUT|OUTPUT) (.* )?-j ACCEPT( |$)' |
             grep -Ev -- '^-A (INPUT -i|OUTPUT -o) lo -j ACCEPT$|^-A [A-Z]+ -m (conntrack --ctstate|state --state) (RELATED,ESTABLISHED|ESTABLISHED,RELATED|ESTABLISHED) -j ACCEPT$' |
             sed "s/^/$bin /" || true
     done
@@ -209,16 +208,28 @@ restore_kernel_rules() {
 
 # --- The kernel's rules ----------------------------------------------------------------------
 
+# The kernel's filter table per family, as iptables-save prints it, read once per step into the
+# caller's local KERNEL (an associative array) and shared by every check that reads the chains
+# (unmanaged_kernel, own_drift, kernel_drift): each read is a process, and they read the same.
+# A family whose tools are missing or that the kernel does not filter reads as empty.
+read_kernel() {
+    local bin
+    for bin in iptables ip6tables; do KERNEL[$bin]=$("$bin-save" -t filter 2>/dev/null || true); done
+}
+# Whether family $1's chain $2 holds rule $3 (as iptables -S prints it), in KERNEL.
+kernel_has() { [[ $'\n'"${KERNEL[$1]}"$'\n' == *$'\n'"-A $2 $3"$'\n'* ]]; }
+
 # UFW's files are what `ufw status` and `ufw show added` report; the kernel is what filters.
 # To compare them exactly, load a rules file into a throwaway network namespace and let the
 # kernel print it in its own normal form next to the live chains.
 chains_of() { sed -n 's/^:\(ufw6\{0,1\}-[a-z-]*\) .*/\1/p' "$1"; }
 # The chains a rules file declares and their rules, in the kernel's own form. Rules keep their
 # order within a chain; chains are sorted, as the two tables list them in different orders.
+# $1: the rules file; stdin: the table, as iptables-save prints it.
 dump_chains() {
     local names
-    names=$(chains_of "$2" | paste -sd'|')
-    "$1-save" -t filter | sed -n -E "s/^:($names) .*/:\1/p; /^-A ($names) /p" | sort -s -k1,1 -k2,2
+    names=$(chains_of "$1" | paste -sd'|')
+    sed -n -E "s/^:($names) .*/:\1/p; /^-A ($names) /p" | sort -s -k1,1 -k2,2
 }
 # Per family enforced: the iptables command and UFW's rules file.
 rule_files() {
@@ -243,13 +254,13 @@ kernel_drift() {
             $(declare -f conf chains_of dump_chains rule_files families own_chains own_rules own_chains_dump)
             set -o pipefail
             rule_files | while read -r bin file; do
-                \"\$bin-restore\" <\"\$file\" && dump_chains \"\$bin\" \"\$file\" | sed \"s/^/\$bin /\"
+                \"\$bin-restore\" <\"\$file\" && \"\$bin-save\" -t filter | dump_chains \"\$file\" | sed \"s/^/\$bin /\"
             done
             own_chains_dump load")
         rm -f "$STATE"/kernel-expected-*
         printf '%s\n' "$want" >"$cache"
     fi
-    have=$(rule_files | while read -r bin file; do dump_chains "$bin" "$file" | sed "s/^/$bin /"; done
+    have=$(rule_files | while read -r bin file; do printf '%s\n' "${KERNEL[$bin]}" | dump_chains "$file" | sed "s/^/$bin /"; done
         own_chains_dump)
     diff <(printf '%s\n' "$want") <(printf '%s\n' "$have") |
         sed -n "s/^< /  missing from the kernel: /p; s/^> /  in the kernel, not declared: /p" || true
@@ -362,14 +373,24 @@ own_reload() {
         for chain in $(own_chains); do load_own_chain "$bin" "$chain" "$(block_rules "$(after_file "$bin")" "$chain")"; done
     done
 }
-# Our chains as the kernel holds them, per family; with "load" (in a scratch namespace) each
-# declared one is loaded first; with "declared", the declared rules instead.
+# Our chains as the kernel holds them (KERNEL), per family, as iptables -S prints them; with
+# "load" (in a scratch namespace) each declared one is loaded first and read from the kernel
+# there; with "declared", the declared rules instead.
 own_chains_dump() {
     local bin chain rules
     for bin in $(families); do
+        if [ -z "${1:-}" ]; then
+            # One pass per family: each chain's declaration (-N) and its rules, in own_chains' order.
+            printf '%s\n' "${KERNEL[$bin]}" | awk -v bin="$bin" -v chains="$(own_chains)" '
+                BEGIN { n = split(chains, c, "\n"); for (i = 1; i <= n; i++) want[c[i]] = i }
+                /^:/ && $2 == "-" && substr($1, 2) in want { declared[want[substr($1, 2)]] = bin " -N " substr($1, 2) "\n" }
+                $1 == "-A" && $2 in want { rules[want[$2]] = rules[want[$2]] bin " " $0 "\n" }
+                END { for (i = 1; i <= n; i++) printf "%s%s", declared[i], rules[i] }'
+            continue
+        fi
         for chain in $(own_chains); do
             rules=$(own_rules "$chain" "$bin")
-            case ${1:-} in
+            case $1 in
                 declared)
                     printf '%s %s\n%s\n' "$bin" "$chain" "$rules"
                     continue
@@ -414,7 +435,7 @@ own_drift() {
             hook=$(own_hook "$chain" "$bin")
             [ "$(block_rules "$after" "$chain")" = "$rules" ] ||
                 echo "  $after does not hold the declared $chain rules, so they would not survive a reboot"
-            [ -z "$rules" ] || "$bin" -C "$hook" -j "$chain" 2>/dev/null ||
+            [ -z "$rules" ] || kernel_has "$bin" "$hook" "-j $chain" ||
                 echo "  $bin: $hook does not jump to $chain"
         done
     done
@@ -905,6 +926,8 @@ converge() {
     declared=$(count_lines "$DESIRED")
 
     local drift="" current problem sshd_changed=no extra added
+    local -A KERNEL=()
+    read_kernel
     added=$(ufw_added)
     current=$(owned "$added")
     extra=$(unmanaged "$added")
@@ -1011,6 +1034,8 @@ verify_main() {
     [ "$(conf IPV6 /etc/default/ufw)" = "$WANT_IPV6" ] ||
         problems+=("IPV6 is not $WANT_IPV6 in /etc/default/ufw")
     local diff added extra
+    local -A KERNEL=()
+    read_kernel
     added=$(ufw_added)
     diff=$(diff <(printf '%s\n' "$DESIRED" | grep . | sort) <(owned "$added" | sort) || true)
     [ -z "$diff" ] || problems+=("rules differ from the policy (< declared, > on the host):"$'\n'"$diff")
