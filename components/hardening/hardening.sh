@@ -781,6 +781,8 @@ rollback() {
     id=$(pending_field id)
     was=$(cat "$snap/active")
     say "rolling back change $id: $1"
+    # What a step found in agreement with the policy is no longer what is in force.
+    rm -rf "$STATE/checked"
     case $mode in
         boot | ufw-start) ;;
         *)
@@ -905,6 +907,37 @@ check_not_locked_out() {
         fail "$(rollback_story). The policy does not admit ${session% *}, the address this SSH connection comes from, to port ${session#* }: if you deploy from there, add it to firewall.ssh.adminCidrs and run pulumi up again."
 }
 
+# --- What the last check found ------------------------------------------------------------------
+
+# Everything verify's checks read but sshd's answers (sshd_login_drift runs every time): the
+# policy and settings (the globals), UFW's files, start hooks and command, the kernel's filter
+# tables as KERNEL holds them (without counters, or iptables-save's dated comments), the kernel's
+# and iptables' versions. Where it equals the one recorded when a step last found all of it in
+# agreement with the policy, under the lock, the same checks would find the same again.
+state_fingerprint() {
+    # shellcheck disable=SC2086 # a list of names
+    { declare -p $OPENCLAW_GLOBALS
+        uname -r
+        iptables -V
+        cat /etc/ufw/ufw.conf /etc/default/ufw /etc/ufw/user.rules /etc/ufw/user6.rules /etc/ufw/after.rules \
+            /etc/ufw/after6.rules /etc/ufw/after.init "$(command -v ufw)" 2>&1 || true
+        printf '%s\n' "${KERNEL[iptables]}" "${KERNEL[ip6tables]}" | sed -E '/^#/d; s/ \[[0-9]+:[0-9]+\]$//'
+    } | sha256sum | cut -d' ' -f1
+}
+# Records that the state fingerprinted $1 agrees with the policy; $2: the rules kept beyond it
+# (hardening.unmanagedRules: keep); $3, if given: `ufw status verbose` for it. The fingerprint is
+# written last: without it nothing else here is read.
+record_checked() {
+    local dir=$STATE/checked
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    printf '%s\n' "$2" >"$dir/extra"
+    [ $# -lt 3 ] || printf '%s\n' "$3" >"$dir/status"
+    printf '%s\n' "$1" >"$dir/fingerprint"
+}
+# Whether the state fingerprinted $1 is the one last recorded as in agreement with the policy.
+checked_before() { [ "$(cat "$STATE/checked/fingerprint" 2>/dev/null)" = "$1" ]; }
+
 # --- The steps ---------------------------------------------------------------------------------
 
 converge_main() {
@@ -925,9 +958,10 @@ converge() {
     rm -f "$STATE/change" "$STATE/rolled-back"
     declared=$(count_lines "$DESIRED")
 
-    local drift="" current problem sshd_changed=no extra added
+    local drift="" current problem sshd_changed=no extra added fingerprint
     local -A KERNEL=()
     read_kernel
+    fingerprint=$(state_fingerprint)
     added=$(ufw_added)
     current=$(owned "$added")
     extra=$(unmanaged "$added")
@@ -949,10 +983,12 @@ converge() {
         if rules_in_sync "$current" && [ "$(current_logging)" = "$WANT_LOGGING" ] && [ -z "$drift" ] &&
             [ -z "$(own_drift)" ] && sshd_in_sync && { [ -z "$extra" ] || [ "$UNMANAGED" = keep ]; }; then
             say "no changes: the firewall is active and its $declared declared rules are in force"
+            record_checked "$fingerprint" "$extra"
             return 0
         fi
     fi
 
+    rm -rf "$STATE/checked"
     restore_on_interruption
     snapshot
     arm_rollback "$(date -u +%Y%m%dT%H%M%SZ)-$$"
@@ -1007,9 +1043,40 @@ converge() {
     say "converged: $ADDED added, $REMOVED removed, $declared rules declared"
 }
 
+# Verify's checks of UFW and the kernel against the policy: appends each difference to the
+# caller's problems, and sets its extra to the rules kept beyond the policy (hardening.unmanagedRules:
+# keep). Reads the caller's KERNEL.
+policy_problems() {
+    if ! is_active; then
+        problems+=("the firewall is not active")
+    fi
+    [ "$(current_defaults)" = "$WANT_DEFAULTS" ] ||
+        problems+=("defaults are '$(current_defaults)', expected '$WANT_DEFAULTS'")
+    [ "$(current_logging)" = "$WANT_LOGGING" ] ||
+        problems+=("logging is '$(current_logging)', expected '$WANT_LOGGING'")
+    [ "$(conf IPV6 /etc/default/ufw)" = "$WANT_IPV6" ] ||
+        problems+=("IPV6 is not $WANT_IPV6 in /etc/default/ufw")
+    local diff drift
+    added=$(ufw_added)
+    diff=$(diff <(printf '%s\n' "$DESIRED" | grep . | sort) <(owned "$added" | sort) || true)
+    [ -z "$diff" ] || problems+=("rules differ from the policy (< declared, > on the host):"$'\n'"$diff")
+    extra=$(unmanaged "$added")
+    [ -z "$extra" ] || [ "$UNMANAGED" = keep ] || problems+=("$(unmanaged_message "$extra")")
+    drift=$(own_drift)
+    [ -z "$drift" ] || problems+=("the chains for forwarded traffic and sshd's replies differ from the policy:"$'\n'"$drift")
+    if ! is_active; then
+        : # nothing in the kernel to compare
+    elif can_compare_kernel; then
+        drift=$(kernel_drift)
+        [ -z "$drift" ] || problems+=("the kernel's rules differ from UFW's files:"$'\n'"$drift")
+    else
+        say "kernel chains not compared: this host does not allow a scratch network namespace (unshare --net)"
+    fi
+}
+
 # $1: confirm for the last step, which never applies the policy itself (nothing would confirm it).
 verify_main() {
-    local problems=() drift reapplied=no
+    local problems=() drift reapplied=no status
     setup
     lock
     if last_change_rolled_back; then
@@ -1024,37 +1091,23 @@ verify_main() {
         reapplied=yes
     fi
 
-    if ! is_active; then
-        problems+=("the firewall is not active")
-    fi
-    [ "$(current_defaults)" = "$WANT_DEFAULTS" ] ||
-        problems+=("defaults are '$(current_defaults)', expected '$WANT_DEFAULTS'")
-    [ "$(current_logging)" = "$WANT_LOGGING" ] ||
-        problems+=("logging is '$(current_logging)', expected '$WANT_LOGGING'")
-    [ "$(conf IPV6 /etc/default/ufw)" = "$WANT_IPV6" ] ||
-        problems+=("IPV6 is not $WANT_IPV6 in /etc/default/ufw")
-    local diff added extra
+    local added extra="" fingerprint checked=no
     local -A KERNEL=()
     read_kernel
-    added=$(ufw_added)
-    diff=$(diff <(printf '%s\n' "$DESIRED" | grep . | sort) <(owned "$added" | sort) || true)
-    [ -z "$diff" ] || problems+=("rules differ from the policy (< declared, > on the host):"$'\n'"$diff")
-    extra=$(unmanaged "$added")
-    [ -z "$extra" ] || [ "$UNMANAGED" = keep ] || problems+=("$(unmanaged_message "$extra")")
-    drift=$(own_drift)
-    [ -z "$drift" ] || problems+=("the chains for forwarded traffic and sshd's replies differ from the policy:"$'\n'"$drift")
+    fingerprint=$(state_fingerprint)
+    if checked_before "$fingerprint"; then
+        # What the last step checked under this lock (harden, finding nothing to change, or verify)
+        # is unchanged since: only what no fingerprint holds, sshd's answers, is asked again below.
+        checked=yes
+        extra=$(cat "$STATE/checked/extra")
+        say "UFW's files, its hooks and the kernel's chains are as the last check found them in agreement with the policy"
+    else
+        policy_problems
+    fi
     if [ "$WANT_SSHD" = yes ]; then
         [ "$(sshd_current)" = "$SSHD_CONFIG" ] || problems+=("sshd's settings differ from the policy")
         drift=$(sshd_login_drift)
         [ -z "$drift" ] || problems+=("$drift")
-    fi
-    if ! is_active; then
-        : # nothing in the kernel to compare
-    elif can_compare_kernel; then
-        drift=$(kernel_drift)
-        [ -z "$drift" ] || problems+=("the kernel's rules differ from UFW's files:"$'\n'"$drift")
-    else
-        say "kernel chains not compared: this host does not allow a scratch network namespace (unshare --net)"
     fi
 
     if [ ${#problems[@]} -gt 0 ]; then
@@ -1081,7 +1134,14 @@ verify_main() {
         say "kept, as hardening.unmanagedRules is keep: $(count_lines "$extra") rules the policy does not declare, which admit more than it:"
         printf '%s\n' "$extra" | sed 's/^/  /'
     fi
-    ufw status verbose
+    # UFW's status follows from what the fingerprint holds: kept with it, printed from there.
+    if [ "$checked" = yes ] && [ -f "$STATE/checked/status" ]; then
+        cat "$STATE/checked/status"
+    else
+        status=$(ufw status verbose)
+        record_checked "$fingerprint" "$extra" "$status"
+        printf '%s\n' "$status"
+    fi
 }
 
 # The last step, on a connection opened after verify's: confirms a change verify applied again.

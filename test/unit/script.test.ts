@@ -81,7 +81,17 @@ test("the library assigns no globals, so the header's OPENCLAW_GLOBALS is all th
   const globals = /^OPENCLAW_GLOBALS='([A-Z0-9_ ]+)'$/m.exec(header)![1]!.split(" ");
   for (const name of globals) assert.match(header, new RegExp(`^${name}=`, "m"));
   // Every upper-case variable the library reads is a global, the environment, or set by a step.
-  const setBySteps = ["ADDED", "REMOVED", "BATCH", "PATH", "LC_ALL", "OPENCLAW_GLOBALS", "SUDO_USER"];
+  // KERNEL: a local of converge and verify_main, filled by read_kernel.
+  const setBySteps = [
+    "ADDED",
+    "REMOVED",
+    "BATCH",
+    "PATH",
+    "LC_ALL",
+    "OPENCLAW_GLOBALS",
+    "SUDO_USER",
+    "KERNEL",
+  ];
   const used = new Set([...LIBRARY.matchAll(/\$\{?!?([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!));
   assert.deepEqual(
     [...used].filter((n) => !globals.includes(n) && !setBySteps.includes(n)),
@@ -165,7 +175,8 @@ test("the rollback is armed before the first change and disarmed only by verify,
   inOrder(code(fn("arm_rollback")), "rollback.sh", "install_boot_guard", 'start_timer "$STEP_TIMEOUT"');
   inOrder(code(fn("start_window")), 'start_timer "$ROLLBACK_AFTER"', "write_pending", "stop_timer $old");
   const verify = code(fn("verify_main"));
-  inOrder(verify, "kernel_drift", 'restore_now "verify found differences', "disarm");
+  inOrder(verify, "policy_problems", 'restore_now "verify found differences', "disarm");
+  inOrder(code(fn("policy_problems")), "ufw_added", "own_drift", "kernel_drift");
   inOrder(verify, "session_after_change", "disarm");
   assert.doesNotMatch(converge, /disarm/);
   // A change verify applied again is left to the confirm step's newer connection.
