@@ -98,14 +98,17 @@ export interface HardeningBench {
   readonly log: (line: string) => void;
 }
 
+/** The home stack's harden, verify and confirm on the sandbox, for a policy of `rules` rules. */
+export const hardeningSteps = (sandbox: Sandbox, key: string, rules: number, variant = 0) =>
+  remoteSteps(sandbox, "home", key, {
+    ...sandboxOverrides(sandbox),
+    "openclaw:firewall": firewall(rules, variant),
+  });
+
 export async function benchHardening(b: HardeningBench): Promise<string> {
   const { sandbox, key } = b;
   const before = b.before ? scriptsAt(b.before) : undefined;
-  const steps = (rules: number, variant = 0) =>
-    remoteSteps(sandbox, "home", key, {
-      ...sandboxOverrides(sandbox),
-      "openclaw:firewall": firewall(rules, variant),
-    });
+  const steps = (rules: number, variant = 0) => hardeningSteps(sandbox, key, rules, variant);
   const must = async (step: RemoteStep) => {
     const r = await runStep(sandbox, step);
     if (r.code !== 0) throw new Error(`${step.name} failed:\n${r.stdout}\n${r.stderr}`);

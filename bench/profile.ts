@@ -1,6 +1,6 @@
-// `npm run bench -- profile`: where a hardening step's time goes on the host. Each step of the
-// seed's policy (harden, verify, confirm; stacks/Pulumi.home.yaml) runs once on a fresh sandbox
-// host with bash's xtrace on, every traced command stamped with EPOCHREALTIME and the function
+// `npm run bench -- profile`: where a hardening step's time goes on the host. Each step (harden,
+// verify, confirm) of a scenario (bench/run.ts: the first hardening of the seed's policy, one rule
+// changed of 200, a forced re-run) runs once on the sandbox host with bash's xtrace on, every traced command stamped with EPOCHREALTIME and the function
 // it ran in; the time from one command to the next is that function's. Prints, and writes into
 // bench/RESULTS.md, the time summed by function and the command count per step.
 import * as fs from "node:fs";
@@ -89,14 +89,15 @@ export function profileBlock(profiles: StepProfile[], note: string): string {
 
 /** Runs each step once, traced; `run` executes a step and throws when it fails. */
 export async function profileSteps(
+  scenario: string,
   steps: RemoteStep[],
   traceDir: string,
   run: (step: RemoteStep) => Promise<unknown>,
 ): Promise<StepProfile[]> {
   const profiles: StepProfile[] = [];
   for (const step of steps) {
-    const name = step.name.replace(/^openclaw-/, "");
-    const file = path.join(traceDir, `trace-${name}`);
+    const name = `${scenario}: ${step.name.replace(/^openclaw-/, "")}`;
+    const file = path.join(traceDir, `trace-${profiles.length}`);
     fs.rmSync(file, { force: true });
     const start = process.hrtime.bigint();
     await run(traced(step, file));

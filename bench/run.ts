@@ -10,9 +10,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Sandbox, sandboxUnavailable } from "../test/support/host/sandbox";
-import { remoteSteps, runStep, sandboxOverrides } from "../test/support/host/deploy";
+import { type RemoteStep, runStep } from "../test/support/host/deploy";
 import { benchStartup, fleetResult, startupBlock } from "./startup";
-import { benchHardening, firewall, median } from "./hardening";
+import { benchHardening, hardeningSteps, median } from "./hardening";
 import { profileBlock, profileSteps } from "./profile";
 import { replaceSection } from "./results";
 
@@ -23,18 +23,26 @@ const RESULTS = path.join(__dirname, "RESULTS.md");
 const fmt = (s: number) => `${s.toFixed(2)} s`;
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
-/** One traced run of each step of the seed's policy (2 rules) on a fresh host. */
+/** One traced run of each step: a first hardening of the seed's policy, one rule changed of 200, a forced re-run. */
 async function profile(sandbox: Sandbox, key: string): Promise<string> {
-  const steps = await remoteSteps(sandbox, "home", key, {
-    ...sandboxOverrides(sandbox),
-    "openclaw:firewall": firewall(2),
-  });
-  sandbox.resetHost();
-  const load = os.loadavg()[0]!;
-  const profiles = await profileSteps(steps, sandbox.dir, async (step) => {
+  const run = async (step: RemoteStep) => {
     const r = await runStep(sandbox, step);
     if (r.code !== 0) throw new Error(`${step.name} failed:\n${r.stdout}\n${r.stderr}`);
-  });
+  };
+  const [seed, base, changed] = [
+    await hardeningSteps(sandbox, key, 2),
+    await hardeningSteps(sandbox, key, 200),
+    await hardeningSteps(sandbox, key, 200, 1),
+  ];
+  const load = os.loadavg()[0]!;
+  sandbox.resetHost();
+  const profiles = await profileSteps("first hardening, the seed's policy", seed, sandbox.dir, run);
+  sandbox.resetHost();
+  for (const step of base) await run(step);
+  profiles.push(...(await profileSteps("one rule changed of 200", changed, sandbox.dir, run)));
+  profiles.push(
+    ...(await profileSteps("forced re-run, nothing to do", changed.slice(0, 1), sandbox.dir, run)),
+  );
   for (const p of profiles) {
     log(
       `${p.step}: ${fmt(p.wallSeconds)} over SSH, ${fmt(p.hostSeconds)} on the host, ${p.commands} commands`,
@@ -43,7 +51,7 @@ async function profile(sandbox: Sandbox, key: string): Promise<string> {
   }
   return profileBlock(
     profiles,
-    `One run of each step, the first hardening of a fresh sandbox host, 1-minute load average ${load.toFixed(1)} (${os.cpus().length} cores, shared). Tracing slows the host's share by a few per cent.`,
+    `One run of each step on the sandbox host, 1-minute load average ${load.toFixed(1)} when it began, ${os.loadavg()[0]!.toFixed(1)} when it ended (${os.cpus().length} cores, shared). Tracing adds a few per cent to the host's share.`,
   );
 }
 

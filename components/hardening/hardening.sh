@@ -932,7 +932,7 @@ record_checked() {
     rm -rf "$dir"
     mkdir -p "$dir"
     printf '%s\n' "$2" >"$dir/extra"
-    [ $# -lt 3 ] || printf '%s\n' "$3" >"$dir/status"
+    [ $# -lt 3 ] || printf '%s' "$3" >"$dir/status"
     printf '%s\n' "$1" >"$dir/fingerprint"
 }
 # Whether the state fingerprinted $1 is the one last recorded as in agreement with the policy.
@@ -962,6 +962,13 @@ converge() {
     local -A KERNEL=()
     read_kernel
     fingerprint=$(state_fingerprint)
+    # As the last check under this lock found it in agreement with this policy: nothing to change,
+    # and nothing to read again but what no fingerprint holds (sshd's settings, Docker's backend).
+    if checked_before "$fingerprint" && sshd_in_sync &&
+        { [ "$WANT_DOCKER" = no ] || [ -z "$(docker_backend_problem)" ]; }; then
+        say "no changes: the firewall is active and its $declared declared rules are in force"
+        return 0
+    fi
     added=$(ufw_added)
     current=$(owned "$added")
     extra=$(unmanaged "$added")
@@ -1138,9 +1145,11 @@ verify_main() {
     if [ "$checked" = yes ] && [ -f "$STATE/checked/status" ]; then
         cat "$STATE/checked/status"
     else
-        status=$(ufw status verbose)
+        # Its output exactly, trailing blank line included.
+        status=$(ufw status verbose && echo .)
+        status=${status%.}
         record_checked "$fingerprint" "$extra" "$status"
-        printf '%s\n' "$status"
+        printf '%s' "$status"
     fi
 }
 

@@ -318,11 +318,20 @@ describe("host hardening on a sandbox host", { skip }, () => {
     );
     await apply(sandbox, s);
 
-    // A rule added to UFW's files and the kernel by hand.
-    sandbox.onServer("ufw allow 3306 >/dev/null");
+    // Our IPv6 Docker block in after6.rules removed by hand: only a file changed, not the kernel.
+    sandbox.onServer("sed -i '/^# BEGIN openclaw docker/,/^# END openclaw docker$/d' /etc/ufw/after6.rules");
     const file = await runStep(sandbox, s[2]!);
     assert.equal(file.code, 1, file.stdout);
-    assert.match(file.stderr, /admits traffic the policy does not declare[\s\S]*ufw allow 3306/);
+    assert.match(file.stderr, /after6\.rules does not hold the declared openclaw-docker-user rules/);
+    // Harden does not take the state for the one last checked either: it puts the block back.
+    const { harden } = await apply(sandbox, s);
+    assert.match(harden, /converged: 0 added, 0 removed/);
+
+    // A rule added to UFW's files and the kernel by hand.
+    sandbox.onServer("ufw allow 3306 >/dev/null");
+    const rule = await runStep(sandbox, s[2]!);
+    assert.equal(rule.code, 1, rule.stdout);
+    assert.match(rule.stderr, /admits traffic the policy does not declare[\s\S]*ufw allow 3306/);
   });
 
   test("one ufw process for the whole batch leaves exactly what one ufw call per rule leaves", async () => {
