@@ -1,10 +1,10 @@
 // npm run bench (as root): measures the hardening on the sandbox host (bench/hardening.ts), profiles
-// its steps (bench/profile.ts), measures the program under mocks and its start-up under Pulumi's
-// own loader (bench/startup.ts), each figure the median of BENCH_RUNS runs, each comparison side
-// by side in the same run, and writes bench/RESULTS.md. A mode measures one section and replaces
-// only that one: `npm run bench -- hardening` and `-- profile` (as root), `-- startup` (no root).
-// BENCH_BEFORE=REF runs the host scripts of git ref REF beside today's in the hardening rows.
-// Benchmarks, not tests: nothing here asserts a time.
+// its steps (bench/profile.ts), measures the program under mocks (bench/fleet.ts) and its start-up
+// under Pulumi's own loader (bench/startup.ts), each figure the median of BENCH_RUNS runs, each
+// comparison side by side in the same run, and writes each section of bench/RESULTS.md as soon as
+// it is measured. `npm run bench -- SECTION` measures one section (hardening, profile, fleet;
+// startup needs no root) and replaces only that one. BENCH_BEFORE=REF runs the host scripts of
+// git ref REF beside today's in the hardening rows. Benchmarks, not tests: nothing here asserts a time.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -77,128 +77,121 @@ const hardening = (seed: boolean) => (sandbox: Sandbox, key: string) =>
     ...(process.env["BENCH_BEFORE"] ? { before: process.env["BENCH_BEFORE"] } : {}),
   });
 
-async function main(): Promise<void> {
-  const mode = process.argv[2];
-  if (mode === "startup") {
-    replaceSection(RESULTS, "startup", startupBlock(await benchStartup(RUNS, log), RUNS));
-    log(`wrote the start-up section of ${RESULTS}`);
-    return;
-  }
-  if (mode === "profile" || mode === "hardening") {
-    const block = await withSandbox(
-      mode === "profile" ? profile : hardening(process.env["BENCH_SEED"] !== "no"),
-    );
-    replaceSection(RESULTS, mode, block);
-    log(`wrote the ${mode} section of ${RESULTS}`);
-    return;
-  }
-  if (mode !== undefined)
-    throw new Error(`npm run bench takes hardening, profile, startup or nothing, not ${mode}`);
-  const [hardeningBlock, profileText] = await withSandbox(async (sandbox, key) => [
-    await hardening(true)(sandbox, key),
-    await profile(sandbox, key),
-  ]);
-  const rows: string[] = [];
-  const notes: string[] = [];
-  {
-    // 5. The program under mocks: a fleet of N servers in one stack.
-    const fleet: { n: number; seconds: number; mib: number; resources: number }[] = [];
-    for (const n of FLEETS) {
-      const seconds: number[] = [];
-      const mib: number[] = [];
-      let resources = 0;
-      for (let run = 0; run < RUNS; run++) {
-        const r = spawnSync(
-          "/usr/bin/time",
-          ["-v", "node", "--import", "tsx", path.join(__dirname, "fleet.ts"), String(n)],
-          {
-            encoding: "utf8",
-          },
-        );
-        if (r.status !== 0) throw new Error(`fleet ${n} failed: ${r.stderr}`);
-        resources = Number(fleetResult(r.stdout)[0]);
-        const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(
-          r.stderr,
-        )!;
-        seconds.push(Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]));
-        mib.push(Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)![1]) / 1024);
-      }
-      fleet.push({ n, seconds: median(seconds), mib: median(mib), resources });
-      log(`fleet of ${n}: ${fmt(median(seconds))}, ${median(mib).toFixed(0)} MiB`);
-    }
-
-    // Where the time at 500 goes: Pulumi's SDK captures a stack trace for every promise it makes
-    // (runtime/debuggable.js); measured again with stack traces off, beside the figure above.
-    const diag: number[] = [];
+/** The program under mocks: a fleet of N servers in one stack (bench/fleet.ts, under tsx). */
+function fleetBlock(): string {
+  const load = os.loadavg()[0]!;
+  // 5. The program under mocks: a fleet of N servers in one stack.
+  const fleet: { n: number; seconds: number; mib: number; resources: number }[] = [];
+  for (const n of FLEETS) {
+    const seconds: number[] = [];
+    const mib: number[] = [];
+    let resources = 0;
     for (let run = 0; run < RUNS; run++) {
       const r = spawnSync(
         "/usr/bin/time",
-        [
-          "-f",
-          "%e",
-          "node",
-          "--stack-trace-limit=0",
-          "--import",
-          "tsx",
-          path.join(__dirname, "fleet.ts"),
-          "500",
-        ],
+        ["-v", "node", "--import", "tsx", path.join(__dirname, "fleet.ts"), String(n)],
         {
           encoding: "utf8",
         },
       );
-      if (r.status !== 0) throw new Error(`fleet diagnosis failed: ${r.stderr}`);
-      diag.push(Number(r.stderr.trim().split("\n").at(-1)));
+      if (r.status !== 0) throw new Error(`fleet ${n} failed: ${r.stderr}`);
+      resources = Number(fleetResult(r.stdout)[0]);
+      const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(
+        r.stderr,
+      )!;
+      seconds.push(Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]));
+      mib.push(Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)![1]) / 1024);
     }
-    log(`fleet of 500 without stack traces: ${fmt(median(diag))}`);
-
-    // The report.
-    const verdict = (ok: boolean) => (ok ? "met" : "**missed**");
-    rows.push(
-      "| Measurement | Result | Per server | Target | |",
-      "|---|---|---|---|---|",
-      ...fleet.map(
-        (x) =>
-          `| Program under mocks, ${x.n} server${x.n === 1 ? "" : "s"} (${x.resources} resources) | ${fmt(x.seconds)}, ${x.mib.toFixed(0)} MiB peak | ${(x.seconds / x.n).toFixed(3)} s | ${x.n === 500 ? "≤ 1 GiB (moonshot ≤ 20 s)" : "—"} | ${x.n === 500 ? verdict(x.mib <= 1024) : ""} |`,
-      ),
-    );
-    const big = fleet.at(-1)!;
-    if (big.mib > 1024)
-      notes.push(
-        `The program under mocks at ${big.n} servers peaks at ${big.mib.toFixed(0)} MiB, above 1 GiB.`,
-      );
-    notes.push(
-      `The same program at ${big.n} servers with \`node --stack-trace-limit=0\` takes ${fmt(median(diag))} (${fmt(big.seconds)} as it is): see the analysis below.`,
-    );
+    fleet.push({ n, seconds: median(seconds), mib: median(mib), resources });
+    log(`fleet of ${n}: ${fmt(median(seconds))}, ${median(mib).toFixed(0)} MiB`);
   }
-  // Start-up under Pulumi's own loader: each stack, and the fleet of 500.
-  const startup = startupBlock(await benchStartup(RUNS, log), RUNS);
-  writeResults(rows, notes, [hardeningBlock, profileText, startup]);
+
+  // Where the time at 500 goes: Pulumi's SDK captures a stack trace for every promise it makes
+  // (runtime/debuggable.js); measured again with stack traces off, beside the figure above.
+  const diag: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const r = spawnSync(
+      "/usr/bin/time",
+      [
+        "-f",
+        "%e",
+        "node",
+        "--stack-trace-limit=0",
+        "--import",
+        "tsx",
+        path.join(__dirname, "fleet.ts"),
+        "500",
+      ],
+      {
+        encoding: "utf8",
+      },
+    );
+    if (r.status !== 0) throw new Error(`fleet diagnosis failed: ${r.stderr}`);
+    diag.push(Number(r.stderr.trim().split("\n").at(-1)));
+  }
+  log(`fleet of 500 without stack traces: ${fmt(median(diag))}`);
+
+  const verdict = (ok: boolean) => (ok ? "met" : "**missed**");
+  const big = fleet.at(-1)!;
+  return [
+    "<!-- fleet -->",
+    "## The program under mocks",
+    "",
+    `- Date: ${new Date().toISOString()}; command: \`npm run bench\` or \`npm run bench -- fleet\` (\`BENCH_RUNS=${RUNS}\`); bench/fleet.ts under tsx, wall time and peak memory from \`/usr/bin/time -v\`, each the median of ${RUNS} runs; 1-minute load average ${load.toFixed(1)} when it began, ${os.loadavg()[0]!.toFixed(1)} when it ended (${os.cpus().length} cores, shared)`,
+    "",
+    "| Measurement | Result | Per server | Target | |",
+    "|---|---|---|---|---|",
+    ...fleet.map(
+      (x) =>
+        `| Program under mocks, ${x.n} server${x.n === 1 ? "" : "s"} (${x.resources} resources) | ${fmt(x.seconds)}, ${x.mib.toFixed(0)} MiB peak | ${(x.seconds / x.n).toFixed(3)} s | ${x.n === 500 ? "≤ 1 GiB (moonshot ≤ 20 s)" : "—"} | ${x.n === 500 ? verdict(x.mib <= 1024) : ""} |`,
+    ),
+    "",
+    `The same program at ${big.n} servers with \`node --stack-trace-limit=0\` (diagnosis only) takes ${fmt(median(diag))}: see the analysis below.`,
+    "",
+    "<!-- /fleet -->",
+  ].join("\n");
 }
 
-function writeResults(rows: string[], notes: string[], sections: string[]): void {
-  const previous = fs.existsSync(RESULTS) ? fs.readFileSync(RESULTS, "utf8") : "";
-  // Hand-written analysis below the marker survives a re-run.
-  const marker = "<!-- analysis -->";
-  const analysis = previous.includes(marker) ? previous.slice(previous.indexOf(marker)) : `${marker}\n`;
+const MODES = ["hardening", "profile", "fleet", "startup"] as const;
+
+async function section(mode: (typeof MODES)[number]): Promise<string> {
+  switch (mode) {
+    case "hardening":
+      return withSandbox(hardening(process.env["BENCH_SEED"] !== "no"));
+    case "profile":
+      return withSandbox(profile);
+    case "fleet":
+      return fleetBlock();
+    case "startup":
+      return startupBlock(await benchStartup(RUNS, log), RUNS);
+  }
+}
+
+async function main(): Promise<void> {
+  const mode = process.argv[2];
+  if (mode !== undefined && !(MODES as readonly string[]).includes(mode))
+    throw new Error(`npm run bench takes ${MODES.join(", ")} or nothing, not ${mode}`);
+  // Each section is written as soon as it is measured: a run cut short keeps what it measured.
+  for (const m of mode ? [mode as (typeof MODES)[number]] : MODES) {
+    replaceSection(RESULTS, m, await section(m));
+    log(`wrote the ${m} section of ${RESULTS}`);
+  }
+  if (!mode) writeHeader();
+}
+
+/** The file's header, everything before its first section: the machine and the command. */
+function writeHeader(): void {
+  const text = fs.readFileSync(RESULTS, "utf8");
   const cpu = os.cpus();
-  const text = [
+  const header = [
     "# Benchmark results",
     "",
     `- Date: ${new Date().toISOString()}`,
     `- Machine: ${cpu.length} cores (${cpu[0]?.model.trim() ?? "unknown"}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB memory, Linux ${os.release()}, Node ${process.version}`,
-    `- Command: \`npm run bench\` (as root; \`BENCH_RUNS=${RUNS}\`)`,
-    `- Each figure is the median of ${RUNS} runs. The program under mocks (bench/fleet.ts, under tsx):`,
-    "",
-    ...rows,
-    "",
-    ...notes.map((n) => `- ${n}`),
-    "",
-    ...sections.flatMap((s) => [s, ""]),
-    analysis.trimEnd(),
+    `- Command: \`npm run bench\` (as root; \`BENCH_RUNS=${RUNS}\`); each section says when it was measured, and \`npm run bench -- SECTION\` measures one again`,
     "",
   ].join("\n");
-  fs.writeFileSync(RESULTS, text);
+  fs.writeFileSync(RESULTS, header + "\n" + text.slice(text.indexOf("<!-- ")));
   log(`wrote ${RESULTS}`);
 }
 
