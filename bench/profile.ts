@@ -1,8 +1,9 @@
 // `npm run bench -- profile`: where a hardening step's time goes on the host. Each step (harden,
-// verify, confirm) of a scenario (bench/run.ts: the first hardening of the seed's policy, one rule
-// changed of 200, a forced re-run) runs once on the sandbox host with bash's xtrace on, every traced command stamped with EPOCHREALTIME and the function
-// it ran in; the time from one command to the next is that function's. Prints, and writes into
-// bench/RESULTS.md, the time summed by function and the command count per step.
+// verify, confirm) of a scenario (bench/run.ts: the first hardening of the seed's policy and of
+// 200 rules, one rule changed of 200, a forced re-run) runs once on the sandbox host with bash's
+// xtrace on, every traced command stamped with EPOCHREALTIME and the function it ran in; the time
+// from one command to the next is that function's. Prints, and writes into bench/RESULTS.md, the
+// time summed by function and the command count per step.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { RemoteStep } from "../test/support/host/deploy";
