@@ -152,17 +152,3 @@ export function startupBlock(results: StartupResults, runs: number): string {
     "<!-- /startup -->",
   ].join("\n");
 }
-
-/** Replaces the start-up section of `file`, keeping everything else (`npm run bench -- startup`). */
-export function replaceStartupBlock(file: string, block: string): void {
-  const text = fs.existsSync(file)
-    ? fs.readFileSync(file, "utf8")
-    : "# Benchmark results\n\n<!-- analysis -->\n";
-  const marked = /<!-- startup -->[\s\S]*?<!-- \/startup -->/;
-  const next = marked.test(text)
-    ? text.replace(marked, () => block)
-    : text.includes("<!-- analysis -->")
-      ? text.replace("<!-- analysis -->", () => `${block}\n\n<!-- analysis -->`)
-      : `${text.trimEnd()}\n\n${block}\n`;
-  fs.writeFileSync(file, next);
-}

@@ -287,12 +287,51 @@ describe("host hardening on a sandbox host", { skip }, () => {
         `run ${run}`,
       );
       assert.doesNotMatch(verify, /confirmed change/, "nothing was armed, so nothing to confirm");
+      // Harden found everything in agreement, under the lock: verify does not check it again.
+      assert.match(verify, /as the last check found them in agreement with the policy/, `run ${run}`);
       assert.equal(userChains(sandbox), chains, `run ${run}: kernel rules changed`);
       assert.equal(
         sandbox.onServer("cat /etc/ufw/user.rules /etc/ufw/user6.rules /etc/ufw/ufw.conf /etc/default/ufw"),
         files,
       );
     }
+  });
+
+  test("confirm repeats none of verify's checks while the host is as verify found it, and all of them once it changed", async () => {
+    const sandbox = await newSandbox();
+    const s = await steps(sandbox);
+    await apply(sandbox, s);
+    const again = await runStep(sandbox, s[2]!);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /as the last check found them in agreement with the policy/);
+    // The status it prints is the one UFW gives now.
+    assert.ok(again.stdout.endsWith(sandbox.onServer("ufw status verbose")), again.stdout);
+
+    // A rule removed from the kernel behind UFW's back (IPv6, so the deployer's way in stays).
+    sandbox.onServer("ip6tables -D ufw6-user-input -p tcp --dport 22 -j ACCEPT");
+    const kernel = await runStep(sandbox, s[2]!);
+    assert.equal(kernel.code, 1, kernel.stdout);
+    assert.doesNotMatch(kernel.stdout, /as the last check found them/);
+    assert.match(
+      kernel.stderr,
+      /the kernel's rules differ from UFW's files:\n {2}missing from the kernel: ip6tables -A ufw6-user-input -p tcp -m tcp --dport 22 -j ACCEPT/,
+    );
+    await apply(sandbox, s);
+
+    // Our IPv6 Docker block in after6.rules removed by hand: only a file changed, not the kernel.
+    sandbox.onServer("sed -i '/^# BEGIN openclaw docker/,/^# END openclaw docker$/d' /etc/ufw/after6.rules");
+    const file = await runStep(sandbox, s[2]!);
+    assert.equal(file.code, 1, file.stdout);
+    assert.match(file.stderr, /after6\.rules does not hold the declared openclaw-docker-user rules/);
+    // Harden does not take the state for the one last checked either: it puts the block back.
+    const { harden } = await apply(sandbox, s);
+    assert.match(harden, /converged: 0 added, 0 removed/);
+
+    // A rule added to UFW's files and the kernel by hand.
+    sandbox.onServer("ufw allow 3306 >/dev/null");
+    const rule = await runStep(sandbox, s[2]!);
+    assert.equal(rule.code, 1, rule.stdout);
+    assert.match(rule.stderr, /admits traffic the policy does not declare[\s\S]*ufw allow 3306/);
   });
 
   test("one ufw process for the whole batch leaves exactly what one ufw call per rule leaves", async () => {

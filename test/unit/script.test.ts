@@ -81,7 +81,17 @@ test("the library assigns no globals, so the header's OPENCLAW_GLOBALS is all th
   const globals = /^OPENCLAW_GLOBALS='([A-Z0-9_ ]+)'$/m.exec(header)![1]!.split(" ");
   for (const name of globals) assert.match(header, new RegExp(`^${name}=`, "m"));
   // Every upper-case variable the library reads is a global, the environment, or set by a step.
-  const setBySteps = ["ADDED", "REMOVED", "BATCH", "PATH", "LC_ALL", "OPENCLAW_GLOBALS", "SUDO_USER"];
+  // KERNEL: a local of converge and verify_main, filled by read_kernel.
+  const setBySteps = [
+    "ADDED",
+    "REMOVED",
+    "BATCH",
+    "PATH",
+    "LC_ALL",
+    "OPENCLAW_GLOBALS",
+    "SUDO_USER",
+    "KERNEL",
+  ];
   const used = new Set([...LIBRARY.matchAll(/\$\{?!?([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!));
   assert.deepEqual(
     [...used].filter((n) => !globals.includes(n) && !setBySteps.includes(n)),
@@ -165,7 +175,8 @@ test("the rollback is armed before the first change and disarmed only by verify,
   inOrder(code(fn("arm_rollback")), "rollback.sh", "install_boot_guard", 'start_timer "$STEP_TIMEOUT"');
   inOrder(code(fn("start_window")), 'start_timer "$ROLLBACK_AFTER"', "write_pending", "stop_timer $old");
   const verify = code(fn("verify_main"));
-  inOrder(verify, "kernel_drift", 'restore_now "verify found differences', "disarm");
+  inOrder(verify, "policy_problems", 'restore_now "verify found differences', "disarm");
+  inOrder(code(fn("policy_problems")), "ufw_added", "own_drift", "kernel_drift");
   inOrder(verify, "session_after_change", "disarm");
   assert.doesNotMatch(converge, /disarm/);
   // A change verify applied again is left to the confirm step's newer connection.
@@ -450,10 +461,13 @@ test("Docker rules with IPv6 off: the IPv6 chain drops everything, as the host d
 });
 
 test("Docker's nftables backend fails the step with a clear message; the iptables backend passes", () => {
-  const problem = (driver: string) =>
+  const problem = (driver: string, running = true) =>
     spawnSync(
       "bash",
-      ["-c", `${fn("docker_backend_problem")}\ndocker() { echo "${driver}"; }\ndocker_backend_problem`],
+      [
+        "-c",
+        `${fn("docker_backend_problem")}\ndocker_running() { ${running}; }\ndocker() { echo "${driver}"; }\ndocker_backend_problem`,
+      ],
       { encoding: "utf8", env: { PATH: "/usr/bin:/bin" } },
     ).stdout;
   assert.match(
@@ -461,6 +475,8 @@ test("Docker's nftables backend fails the step with a clear message; the iptable
     /^Docker uses its nftables firewall backend, which has no DOCKER-USER chain/,
   );
   assert.equal(problem("iptables"), "");
+  // No daemon on its socket: the client is not started (it would answer nftables here).
+  assert.equal(problem("nftables", false), "");
 });
 
 test("sshd options: extra settings are rendered after the fixed ones; the fixed ones cannot be weakened", () => {
