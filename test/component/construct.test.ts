@@ -63,9 +63,9 @@ const TYPESCRIPT_ARGS: OpenClawServerArgs = {
     ssh: { adminCidrs: ["198.51.100.10/32", "2001:db8:2000::10/128"] },
     services: [
       {
-        name: "openclaw-gateway",
-        description: "OpenClaw gateway",
-        port: 18789,
+        name: "openclaw-https",
+        description: "the gateway over HTTPS, through Caddy",
+        port: 443,
         sources: ["198.51.100.0/24"],
       },
       { name: "agent-tools", portRanges: ["18800-18810"], protocol: "udp", sources: ["198.51.100.0/24"] },
@@ -74,6 +74,7 @@ const TYPESCRIPT_ARGS: OpenClawServerArgs = {
   },
   hcloud: { serverType: "cx23", location: "fsn1", publicKey: PUBLIC_KEY },
   ssh: { privateKey: pulumi.secret(PRIVATE_KEY) },
+  openclaw: { https: { domain: "gateway.example.com", email: "ops@example.com" } },
   hardening: { rollbackAfter: 60, sshdSettings: { MaxAuthTries: "3" } },
 };
 

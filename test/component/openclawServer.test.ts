@@ -217,6 +217,9 @@ describe("stack dev: AWS", () => {
         "command:remote:Command::openclaw-openclaw-remove",
         "command:remote:Command::openclaw-openclaw",
         "command:remote:Command::openclaw-openclaw-verify",
+        // The dev stack reaches the gateway over HTTPS (test/component/proxy.test.ts).
+        "command:remote:Command::openclaw-proxy",
+        "command:remote:Command::openclaw-proxy-verify",
       ].sort(),
     );
     for (const r of registrations.slice(1))

@@ -52,6 +52,8 @@ const README_PROGRAM = [
   "command:remote:Command agent-openclaw <- openclaw-server:index:OpenClawServer::agent",
   "command:remote:Command agent-openclaw-remove <- openclaw-server:index:OpenClawServer::agent",
   "command:remote:Command agent-openclaw-verify <- openclaw-server:index:OpenClawServer::agent",
+  "command:remote:Command agent-proxy <- openclaw-server:index:OpenClawServer::agent",
+  "command:remote:Command agent-proxy-verify <- openclaw-server:index:OpenClawServer::agent",
   "command:remote:Command agent-verify <- openclaw-server:index:OpenClawServer::agent",
   "hcloud:index/firewall:Firewall agent-firewall <- openclaw-server:index:OpenClawServer::agent",
   "hcloud:index/server:Server agent-server <- openclaw-server:index:OpenClawServer::agent",
@@ -95,7 +97,7 @@ describe("a consumer project from the `pulumi new typescript` template", () => {
       assert.ok(run.tsNode.endsWith(VENDORED_TS_NODE), run.tsNode);
       assert.equal(run.typescript, path.join("node_modules", "typescript", "lib", "typescript.js"));
       assert.deepEqual(run.registrations.map(shape).sort(), README_PROGRAM);
-      assert.deepEqual(run.outputs, ["ssh"]);
+      assert.deepEqual(run.outputs, ["ssh", "url"]);
       // The package's JavaScript ran (not its sources), and no AWS SDK for a Hetzner server.
       assert.ok(run.loadedPackages.includes("openclaw-server"));
       assert.ok(!run.loadedPackages.includes("@pulumi/aws"), `loaded: ${run.loadedPackages.join(", ")}`);
@@ -167,7 +169,7 @@ describe("the consumer's own @pulumi/pulumi serves the package and its providers
         secretKeys: ["consumer:sshPrivateKey"],
       });
       assert.deepEqual(run.registrations.map(shape).sort(), README_PROGRAM);
-      assert.deepEqual(run.outputs, ["ssh"]);
+      assert.deepEqual(run.outputs, ["ssh", "url"]);
       assert.equal(run.node, `v${c.nodeVersion}`);
       assert.deepEqual(run.sdkCopies, [path.join("node_modules", "@pulumi", "pulumi")]);
     });
