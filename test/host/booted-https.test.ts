@@ -1,18 +1,25 @@
 // The gateway over HTTPS on a booted Debian host (issue 20's proof), with nothing from the
-// internet: the hardening from the home stack with the policy's HTTPS services, OpenClaw from the
-// local mirrors, and the proxy step (components/proxy) installing Caddy from a local signed apt
-// repository (caddyApt.ts) and getting its certificate from Pebble (pebble.ts) in the router's
-// namespace, which validates for real. Every step's script runs over real SSH as the image's
-// sudo user, exactly as the component sends it (a constant command, the script on stdin). One
-// host for the file, its subtests in order: each starts from the state the one before left.
+// internet: the component's steps from the home stack's program with openclaw.https (the
+// hardening with the policy's HTTPS services, OpenClaw from the local mirrors, and the proxy
+// step installing Caddy from a local signed apt repository, caddyApt.ts, and getting its
+// certificate from Pebble, pebble.ts, in the router's namespace, which validates for real).
+// Every step runs over real SSH as the image's sudo user, exactly as the component sends it (a
+// constant command, the script on stdin). One host for the file, its subtests in order: each
+// starts from the state the one before left.
 import { after, before, describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type BootedHost, bootedUnavailable } from "../support/host/bootedHost";
 import { applyOk, HOME_FIREWALL, hostSuiteSkip } from "../support/host/hostTest";
+import { deploySteps, runStep } from "../support/host/deploy";
 import { bootedPool, probeTargets } from "../support/host/bootedTest";
-import { MIRROR_NODE_VERSION, serveMirror, type ServedMirror } from "../support/openclaw/openclawMirror";
+import {
+  MIRROR_NODE_VERSION,
+  openclawMirror,
+  serveMirror,
+  type ServedMirror,
+} from "../support/openclaw/openclawMirror";
 import type { RunResult } from "../support/host/sandbox";
 import { pebbleUnavailable, startPebble, TEST_DOMAIN, type Pebble } from "../support/https/pebble";
 import { serveCaddyRepository, type ServedCaddyRepository } from "../support/https/caddyApt";
@@ -31,7 +38,6 @@ import {
 } from "../../components/openclaw/script";
 import { proxyShell, renderProxyScript, type ProxyMode } from "../../components/proxy/script";
 import {
-  ACME_HTTP_SERVICE,
   HTTPS_SERVICE,
   type HttpsSpec,
   type OpenClawSecretValues,
@@ -58,24 +64,16 @@ const RENEW_CHECK = "10s";
  */
 const HTTPS_SOURCES = ["192.168.1.10/32", "2001:db8:1::10/128", "203.0.113.10/32", "2001:db8:2::10/128"];
 
-/** The home stack's firewall, with the HTTPS services the policy has while `https` is on. */
+/**
+ * The home stack's firewall, with `openclaw-https` while `https` is on; the policy itself adds
+ * `openclaw-acme-http` (80 from anywhere) then.
+ */
 function firewall(https: boolean) {
   return {
     ...HOME_FIREWALL,
     services: [
       ...HOME_FIREWALL.services,
-      ...(https
-        ? [
-            { name: HTTPS_SERVICE, port: 443, protocol: "tcp", sources: HTTPS_SOURCES },
-            {
-              name: ACME_HTTP_SERVICE,
-              port: 80,
-              protocol: "tcp",
-              sources: ["0.0.0.0/0", "::/0"],
-              public: true,
-            },
-          ]
-        : []),
+      ...(https ? [{ name: HTTPS_SERVICE, port: 443, protocol: "tcp", sources: HTTPS_SOURCES }] : []),
     ],
   };
 }
@@ -197,23 +195,50 @@ describe("the gateway over HTTPS behind Caddy, on a booted Debian host (systemd-
   });
 
   test("apply: OpenClaw configured for the proxy, Caddy from the apt source, a certificate from Pebble; both verify", async (t) => {
-    // In the component's order: the firewall with 80 and 443 confirmed, OpenClaw told of the
-    // proxy, then the proxy.
-    await applyOk(host, await host.steps({ "openclaw:firewall": firewall(true) }));
-    const install = await installOpenClaw(true);
-    ok(install, "the OpenClaw install");
-    assert.equal(parseOpenClawVersion(install.stdout), VERSION);
+    // The component's own steps, in its order, from a run of the home stack's program with
+    // openclaw.https set (as `pulumi up` runs them): the firewall with 443 and the derived 80
+    // confirmed, OpenClaw told of the proxy and verified, the proxy and its verify.
+    const steps = await deploySteps(host, "home", fs.readFileSync(host.clientKey, "utf8"), {
+      "openclaw:sshUser": host.user,
+      "openclaw:hardening": {},
+      "openclaw:firewall": firewall(true),
+      "openclaw:gatewayToken": secrets.gatewayToken,
+      "openclaw:openclaw": {
+        enabled: true,
+        version: VERSION,
+        npmRegistry: mirror.npmRegistry,
+        node: { distUrl: mirror.nodeDistUrl, sha256: openclawMirror().nodeSha256 },
+        https: {
+          domain: TEST_DOMAIN,
+          email: https().email,
+          acmeDirectory: pebble.directory,
+          acmeRoot: https().acmeRoot,
+          caddy: { aptSource: repo.source, aptKey: repo.key },
+        },
+      },
+    });
+    const order = ["harden", "verify", "confirm", "openclaw", "openclaw-verify", "proxy", "proxy-verify"];
+    for (const name of order.map((n) => `openclaw-${n}`)) {
+      const step = steps.get(name);
+      assert.ok(step, `the program registered no ${name}: ${[...steps.keys()].join(", ")}`);
+      const r = await runStep(host, step);
+      t.diagnostic(`${name}: ${r.stdout.split("\n").slice(-3).join(" | ")}`);
+      ok(r, name);
+      if (name === "openclaw-openclaw") assert.equal(parseOpenClawVersion(r.stdout), VERSION);
+      if (name === "openclaw-proxy") proxied = true;
+    }
     const gateway = gatewayState().config as {
       trustedProxies?: string[];
       controlUi?: { allowedOrigins?: string[] };
     };
     assert.deepEqual(gateway.trustedProxies, ["127.0.0.1", "::1"]);
     assert.deepEqual(gateway.controlUi?.allowedOrigins, [`https://${TEST_DOMAIN}`]);
+    // The renewal below needs Caddy to look every few seconds, not every 10 minutes (its default,
+    // which the component keeps): the same proxy step again with the test's option, an update.
     const apply = await proxy("apply");
     t.diagnostic(`apply: ${apply.stdout}`);
-    ok(apply, "the proxy step");
+    ok(apply, "the proxy step with the test's renew interval");
     assert.match(apply.stdout, new RegExp(`^proxy-domain: ${TEST_DOMAIN.replace(/\./g, "\\.")}$`, "m"));
-    proxied = true;
     assert.equal(repo.misses(), "");
     assert.match(pebble.log(), /set VALID by completed challenge/);
     const verify = await proxy("verify");
