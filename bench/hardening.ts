@@ -13,7 +13,7 @@ import * as path from "node:path";
 import type { Sandbox } from "../test/support/host/sandbox";
 import { type RemoteStep, remoteSteps, runStep, sandboxOverrides } from "../test/support/host/deploy";
 import { REMOTE_SHELL } from "../components/hardening/script";
-import { scriptsHash } from "./results";
+import { measuredHash } from "./results";
 
 const ROOT = path.join(__dirname, "..");
 const HOST_DIR = "components/hardening";
@@ -246,7 +246,7 @@ export async function benchHardening(b: HardeningBench): Promise<string> {
     "## The hardening on the sandbox host",
     "",
     `- Date: ${new Date().toISOString()}; command: \`npm run bench\` or \`npm run bench -- hardening\` (as root; \`BENCH_RUNS=${b.runs}\`${b.before ? `, \`BENCH_BEFORE=${b.before}\`` : ""})`,
-    `- Host scripts measured: \`${scriptsHash()}\` (bench/results.ts; test/unit/benchResults.test.ts fails when they change and these rows were not measured again)`,
+    `- Host scripts measured: \`${measuredHash()}\` (bench/results.ts; test/unit/benchResults.test.ts fails when they change and these rows were not measured again)`,
     `- Each figure is the median of ${b.runs} runs; everything in a row was measured in the same loop, one after the other, on the same sandbox host. The steps run as root in the sandbox, whose root has an empty home (no shell start-up files), as a non-root deploy user's would.`,
     "",
     ...rows,

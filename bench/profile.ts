@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { RemoteStep } from "../test/support/host/deploy";
-import { scriptsHash } from "./results";
+import { measuredHash } from "./results";
 
 /** A traced command: when it started, the innermost function it ran in, what it was. */
 export interface TraceLine {
@@ -77,7 +77,7 @@ export function profileBlock(profiles: StepProfile[], note: string): string {
     "## Profile of the hardening steps",
     "",
     `- Date: ${new Date().toISOString()}; command: \`npm run bench -- profile\` (or \`npm run bench\`)`,
-    `- Host scripts measured: \`${scriptsHash()}\` (bench/results.ts)`,
+    `- Host scripts measured: \`${measuredHash()}\` (bench/results.ts)`,
     `- ${note}`,
     "",
     "| Step | Over SSH | On the host (xtrace) | Commands | Time by function (≥ 10 ms; `main`: outside any function) |",

@@ -4,19 +4,37 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { RENDERED_HOST_SCRIPTS } from "../components/hardening/script";
 
 export const HOST_SCRIPTS = path.join(__dirname, "..", "components", "hardening");
 
-/** The scripts' names, sorted, and the first 16 hex digits of a SHA-256 over names and contents. */
-export function scriptsHash(dir = HOST_SCRIPTS): string {
+/** The first 16 hex digits of a SHA-256 over the scripts' names, sorted, and contents. */
+function hashScripts(scripts: Readonly<Record<string, string>>): string {
   const hash = createHash("sha256");
-  for (const file of fs
-    .readdirSync(dir)
-    .filter((f) => /\.(sh|py)$/.test(f))
-    .sort()) {
-    hash.update(`${file}\0${fs.readFileSync(path.join(dir, file), "utf8")}\0`);
-  }
+  for (const file of Object.keys(scripts).sort()) hash.update(`${file}\0${scripts[file]}\0`);
   return hash.digest("hex").slice(0, 16);
+}
+
+/** The hash of every *.sh and *.py file in `dir` as it is on disk now. */
+export function scriptsHash(dir = HOST_SCRIPTS): string {
+  const files = fs.readdirSync(dir).filter((f) => /\.(sh|py)$/.test(f));
+  return hashScripts(Object.fromEntries(files.map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")])));
+}
+
+/**
+ * The hash of the scripts the steps rendered (read once, when the bench started), for a section
+ * to record. Throws when that is not what `dir` holds now: a script changed while the bench ran,
+ * or one is not rendered; the figures would then belong to no scripts the test can see.
+ */
+export function measuredHash(rendered = RENDERED_HOST_SCRIPTS, dir = HOST_SCRIPTS): string {
+  const measured = hashScripts(rendered);
+  const now = scriptsHash(dir);
+  if (measured !== now) {
+    throw new Error(
+      `the host scripts measured (${Object.keys(rendered).join(", ")}, hash ${measured}) are not those in ${dir} now (hash ${now}): a script changed while the bench ran, or one is not rendered; not written, measure again`,
+    );
+  }
+  return measured;
 }
 
 /** The hash a RESULTS.md section records (`Host scripts measured: \`HASH\``), if any. */

@@ -919,7 +919,9 @@ state_fingerprint() {
     { declare -p $OPENCLAW_GLOBALS
         uname -r
         iptables -V
-        cat /etc/ufw/ufw.conf /etc/default/ufw /etc/ufw/user.rules /etc/ufw/user6.rules /etc/ufw/after.rules \
+        # Each file's own hash beside its name: the files joined end to end would hash the same
+        # when a line moved from the end of one to the start of the next.
+        sha256sum /etc/ufw/ufw.conf /etc/default/ufw /etc/ufw/user.rules /etc/ufw/user6.rules /etc/ufw/after.rules \
             /etc/ufw/after6.rules /etc/ufw/after.init "$(command -v ufw)" 2>&1 || true
         printf '%s\n' "${KERNEL[iptables]}" "${KERNEL[ip6tables]}" | sed -E '/^#/d; s/ \[[0-9]+:[0-9]+\]$//'
     } | sha256sum | cut -d' ' -f1
@@ -930,13 +932,17 @@ state_fingerprint() {
 record_checked() {
     local dir=$STATE/checked
     rm -rf "$dir"
+    # The checks read the files after $1 was taken: a file changed meanwhile may not be what they
+    # saw, so nothing is vouched for and the next step checks again.
+    [ "$(state_fingerprint)" = "$1" ] || return 0
     mkdir -p "$dir"
     printf '%s\n' "$2" >"$dir/extra"
     [ $# -lt 3 ] || printf '%s' "$3" >"$dir/status"
     printf '%s\n' "$1" >"$dir/fingerprint"
 }
 # Whether the state fingerprinted $1 is the one last recorded as in agreement with the policy.
-checked_before() { [ "$(cat "$STATE/checked/fingerprint" 2>/dev/null)" = "$1" ]; }
+# No fingerprint (a failed read) matches nothing, a missing record least of all.
+checked_before() { [ -n "$1" ] && [ "$(cat "$STATE/checked/fingerprint" 2>/dev/null)" = "$1" ]; }
 
 # --- The steps ---------------------------------------------------------------------------------
 

@@ -19,6 +19,15 @@ export const REMOTE_SHELL =
 const LIBRARY = fs.readFileSync(path.join(__dirname, "hardening.sh"), "utf8");
 const UFW_BATCH = fs.readFileSync(path.join(__dirname, "ufw_batch.py"), "utf8");
 
+/**
+ * The host scripts by file name, as read once when this module loaded: exactly the text every
+ * step renders. bench/results.ts hashes these, so a figure names the scripts that were measured.
+ */
+export const RENDERED_HOST_SCRIPTS: Readonly<Record<string, string>> = {
+  "hardening.sh": LIBRARY,
+  "ufw_batch.py": UFW_BATCH,
+};
+
 type ScriptSettings = Pick<
   HostSettings,
   "timeout" | "rollbackAfter" | "stateDir" | "docker" | "sshd" | "unmanagedRules"

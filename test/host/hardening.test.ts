@@ -2,6 +2,7 @@
 // real SSH connection, probed with real TCP connections over IPv4 and IPv6.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
 import { Sandbox, sandboxUnavailable } from "../support/host/sandbox";
 import { runStep } from "../support/host/deploy";
 import { HOME_FIREWALL, applyOk, homeSteps, hostSuiteSkip, sandboxPool } from "../support/host/hostTest";
@@ -332,6 +333,31 @@ describe("host hardening on a sandbox host", { skip }, () => {
     const rule = await runStep(sandbox, s[2]!);
     assert.equal(rule.code, 1, rule.stdout);
     assert.match(rule.stderr, /admits traffic the policy does not declare[\s\S]*ufw allow 3306/);
+  });
+
+  test("harden with nothing to do still reads sshd's settings: a drop-in changed by hand is put back", async () => {
+    const sandbox = await newSandbox();
+    const s = await steps(sandbox);
+    await apply(sandbox, s);
+    const dropIn = fs.readFileSync(sandbox.sshdDropIn, "utf8");
+    assert.match(dropIn, /^PasswordAuthentication no$/m);
+    // The state as the confirmed run left it: harden takes the path that checks only what no
+    // fingerprint holds.
+    const { harden } = await apply(sandbox, s);
+    assert.equal(harden, "openclaw: no changes: the firewall is active and its 2 declared rules are in force\n");
+
+    // The drop-in edited by hand (not reloaded: only the file, which no fingerprint holds).
+    fs.writeFileSync(sandbox.sshdDropIn, dropIn.replace(/^PasswordAuthentication no$/m, "PasswordAuthentication yes"));
+    const again = await runStep(sandbox, s[0]!);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /sshd: password logins off, root by key only/);
+    assert.match(again.stdout, /converged: 0 added, 0 removed/);
+    assert.equal(fs.readFileSync(sandbox.sshdDropIn, "utf8"), dropIn);
+    // And confirmed, so the host keeps it.
+    for (const step of s.slice(1)) {
+      const r = await runStep(sandbox, step);
+      assert.equal(r.code, 0, r.stderr);
+    }
   });
 
   test("one ufw process for the whole batch leaves exactly what one ufw call per rule leaves", async () => {

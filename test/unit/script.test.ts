@@ -618,3 +618,106 @@ test("at boot, rollback.sh restores an unconfirmed change only when its timer is
     process.kill(-pid, "SIGKILL");
   }
 });
+
+// The state fingerprint and its record, run for real in a private mount namespace whose /etc/ufw
+// and /etc/default are scratch directories: the machine's own files are never touched.
+function withScratchUfw(files: Record<string, string>, body: string) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-fingerprint-"));
+  try {
+    fs.mkdirSync(path.join(dir, "ufw"));
+    fs.mkdirSync(path.join(dir, "default"));
+    fs.mkdirSync(path.join(dir, "state"));
+    fs.writeFileSync(path.join(dir, "default", "ufw"), "IPV6=yes\n");
+    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, "ufw", name), text);
+    return spawnSync(
+      "unshare",
+      [
+        "-m",
+        "bash",
+        "-c",
+        `mount --bind "$1/ufw" /etc/ufw && mount --bind "$1/default" /etc/default\n${LIBRARY}\n` +
+          `OPENCLAW_GLOBALS=DESIRED; DESIRED=x; declare -A KERNEL=([iptables]=v4 [ip6tables]=v6)\n${body}`,
+        "_",
+        dir,
+      ],
+      {
+        encoding: "utf8",
+        env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", STATE: path.join(dir, "state") },
+      },
+    );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+const RULES = {
+  "ufw.conf": "ENABLED=yes\n",
+  "user.rules": "*filter\n-A ufw-user-input -p tcp --dport 22 -j ACCEPT\nCOMMIT\n",
+  "user6.rules": "*filter\n-A ufw6-user-input -p tcp --dport 22 -j ACCEPT\nCOMMIT\n",
+  "after.rules": "*filter\nCOMMIT\n",
+  "after6.rules": "*filter\nCOMMIT\n",
+};
+const scratchUnavailable = () =>
+  process.getuid?.() !== 0 || spawnSync("unshare", ["-m", "true"]).status !== 0
+    ? "needs root and a private mount namespace (unshare -m), as CI has"
+    : undefined;
+
+test("the state fingerprint changes when a line moves from one of UFW's files to another", (t) => {
+  const why = scratchUnavailable();
+  if (why) return cannotRun(t, why);
+  const fingerprint = (files: Record<string, string>) => {
+    const r = withScratchUfw(files, "state_fingerprint");
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^[0-9a-f]{64}\n$/);
+    return r.stdout;
+  };
+  const before = fingerprint(RULES);
+  assert.equal(fingerprint(RULES), before, "the same files, the same fingerprint");
+  // user.rules' last COMMIT moved to the top of user6.rules: the files joined end to end are the same.
+  const moved = {
+    ...RULES,
+    "user.rules": RULES["user.rules"].replace(/COMMIT\n$/, ""),
+    "user6.rules": `COMMIT\n${RULES["user6.rules"]}`,
+  };
+  assert.equal(moved["user.rules"] + moved["user6.rules"], RULES["user.rules"] + RULES["user6.rules"]);
+  assert.notEqual(fingerprint(moved), before);
+});
+
+test("a check is recorded only for the state it read: a file changed meanwhile leaves no record", (t) => {
+  const why = scratchUnavailable();
+  if (why) return cannotRun(t, why);
+  const recorded = (between: string) => {
+    const r = withScratchUfw(
+      RULES,
+      `fp=$(state_fingerprint)\n${between}\nrecord_checked "$fp" "" "status"\n` +
+        `if checked_before "$fp"; then echo recorded; else echo none; fi`,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim();
+  };
+  assert.equal(recorded(":"), "recorded");
+  assert.equal(recorded("echo '# changed' >>/etc/ufw/user.rules"), "none");
+  // An earlier record is not left standing for a state no check saw.
+  assert.equal(
+    recorded(`record_checked "$fp" ""\necho '# changed' >>/etc/ufw/after.rules`),
+    "none",
+  );
+});
+
+test("an empty fingerprint never matches, with or without a record", () => {
+  const matches = (record: string | undefined, given: string) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-checked-"));
+    try {
+      if (record !== undefined) {
+        fs.mkdirSync(path.join(dir, "checked"));
+        fs.writeFileSync(path.join(dir, "checked", "fingerprint"), `${record}\n`);
+      }
+      return withLibrary(`checked_before "${given}"`, { STATE: dir }).status === 0;
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  assert.equal(matches("abc", "abc"), true);
+  assert.equal(matches("abc", "abd"), false);
+  assert.equal(matches(undefined, ""), false, "no record and an empty fingerprint");
+  assert.equal(matches("", ""), false, "an empty record and an empty fingerprint");
+});
