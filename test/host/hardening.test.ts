@@ -344,10 +344,16 @@ describe("host hardening on a sandbox host", { skip }, () => {
     // The state as the confirmed run left it: harden takes the path that checks only what no
     // fingerprint holds.
     const { harden } = await apply(sandbox, s);
-    assert.equal(harden, "openclaw: no changes: the firewall is active and its 2 declared rules are in force\n");
+    assert.equal(
+      harden,
+      "openclaw: no changes: the firewall is active and its 2 declared rules are in force\n",
+    );
 
     // The drop-in edited by hand (not reloaded: only the file, which no fingerprint holds).
-    fs.writeFileSync(sandbox.sshdDropIn, dropIn.replace(/^PasswordAuthentication no$/m, "PasswordAuthentication yes"));
+    fs.writeFileSync(
+      sandbox.sshdDropIn,
+      dropIn.replace(/^PasswordAuthentication no$/m, "PasswordAuthentication yes"),
+    );
     const again = await runStep(sandbox, s[0]!);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /sshd: password logins off, root by key only/);

@@ -63,7 +63,9 @@ test("bench/RESULTS.md gives no figure of the hardening outside a section that r
   const old = "| 3 | Re-run with an unchanged policy (harden step) | 0.51 s | — |";
   assert.deepEqual(unhashedHardeningFigures(`# Results\n\n${old}\n`), [old]);
   assert.deepEqual(
-    unhashedHardeningFigures(`<!-- hardening -->\n- Host scripts measured: \`0123456789abcdef\`\n${old}\n<!-- /hardening -->\n`),
+    unhashedHardeningFigures(
+      `<!-- hardening -->\n- Host scripts measured: \`0123456789abcdef\`\n${old}\n<!-- /hardening -->\n`,
+    ),
     [],
   );
   assert.deepEqual(unhashedHardeningFigures("| Stack `dev` (target aws, 20 resources) | 2.24 s |\n"), []);

@@ -697,10 +697,7 @@ test("a check is recorded only for the state it read: a file changed meanwhile l
   assert.equal(recorded(":"), "recorded");
   assert.equal(recorded("echo '# changed' >>/etc/ufw/user.rules"), "none");
   // An earlier record is not left standing for a state no check saw.
-  assert.equal(
-    recorded(`record_checked "$fp" ""\necho '# changed' >>/etc/ufw/after.rules`),
-    "none",
-  );
+  assert.equal(recorded(`record_checked "$fp" ""\necho '# changed' >>/etc/ufw/after.rules`), "none");
 });
 
 test("an empty fingerprint never matches, with or without a record", () => {
