@@ -10,6 +10,7 @@ import * as url from "node:url";
 import { Findings } from "../policy/errors";
 import { closestName } from "../policy/suggest";
 import { checkAptKey, checkAptSource } from "./apt";
+import { checkUrl } from "./urlCheck";
 import { type CaddySource, DEFAULT_ACME_DIRECTORY } from "./types";
 
 export const HTTPS_KNOWN = ["domain", "email", "acmeDirectory", "acmeRoot", "caddy"] as const;
@@ -115,36 +116,13 @@ export function checkEmail(f: Findings, key: string, raw: unknown): string | und
 /** An https URL without credentials, query or fragment; credentials are never shown. */
 export function checkAcmeDirectory(f: Findings, key: string, raw: unknown): string {
   if (raw === undefined) return DEFAULT_ACME_DIRECTORY;
-  const accepted = `an https URL of an ACME (RFC 8555) directory, without credentials, query or fragment, e.g. ${DEFAULT_ACME_DIRECTORY} (Let's Encrypt, the default)`;
-  let parsed: URL | undefined;
-  try {
-    parsed = typeof raw === "string" && !/\s/.test(raw) ? new URL(raw) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  if (!parsed || parsed.protocol !== "https:") {
-    f.fail(
-      key,
-      raw,
-      parsed ? "is not https: ACME's account key and orders travel over it" : "is not an https URL",
-      accepted,
-    );
-    return DEFAULT_ACME_DIRECTORY;
-  }
-  if (parsed.username || parsed.password) {
-    f.fail(
-      key,
-      "(a URL with credentials, not shown)",
-      "holds credentials, which would be written in plain text on the host and in the state",
-      accepted,
-    );
-    return DEFAULT_ACME_DIRECTORY;
-  }
-  if (parsed.search || parsed.hash || /[?#]/.test(raw as string)) {
-    f.fail(key, `${parsed.origin}${parsed.pathname}?…`, "has a query or a fragment", accepted);
-    return DEFAULT_ACME_DIRECTORY;
-  }
-  return parsed.href;
+  const parsed = checkUrl(f, key, raw, {
+    schemes: ["https:"],
+    accepted: `an https URL of an ACME (RFC 8555) directory, without credentials, query or fragment, e.g. ${DEFAULT_ACME_DIRECTORY} (Let's Encrypt, the default)`,
+    badScheme: (p) =>
+      p ? "is not https: ACME's account key and orders travel over it" : "is not an https URL",
+  });
+  return parsed?.href ?? DEFAULT_ACME_DIRECTORY;
 }
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;

@@ -5,6 +5,7 @@ import { bool } from "../policy/parse";
 import { closestName } from "../policy/suggest";
 import type { FirewallPolicy, Service } from "../policy/types";
 import { checkAptKey, checkAptSource } from "./apt";
+import { checkUrl } from "./urlCheck";
 import { parseHttpsValues } from "./httpsArgs";
 import { checkHttpsPolicy } from "./httpsPolicy";
 import {
@@ -587,32 +588,13 @@ function port(f: Findings, key: string, raw: unknown): number | undefined {
 /** An http(s) base URL, with a trailing slash; credentials are refused and never echoed. */
 function url(f: Findings, key: string, raw: unknown, fallback: string): string {
   if (raw === undefined) return fallback;
-  const accepted =
-    "an http or https base URL without credentials, query or fragment, e.g. https://registry.example.com/npm/";
-  let parsed: URL | undefined;
-  try {
-    parsed = typeof raw === "string" && !/\s/.test(raw) ? new URL(raw) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  if (!parsed || (parsed.protocol !== "https:" && parsed.protocol !== "http:")) {
-    f.fail(key, raw, "is not an http or https URL", accepted);
-    return fallback;
-  }
-  if (parsed.username || parsed.password) {
-    f.fail(
-      key,
-      "(a URL with credentials, not shown)",
-      "holds credentials, which would be written in plain text on the host and in the state",
-      accepted,
-    );
-    return fallback;
-  }
-  if (parsed.search || parsed.hash || /[?#]/.test(raw as string)) {
-    // Not the query itself: it may carry a token.
-    f.fail(key, `${parsed.origin}${parsed.pathname}?…`, "has a query or a fragment", accepted);
-    return fallback;
-  }
+  const parsed = checkUrl(f, key, raw, {
+    schemes: ["https:", "http:"],
+    accepted:
+      "an http or https base URL without credentials, query or fragment, e.g. https://registry.example.com/npm/",
+    badScheme: () => "is not an http or https URL",
+  });
+  if (!parsed) return fallback;
   return parsed.href.endsWith("/") ? parsed.href : `${parsed.href}/`;
 }
 
