@@ -5,35 +5,15 @@
 import { describe, test, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
-import { type Registration, promiseOf, recordParents, registrations, reset } from "../support/pulumi/mocks";
-import { type OpenClawServerArgs, OpenClawServer } from "../../components/OpenClawServer";
+import { registrations, reset } from "../support/pulumi/mocks";
+import { OpenClawServer } from "../../components/OpenClawServer";
 import { PolicyError, type PolicyProblem } from "../../components/policy/errors";
-import { componentProvider, providerName } from "../../bin/schema";
+import { componentProvider } from "../../bin/schema";
 import { docProgram } from "../support/markdown";
+import { PRIVATE_KEY, PUBLIC_KEY, TYPE, assertConstructMatchesTypeScript } from "../support/pulumi/docServer";
 
 const ROOT = path.join(__dirname, "..", "..");
-const PRIVATE_KEY =
-  "-----BEGIN OPENSSH PRIVATE KEY-----\nCONSTRUCTKEY-41c2\n-----END OPENSSH PRIVATE KEY-----\n";
-const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIConstructConstructConstructConst0 yaml@example";
-const TYPE = `${providerName()}:index:OpenClawServer`;
-const OUTPUTS = [
-  "publicIpv4",
-  "publicIpv6",
-  "sshCommand",
-  "sshHostKey",
-  "sshHostKeyFingerprint",
-  "cloudFirewallId",
-  "firewallLayers",
-  "admittedTraffic",
-  "hostFirewallStatus",
-  "gatewayUrl",
-  "sshTunnelCommand",
-  "gatewayToken",
-  "openclawVersion",
-] as const;
-
 interface YamlProgram {
   resources: Record<string, { type: string; properties: Record<string, unknown> }>;
 }
@@ -57,39 +37,7 @@ function interpolate(value: unknown): unknown {
   return value;
 }
 
-// The same server written as a TypeScript program writes it.
-const TYPESCRIPT_ARGS: OpenClawServerArgs = {
-  firewall: {
-    ssh: { adminCidrs: ["198.51.100.10/32", "2001:db8:2000::10/128"] },
-    services: [
-      {
-        name: "openclaw-https",
-        description: "the gateway over HTTPS, through Caddy",
-        port: 443,
-        sources: ["198.51.100.0/24"],
-      },
-      { name: "agent-tools", portRanges: ["18800-18810"], protocol: "udp", sources: ["198.51.100.0/24"] },
-    ],
-    logging: "low",
-  },
-  hcloud: { serverType: "cx23", location: "fsn1", publicKey: PUBLIC_KEY },
-  ssh: { privateKey: pulumi.secret(PRIVATE_KEY) },
-  openclaw: { https: { domain: "gateway.example.com", email: "ops@example.com" } },
-  hardening: { rollbackAfter: 60, sshdSettings: { MaxAuthTries: "3" } },
-};
-
 const provider = componentProvider();
-const opts = { transformations: [recordParents] };
-
-async function settle(server: OpenClawServer): Promise<Record<string, unknown>> {
-  return (await promiseOf(pulumi.output(Object.fromEntries(OUTPUTS.map((o) => [o, server[o]]))))) as Record<
-    string,
-    unknown
-  >;
-}
-
-/** Registrations comparable across two runs: each as JSON (its secrets still marked), in a stable order. */
-const comparable = (rs: readonly Registration[]) => rs.map((r) => JSON.stringify(r)).sort();
 
 beforeEach(reset);
 
@@ -101,25 +49,11 @@ describe("construct() with the docs' Pulumi YAML inputs", () => {
   });
 
   test("registers the same resources, with the same inputs, parents and outputs, as the TypeScript constructor", async () => {
-    const fromTs = new OpenClawServer(yaml.name, TYPESCRIPT_ARGS, opts);
-    const tsOutputs = await settle(fromTs);
-    const tsRegistrations = comparable(registrations);
-    reset();
-
     // Plain JSON: no Outputs, no TypeScript types, nothing a YAML or Python program cannot send.
-    const inputs = JSON.parse(JSON.stringify(interpolate(yaml.properties))) as pulumi.Inputs;
-    const result = await provider.construct(yaml.name, TYPE, inputs, opts);
-    const state = (await promiseOf(pulumi.output(result.state))) as Record<string, unknown>;
-    // The component registered the type construct() was asked for, so the engine's URN for it holds.
-    assert.equal(
-      await promiseOf(pulumi.output(result.urn)),
-      `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::${TYPE}::${yaml.name}`,
+    await assertConstructMatchesTypeScript(
+      yaml.name,
+      JSON.parse(JSON.stringify(interpolate(yaml.properties))),
     );
-
-    assert.ok(registrations.length > 5, `only ${registrations.length} resources registered`);
-    assert.deepEqual(comparable(registrations), tsRegistrations);
-    assert.deepEqual(Object.keys(state).sort(), [...OUTPUTS].sort());
-    assert.deepEqual(state, tsOutputs);
   });
 });
 
