@@ -154,14 +154,20 @@ function stackKeys(schema: Schema): string {
   const resource = Object.values(schema.resources)[0]!;
   const describe = (argPath: string) => {
     let props = resource.inputProperties;
+    let requiredHere = resource.requiredInputs;
+    let required = true;
     let p: Property | undefined;
     for (const part of argPath.split(".")) {
       p = props[part];
+      // A key is required when every block on its way is: `ssh.privateKey`, not `openclaw.gatewayToken`.
+      required &&= requiredHere.includes(part);
       const t = p?.$ref ? schema.types[p.$ref.replace(/^#\/types\//, "")] : undefined;
       props = t?.properties ?? {};
+      requiredHere = t?.required ?? [];
     }
     if (!p) throw new Error(`the stack mapping sets ${argPath}, which the schema does not have`);
-    return { type: typeText(p, schema), text: prose(p.description, argPath) };
+    const type = typeText(p, schema) + (required ? ", required" : "");
+    return { type, text: prose(p.description, argPath) };
   };
   return STACK_KEYS.map((key) => {
     const full = `\`${NAMESPACE}:${key}\``;
