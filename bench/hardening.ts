@@ -2,7 +2,7 @@
 // at 2 (the seed's policy), 20 and 200 rules, one rule changed of 200, a forced re-run with
 // nothing to do. Each figure is the median of `runs`, and beside it, measured in the same loop:
 // - the same steps with the host scripts of BENCH_BEFORE (a git ref; `before`), when given;
-// - the seed's way (one `ufw` per rule; reset and re-apply), in the full bench only;
+// - the seed's way (one `ufw` per rule; reset and re-apply), unless BENCH_SEED=no;
 // - the floor: a bare `ssh host true` and a bare `ufw status` on the host;
 // - the 1-minute load average when the figure began and ended: the machine may be shared.
 // Benchmarks, not tests: nothing here asserts a time.
@@ -93,7 +93,7 @@ export interface HardeningBench {
   readonly runs: number;
   /** BENCH_BEFORE: the git ref whose host scripts run beside today's. */
   readonly before?: string;
-  /** The seed's baselines and the probers (the full bench only: they take minutes). */
+  /** The seed's baselines and the probers (left out with BENCH_SEED=no: they take minutes). */
   readonly seed: boolean;
   readonly log: (line: string) => void;
 }

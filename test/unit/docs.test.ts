@@ -1,6 +1,7 @@
 // The docs a reader follows: every relative link in README.md and docs/ reaches a file of this
 // repository, and every anchor a heading (or an explicit anchor) of the page it points into; and
-// every program a page shows is one a test runs, read by its `<!-- program: NAME -->` marker.
+// every program a page shows is one a test runs, read by its `<!-- program: NAME -->` marker; and
+// docs/testing.md's "Every suite" names every suite test/suites.json has.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -160,6 +161,51 @@ test("the program check catches an unmarked program and a marker no test reads",
       `\n<!-- program: zz-read -->\n\n${fence}sh\nls\n${fence}\n`,
     );
     assert.throws(() => docProgram(dir, "zz-read"), /marks 2 blocks \(README\.md:4, docs\/a\.md:11\)/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/**
+ * The suites of `suitesFile` (test/suites.json) that the "Every suite" section of `testingPage`
+ * (docs/testing.md) does not name, each by its file name or its name without `.test.ts`; and the
+ * `*.test.ts` names the section gives that are no suite.
+ */
+export function unlistedSuites(suitesFile: string, testingPage: string): string[] {
+  const suites = Object.keys((JSON.parse(fs.readFileSync(suitesFile, "utf8")) as { suites: object }).suites);
+  const text = fs.readFileSync(testingPage, "utf8");
+  const section = /^## Every suite\n([\s\S]*?)(?=^## )/m.exec(text)?.[1] ?? "";
+  const named = new Set([...section.matchAll(/`([\w.-]+)`/g)].map((m) => m[1]!.replace(/\.test\.ts$/, "")));
+  const known = new Set(suites.map((s) => path.basename(s, ".test.ts")));
+  return [
+    ...suites.filter((s) => !named.has(path.basename(s, ".test.ts"))).map((s) => `${s}: not listed`),
+    ...[...section.matchAll(/`([\w-]+)\.test\.ts`/g)]
+      .filter((m) => !known.has(m[1]!))
+      .map((m) => `${m[1]}.test.ts: listed, but no such suite`),
+  ];
+}
+
+test("testing.md's Every suite names each suite of test/suites.json, and no other", () => {
+  assert.deepEqual(
+    unlistedSuites(path.join(ROOT, "test/suites.json"), path.join(ROOT, "docs/testing.md")),
+    [],
+  );
+});
+
+test("the suite check catches a suite not listed and a listed file that is none", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-docs-"));
+  try {
+    const suites = path.join(dir, "suites.json");
+    fs.writeFileSync(
+      suites,
+      JSON.stringify({ suites: { "test/unit/a.test.ts": {}, "test/host/b.test.ts": {} } }),
+    );
+    const page = path.join(dir, "testing.md");
+    fs.writeFileSync(page, "# T\n\n## Every suite\n\n- `a.test.ts`, `gone.test.ts`\n\n## Next\n\n`b`\n");
+    assert.deepEqual(unlistedSuites(suites, page), [
+      "test/host/b.test.ts: not listed",
+      "gone.test.ts: listed, but no such suite",
+    ]);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import YAML from "yaml";
 import { PolicyError } from "../../components/policy/errors";
 import { renderPlan } from "../../components/plan/plan";
 import { parseStackSettings } from "../../components/stack/settings";
@@ -133,6 +134,36 @@ describe("npm run plan", () => {
       assert.match(r.stdout, /^gateway: port 18789, bound to loopback: reached through the SSH tunnel/m);
       // The README says the plan warns that the host key is trusted at first contact.
       assert.match(r.stdout, /^- openclaw:sshHostKey: is not set: the first contact trusts the key/m);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  test("the README's HTTPS step on its Hetzner stack plans: 443 from the service, 80 from anyone, the proxy", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-plan-"));
+    try {
+      // The step's keys replace or join the stack's own under config:, as the README tells.
+      const stack = YAML.parse(docProgram(ROOT, "hetzner-stack").text) as { config: object };
+      const https = YAML.parse(docProgram(ROOT, "hetzner-https").text) as object;
+      fs.writeFileSync(
+        path.join(dir, "Pulumi.mine.yaml"),
+        YAML.stringify({ config: { ...stack.config, ...https } }),
+      );
+      const r = cli("plan", dir, "--stack", "mine");
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(
+        r.stdout.split("\n").filter((l) => l.startsWith("ufw allow")),
+        [
+          "ufw allow from 198.51.100.10 to any port 22 proto tcp comment 'openclaw:ssh'",
+          "ufw allow 80/tcp comment 'openclaw:openclaw-acme-http'",
+          "ufw allow from 203.0.113.0/24 to any port 443 proto tcp comment 'openclaw:openclaw-https'",
+        ],
+      );
+      assert.match(
+        r.stdout,
+        /^domain: gateway\.example\.com; gatewayUrl https:\/\/gateway\.example\.com\/$/m,
+      );
+      // The README's DNS step says the plan lists the records.
+      assert.match(r.stdout, /^ {2}A gateway\.example\.com -> the server's public IPv4/m);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
