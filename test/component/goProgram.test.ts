@@ -36,14 +36,14 @@ function go(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
 const goMissing = spawnSync("go", ["version"]).error !== undefined;
 
 describe("the docs' Go program", () => {
-  const dir = fs.mkdtempSync(path.join(fs.realpathSync(os.tmpdir()), "openclaw-go-"));
-  const sdk = path.join(dir, "sdk");
-  const program = path.join(dir, "program");
   let paths: { module: string; importPath: string };
   let registrations: Registration[];
 
   before(() => {
     if (goMissing) return;
+    const dir = fs.mkdtempSync(path.join(fs.realpathSync(os.tmpdir()), "openclaw-go-"));
+    const sdk = path.join(dir, "sdk");
+    const program = path.join(dir, "program");
     try {
       go(TOOLS, ["build", "-o", path.join(dir, "gensdk"), "./gensdk"]);
       const gen = spawnSync(path.join(dir, "gensdk"), [path.join(ROOT, "schema.json"), sdk], {
