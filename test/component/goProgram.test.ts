@@ -5,16 +5,15 @@
 // registers. The engine and the Go language host are not run (this machine cannot build them).
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { cannotRun } from "../support/cannotRun";
 import { docProgram } from "../support/markdown";
 import { PRIVATE_KEY, PUBLIC_KEY, TYPE, assertConstructMatchesTypeScript } from "../support/pulumi/docServer";
+import { TOOLS, generateSdk, go, goMissing, moduleVersion } from "../support/go/sdk";
 
 const ROOT = path.join(__dirname, "..", "..");
-const TOOLS = path.join(ROOT, "test", "support", "go");
 const PROJECT = "openclaw-go";
 
 interface Registration {
@@ -26,31 +25,17 @@ interface Registration {
   readonly secrets: string[];
 }
 
-/** Runs `go ARGS` in `cwd`; fails the test with go's own output when it fails. */
-function go(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
-  const r = spawnSync("go", args, { cwd, env: { ...process.env, ...env }, encoding: "utf8" });
-  assert.equal(r.status, 0, `go ${args.join(" ")} (in ${cwd}) failed:\n${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
-
-const goMissing = spawnSync("go", ["version"]).error !== undefined;
-
 describe("the docs' Go program", () => {
-  let paths: { module: string; importPath: string };
+  let importPath: string | undefined;
   let registrations: Registration[];
 
   before(() => {
     if (goMissing) return;
     const dir = fs.mkdtempSync(path.join(fs.realpathSync(os.tmpdir()), "openclaw-go-"));
-    const sdk = path.join(dir, "sdk");
     const program = path.join(dir, "program");
     try {
-      go(TOOLS, ["build", "-o", path.join(dir, "gensdk"), "./gensdk"]);
-      const gen = spawnSync(path.join(dir, "gensdk"), [path.join(ROOT, "schema.json"), sdk], {
-        encoding: "utf8",
-      });
-      assert.equal(gen.status, 0, `gensdk failed: ${gen.stderr}`);
-      paths = JSON.parse(gen.stdout) as typeof paths;
+      const sdk = generateSdk(dir, "go");
+      importPath = sdk.importPath;
 
       // The program's module, as `go mod init` and `pulumi package add` leave it: the SDK it
       // imports replaced by the generated one, and Pulumi's SDK at the version the tools use.
@@ -59,8 +44,9 @@ describe("the docs' Go program", () => {
       fs.copyFileSync(path.join(TOOLS, "harness", "record_test.go"), path.join(program, "record_test.go"));
       fs.copyFileSync(path.join(TOOLS, "go.sum"), path.join(program, "go.sum"));
       go(program, ["mod", "init", PROJECT]);
-      go(program, ["mod", "edit", `-replace=${paths.module}=${sdk}`, `-require=${paths.module}@v0.0.0`]);
-      go(program, ["mod", "edit", `-require=github.com/pulumi/pulumi/sdk/v3@${sdkVersion()}`]);
+      go(program, ["mod", "edit", `-replace=${sdk.module}=${sdk.dir}`, `-require=${sdk.module}@v0.0.0`]);
+      const pulumiSdk = "github.com/pulumi/pulumi/sdk/v3";
+      go(program, ["mod", "edit", `-require=${pulumiSdk}@${moduleVersion(pulumiSdk)}`]);
       go(program, ["mod", "tidy"]);
       go(program, ["vet", "."]);
 
@@ -80,13 +66,13 @@ describe("the docs' Go program", () => {
   });
 
   test("imports the package by the path Pulumi's code generator gives it", (t) => {
-    if (goMissing) return cannotRun(t, "no `go` command (Go 1.26 or later builds the Go SDK)");
-    assert.equal(paths.importPath, "example.com/pulumi-openclaw-server/sdk/go/openclawserver");
-    assert.match(docProgram(ROOT, "go-program").text, new RegExp(`"${paths.importPath}"`));
+    if (goMissing) return cannotRun(t, goMissing);
+    assert.equal(importPath, "example.com/pulumi-openclaw-server/sdk/go/openclawserver");
+    assert.match(docProgram(ROOT, "go-program").text, new RegExp(`"${importPath}"`));
   });
 
   test("registers one OpenClawServer, as a remote component, with the private key a secret", (t) => {
-    if (goMissing) return cannotRun(t, "no `go` command (Go 1.26 or later builds the Go SDK)");
+    if (goMissing) return cannotRun(t, goMissing);
     assert.deepEqual(
       registrations.map((r) => [r.type, r.name, r.custom, r.remote, r.secrets]),
       [[TYPE, "edge", false, true, ["ssh.privateKey"]]],
@@ -94,16 +80,8 @@ describe("the docs' Go program", () => {
   });
 
   test("its inputs, through construct(), register what the TypeScript constructor registers", async (t) => {
-    if (goMissing) return cannotRun(t, "no `go` command (Go 1.26 or later builds the Go SDK)");
+    if (goMissing) return cannotRun(t, goMissing);
     const [edge] = registrations;
     await assertConstructMatchesTypeScript(edge!.name, edge!.inputs);
   });
 });
-
-/** The Pulumi Go SDK version the tools' go.mod requires. */
-function sdkVersion(): string {
-  const goMod = fs.readFileSync(path.join(TOOLS, "go.mod"), "utf8");
-  const m = /github\.com\/pulumi\/pulumi\/sdk\/v3 (v\S+)/.exec(goMod);
-  assert.ok(m, "test/support/go/go.mod requires github.com/pulumi/pulumi/sdk/v3");
-  return m[1]!;
-}

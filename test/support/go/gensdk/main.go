@@ -1,27 +1,31 @@
-// Command gensdk writes the Go SDK of this package's schema.json the way `pulumi package add`
-// makes it for a Go project: Pulumi's own Go code generator, with the package marked for packing
-// (its own go.mod, the module path `pulumi package add` gives a local package). It prints the
-// module path and the root package's import path as JSON.
+// Command gensdk writes the SDK of this package's schema.json the way `pulumi package add` makes
+// it for a Go or a Python project: Pulumi's own code generator for that language, with the
+// package marked for packing (for Go, its own go.mod and the module path `pulumi package add`
+// gives a local package). It prints, as JSON, the Go module path and the root package's import
+// path, or the Python package's name.
 //
-// Usage: gensdk SCHEMA_JSON OUT_DIR
+// Usage: gensdk [-language go|python] SCHEMA_JSON OUT_DIR
 package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	gogen "github.com/pulumi/pulumi/pkg/v3/codegen/go"
+	pygen "github.com/pulumi/pulumi/pkg/v3/codegen/python"
 	"github.com/pulumi/pulumi/pkg/v3/codegen/schema"
 )
 
 type paths struct {
-	Module     string `json:"module"`
-	ImportPath string `json:"importPath"`
+	Module     string `json:"module,omitempty"`
+	ImportPath string `json:"importPath,omitempty"`
+	Package    string `json:"package,omitempty"`
 }
 
-func generate(schemaPath, out string) (paths, error) {
+func generate(language, schemaPath, out string) (paths, error) {
 	raw, err := os.ReadFile(schemaPath)
 	if err != nil {
 		return paths{}, err
@@ -31,7 +35,8 @@ func generate(schemaPath, out string) (paths, error) {
 		return paths{}, fmt.Errorf("%s: %w", schemaPath, err)
 	}
 	// The schema refers to no other package, so the loader never starts a plugin.
-	pkg, diags, err := schema.BindSpec(spec, schema.NewPluginLoader(nil), schema.ValidationOptions{})
+	loader := schema.NewPluginLoader(nil)
+	pkg, diags, err := schema.BindSpec(spec, loader, schema.ValidationOptions{})
 	if err != nil {
 		return paths{}, err
 	}
@@ -40,7 +45,15 @@ func generate(schemaPath, out string) (paths, error) {
 	}
 	// What `pulumi package add` sets for every local package (cmd/pulumi/packages).
 	pkg.SupportPack = true
-	files, err := gogen.GeneratePackage("pulumi-language-go", pkg, nil)
+	var files map[string][]byte
+	switch language {
+	case "go":
+		files, err = gogen.GeneratePackage("pulumi-language-go", pkg, nil)
+	case "python":
+		files, err = pygen.GeneratePackage("pulumi-language-python", pkg, nil, loader)
+	default:
+		err = fmt.Errorf("-language %q: accepted are go and python", language)
+	}
 	if err != nil {
 		return paths{}, err
 	}
@@ -53,16 +66,21 @@ func generate(schemaPath, out string) (paths, error) {
 			return paths{}, err
 		}
 	}
+	if language == "python" {
+		return paths{Package: pygen.PyPack(pkg.Namespace, pkg.Name)}, nil
+	}
 	module, importPath, err := gogen.ModuleAndImportPath(pkg)
 	return paths{Module: module, ImportPath: importPath}, err
 }
 
 func main() {
-	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: gensdk SCHEMA_JSON OUT_DIR")
+	language := flag.String("language", "go", "the SDK's language: go or python")
+	flag.Parse()
+	if flag.NArg() != 2 {
+		fmt.Fprintln(os.Stderr, "usage: gensdk [-language go|python] SCHEMA_JSON OUT_DIR")
 		os.Exit(2)
 	}
-	p, err := generate(os.Args[1], os.Args[2])
+	p, err := generate(*language, flag.Arg(0), flag.Arg(1))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gensdk:", err)
 		os.Exit(1)
