@@ -70,9 +70,16 @@ const WATCHED = ((dirs: string[]) => {
  * /work, the temporary directory (every test's own directories are there), the image cache,
  * the OpenClaw mirrors' and the Caddy apt repository's caches (a test builds them when missing),
  * the HTTPS tests' output (screenshots), the machine's journal, npm's,
- * tsx's and pyenv's caches, and the namespaces' mount points and /etc/netns (each sandbox's own,
- * named from its id).
+ * tsx's and pyenv's caches, Go's module cache and telemetry counters (the Go and Python program
+ * tests run `go`, which fetches modules and counts its own runs), and the namespaces' mount points
+ * and /etc/netns (each sandbox's own, named from its id).
  */
+/** Where the `go` command writes for itself: its module cache and telemetry; none without go. */
+function goDirs(): string[] {
+  const r = spawnSync("go", ["env", "GOMODCACHE", "GOTELEMETRYDIR"], { encoding: "utf8" });
+  return r.status === 0 ? r.stdout.split("\n").filter((d) => d !== "") : [];
+}
+
 const PRUNED = [
   "/proc",
   "/sys",
@@ -87,6 +94,7 @@ const PRUNED = [
   "/root/.npm",
   "/root/.cache",
   "/root/.pyenv",
+  ...goDirs(),
   "/run/netns",
   "/etc/netns",
 ];
