@@ -1,6 +1,6 @@
-// Test tools for the Go program in docs/multi-language.md: gensdk generates the Go SDK that
-// `pulumi package add` would, with Pulumi's own code generator; harness runs the program under the
-// Go SDK's mocks and records what it asks the engine to register.
+// Test tools for the Go and Python programs in docs/multi-language.md: gensdk generates the Go or
+// Python SDK that `pulumi package add` would, with Pulumi's own code generators; harness runs the
+// Go program under the Go SDK's mocks and records what it asks the engine to register.
 module openclaw-server/test/support/go
 
 go 1.26.6
